@@ -1,0 +1,34 @@
+#include "bake/bootstrap.hpp"
+
+#include "bake/commands.hpp"
+#include "util/strings.hpp"
+
+extern char** environ;
+
+namespace kiln::bake {
+
+Status bootstrap(const spec::Bootstrap& base, const std::filesystem::path& tree,
+                 int64_t source_date_epoch, StepLog& log)
+{
+  std::vector<std::string> argv = {"mmdebstrap", "--mode=root", "--variant=" + base.variant,
+                                   "--components=" + util::join(base.components, ","),
+                                   // Package lists stay for the package steps; generalize drops
+                                   // them before export.
+                                   "--skip=cleanup/apt/lists"};
+  if (!base.packages.empty())
+    argv.push_back("--include=" + util::join(base.packages, ","));
+  argv.push_back(base.suite);
+  argv.push_back(tree.string());
+  if (!base.mirror.empty())
+    argv.push_back(base.mirror);
+
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry; ++entry) {
+    if (std::string_view(*entry).rfind("SOURCE_DATE_EPOCH=", 0) != 0)
+      env.emplace_back(*entry);
+  }
+  env.push_back("SOURCE_DATE_EPOCH=" + std::to_string(source_date_epoch));
+  return run_on_host(argv, env, log);
+}
+
+} // namespace kiln::bake

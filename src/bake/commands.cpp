@@ -1,0 +1,51 @@
+#include "bake/commands.hpp"
+
+#include "util/strings.hpp"
+
+namespace kiln::bake {
+
+namespace {
+
+Status check(const Expected<util::ProcessResult>& result, const std::vector<std::string>& argv,
+             StepLog& log)
+{
+  if (!result)
+    return result.error();
+  if (result->interrupted_by != 0)
+    return make_error(ExitCode::interrupted, argv[0] + " " + result->describe());
+  if (!result->success()) {
+    log.note(argv[0] + " ended with " + result->describe());
+    return make_error(ExitCode::build_failed, argv[0] + " ended with " + result->describe());
+  }
+  return ok_status();
+}
+
+} // namespace
+
+Status run_in_tree(const TreeCommand& command, StepLog& log)
+{
+  std::string shown = command.display.empty() ? util::shell_join(command.argv) : command.display;
+  log.note("run in image: " + shown);
+  log.observer().command(shown);
+  sandbox::RunOptions options;
+  options.root = command.tree;
+  options.argv = command.argv;
+  options.env = sandbox::base_environment();
+  options.env.insert(options.env.end(), command.extra_env.begin(), command.extra_env.end());
+  options.binds = command.binds;
+  return check(sandbox::run_in_tree(options, &log), command.argv, log);
+}
+
+Status run_on_host(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                   StepLog& log)
+{
+  std::string shown = util::shell_join(argv);
+  log.note("run: " + shown);
+  log.observer().command(shown);
+  util::ProcessSpec spec;
+  spec.argv = argv;
+  spec.env = env;
+  return check(sandbox::run_isolated(spec, &log), argv, log);
+}
+
+} // namespace kiln::bake

@@ -1,0 +1,30 @@
+// Running commands for a build phase: on the host in private namespaces, or inside the tree.
+// Both log the command (shown with --verbose) and stream its output into the phase's log.
+#pragma once
+
+#include "bake/step_log.hpp"
+#include "sandbox/sandbox.hpp"
+#include "util/error.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kiln::bake {
+
+struct TreeCommand {
+  std::filesystem::path tree;
+  std::vector<std::string> argv;
+  std::vector<std::string> extra_env;
+  std::vector<sandbox::Bind> binds;
+  std::string display; // what --verbose shows instead of argv; "" shows argv
+};
+
+// Runs inside the tree; a non-zero exit becomes an Error that names the command.
+Status run_in_tree(const TreeCommand& command, StepLog& log);
+
+// Runs on the host in private namespaces (for mmdebstrap).
+Status run_on_host(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                   StepLog& log);
+
+} // namespace kiln::bake

@@ -1,0 +1,128 @@
+#include "bake/inputs.hpp"
+
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/http.hpp"
+#include "util/strings.hpp"
+
+#include <unistd.h>
+
+namespace kiln::bake {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string where(const spec::Definition& definition, const spec::Step& step)
+{
+  return definition.file.filename().string() + ":" + std::to_string(step.position.line) + ":" +
+         std::to_string(step.position.column);
+}
+
+Status add_file_input(const spec::Definition& definition, const std::string& relative,
+                      Inputs& inputs)
+{
+  auto digest = util::sha256_tree(definition.dir / relative);
+  if (!digest)
+    return std::move(digest).error();
+  inputs.files.push_back({relative, *digest});
+  return ok_status();
+}
+
+Expected<fs::path> download_verified(const spec::Definition& definition, const spec::Step& step,
+                                     const spec::ArtifactStep& artifact, const fs::path& cached,
+                                     StepLog& log)
+{
+  fs::path partial = cached;
+  partial += ".partial-" + std::to_string(getpid());
+  std::string url = artifact.url;
+  if (url.rfind("file:", 0) == 0)
+    url = "file://" + fs::absolute(spec::local_artifact_path(definition, url)).string();
+  log.note("fetching " + util::redact_url(url));
+  log.observer().command("fetch " + util::redact_url(url));
+  auto progress = [&log](double done, double total) {
+    std::string text = "download " + util::format_bytes(done);
+    if (total > 0)
+      text += " / " + util::format_bytes(total);
+    log.observer().phase_progress(text);
+    log.observer().tick();
+  };
+  Status fetched = util::download(url, partial, progress);
+  if (!fetched) {
+    fs::remove(partial);
+    Error error = std::move(fetched).error();
+    error.message =
+        "artifact of step '" + step.name + "' (" + where(definition, step) + "): " + error.message;
+    return error;
+  }
+  auto actual = util::sha256_file(partial);
+  if (!actual) {
+    fs::remove(partial);
+    return std::move(actual).error();
+  }
+  if (*actual != artifact.sha256) {
+    fs::remove(partial);
+    return make_error(ExitCode::input,
+                      "artifact of step '" + step.name + "' (" + where(definition, step) +
+                          ") does not match its sha256: expected " + artifact.sha256 + ", got " +
+                          *actual + " for " + util::redact_url(artifact.url),
+                      "if this download is the one you trust, set sha256: " + *actual +
+                          "; otherwise check the URL");
+  }
+  if (::rename(partial.c_str(), cached.c_str()) != 0) {
+    int err = errno;
+    fs::remove(partial);
+    return errno_error("cannot store", cached.string(), err);
+  }
+  log.note("verified sha256 " + *actual);
+  return cached;
+}
+
+} // namespace
+
+Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec::Step& step,
+                                  const fs::path& cache_dir, StepLog& log)
+{
+  const auto& artifact = std::get<spec::ArtifactStep>(step.body);
+  fs::path dir = cache_dir / "artifacts";
+  KILN_TRY(util::make_dirs(dir));
+  fs::path cached = dir / artifact.sha256;
+  if (fs::exists(cached)) {
+    // The cache is only trusted after a fresh check: a corrupted entry is fetched again.
+    auto digest = util::sha256_file(cached);
+    if (digest && *digest == artifact.sha256) {
+      log.note("using cached " + cached.string());
+      return cached;
+    }
+    log.note("cached " + cached.string() + " is damaged; fetching again");
+    fs::remove(cached);
+  }
+  return download_verified(definition, step, artifact, cached, log);
+}
+
+Expected<Inputs> resolve_inputs(const spec::Definition& definition, const fs::path& cache_dir,
+                                StepLog& log)
+{
+  Inputs inputs;
+  auto digest = util::sha256_file(definition.file);
+  if (!digest)
+    return std::move(digest).error();
+  inputs.definition_sha256 = *digest;
+  for (const auto& step : definition.steps) {
+    if (const auto* shell = std::get_if<spec::ShellStep>(&step.body);
+        shell && !shell->script.empty())
+      KILN_TRY(add_file_input(definition, shell->script, inputs));
+    if (const auto* file = std::get_if<spec::FileStep>(&step.body))
+      KILN_TRY(add_file_input(definition, file->src, inputs));
+    if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body)) {
+      auto path = fetch_artifact(definition, step, cache_dir, log);
+      if (!path)
+        return std::move(path).error();
+      inputs.artifact_files[step.name] = *path;
+      inputs.artifacts.push_back({step.name, util::redact_url(artifact->url), artifact->sha256});
+    }
+  }
+  return inputs;
+}
+
+} // namespace kiln::bake

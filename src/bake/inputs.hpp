@@ -1,0 +1,34 @@
+// Everything a build reads besides the base: files next to the definition and downloaded
+// artifacts. They are hashed and fetched before the bootstrap starts, so a missing file or a wrong
+// sha256 fails in seconds instead of after minutes of baking.
+#pragma once
+
+#include "bake/step_log.hpp"
+#include "image/manifest.hpp"
+#include "spec/definition.hpp"
+#include "util/error.hpp"
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kiln::bake {
+
+struct Inputs {
+  std::string definition_sha256;
+  std::vector<image::InputDigest> files;        // scripts and copied files, by content
+  std::vector<image::ArtifactDigest> artifacts; // downloads, by their verified sha256
+  std::map<std::string, std::filesystem::path> artifact_files; // step name -> cached file
+};
+
+Expected<Inputs> resolve_inputs(const spec::Definition& definition,
+                                const std::filesystem::path& cache_dir, StepLog& log);
+
+// The cached copy of an artifact: fetched once, verified, then reused by sha256.
+Expected<std::filesystem::path> fetch_artifact(const spec::Definition& definition,
+                                               const spec::Step& step,
+                                               const std::filesystem::path& cache_dir,
+                                               StepLog& log);
+
+} // namespace kiln::bake

@@ -1,0 +1,152 @@
+#include "bake/steps.hpp"
+
+#include "bake/commands.hpp"
+#include "sandbox/sandbox.hpp"
+#include "util/archive.hpp"
+#include "util/fs.hpp"
+
+#include <fstream>
+
+namespace kiln::bake {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kInput = std::string(sandbox::kInputDir) + "/src";
+
+TreeCommand command(const StepContext& context, std::vector<std::string> argv,
+                    std::vector<sandbox::Bind> binds = {})
+{
+  return TreeCommand{context.tree,
+                     std::move(argv),
+                     {"SOURCE_DATE_EPOCH=" + std::to_string(context.source_date_epoch)},
+                     std::move(binds),
+                     {}};
+}
+
+bool has_package_lists(const fs::path& tree)
+{
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tree / "var/lib/apt/lists", ec)) {
+    if (entry.path().filename().string().find("_Packages") != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+Status run_packages(const spec::PackagesStep& step, const StepContext& context, StepLog& log)
+{
+  if (!has_package_lists(context.tree))
+    KILN_TRY(run_in_tree(command(context, {"apt-get", "update"}), log));
+  std::vector<std::string> argv = {"apt-get", "install",         "-y", "--no-install-recommends",
+                                   "-o",      "Dpkg::Use-Pty=0", "-o", "APT::Color=0"};
+  argv.insert(argv.end(), step.packages.begin(), step.packages.end());
+  return run_in_tree(command(context, argv), log);
+}
+
+// The interpreter line of a script: "#!/bin/bash -x" -> {"/bin/bash", "-x"}.
+std::vector<std::string> interpreter_of(const fs::path& script)
+{
+  std::ifstream in(script);
+  std::string first;
+  std::getline(in, first);
+  if (first.rfind("#!", 0) != 0)
+    return {"/bin/sh"};
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : first.substr(2) + " ") {
+    if (c == ' ' || c == '\t') {
+      if (!word.empty())
+        words.push_back(word);
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  return words.empty() ? std::vector<std::string>{"/bin/sh"} : words;
+}
+
+Status run_shell(const spec::ShellStep& step, const StepContext& context, StepLog& log)
+{
+  if (!step.script.empty()) {
+    fs::path script = context.definition.dir / step.script;
+    std::vector<std::string> argv = interpreter_of(script);
+    std::string shell = fs::path(argv[0]).filename().string();
+    if (shell == "sh" || shell == "bash" || shell == "dash")
+      argv.insert(argv.begin() + 1, "-eu");
+    argv.push_back(kInput);
+    return run_in_tree(command(context, argv, {{script, kInput}}), log);
+  }
+  return run_in_tree(command(context, {"/bin/sh", "-eu", "-c", step.run}), log);
+}
+
+// Copies SRC (the bound input) to DEST in the image, from inside the tree so that links in the
+// image resolve inside it. The script is fixed; paths arrive as arguments, never as code.
+Status copy_into_image(const StepContext& context, const fs::path& source, const std::string& dest,
+                       const std::string& owner, const std::string& mode, StepLog& log)
+{
+  static const char* kCopy = R"sh(src=$1 dest=$2 owner=$3 mode=$4
+if [ -d "$src" ]; then
+  mkdir -p "$dest"
+  cp -R --preserve=mode,links "$src/." "$dest/"
+  chown -R "$owner" "$dest"
+  if [ -n "$mode" ]; then find "$dest" -type f -exec chmod "$mode" {} +; fi
+else
+  mkdir -p "$(dirname "$dest")"
+  cp --preserve=mode "$src" "$dest"
+  chown "$owner" "$dest"
+  if [ -n "$mode" ]; then chmod "$mode" "$dest"; fi
+fi)sh";
+  TreeCommand copy =
+      command(context, {"/bin/sh", "-eu", "-c", kCopy, "kiln-copy", kInput, dest, owner, mode},
+              {{source, kInput}});
+  copy.display = "copy " + source.string() + " to " + dest + " (owner " + owner +
+                 (mode.empty() ? "" : ", mode " + mode) + ")";
+  return run_in_tree(copy, log);
+}
+
+std::string octal(std::optional<mode_t> mode)
+{
+  if (!mode)
+    return {};
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "%04o", static_cast<unsigned>(*mode));
+  return buffer;
+}
+
+Status run_file(const spec::FileStep& step, const StepContext& context, StepLog& log)
+{
+  std::string owner = step.owner.empty() ? "0:0" : step.owner;
+  return copy_into_image(context, context.definition.dir / step.src, step.dest, owner,
+                         octal(step.mode), log);
+}
+
+Status run_artifact(const spec::Step& step, const spec::ArtifactStep& artifact,
+                    const StepContext& context, StepLog& log)
+{
+  const fs::path& file = context.inputs.artifact_files.at(step.name);
+  if (!artifact.dest.empty())
+    return copy_into_image(context, file, artifact.dest, "0:0", octal(artifact.mode.value_or(0644)),
+                           log);
+  fs::path unpacked = context.scratch / "extracted";
+  KILN_TRY(util::make_dirs(unpacked));
+  log.note("extracting " + file.string());
+  KILN_TRY(util::extract_archive(file, unpacked, artifact.strip_components));
+  return copy_into_image(context, unpacked, artifact.extract_to, "0:0", "", log);
+}
+
+} // namespace
+
+Status run_step(const spec::Step& step, const StepContext& context, StepLog& log)
+{
+  if (const auto* packages = std::get_if<spec::PackagesStep>(&step.body))
+    return run_packages(*packages, context, log);
+  if (const auto* shell = std::get_if<spec::ShellStep>(&step.body))
+    return run_shell(*shell, context, log);
+  if (const auto* file = std::get_if<spec::FileStep>(&step.body))
+    return run_file(*file, context, log);
+  return run_artifact(step, std::get<spec::ArtifactStep>(step.body), context, log);
+}
+
+} // namespace kiln::bake

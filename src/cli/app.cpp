@@ -1,0 +1,52 @@
+#include "cli/app.hpp"
+
+#include "cli/commands.hpp"
+#include "util/interrupt.hpp"
+#include "util/version.hpp"
+
+#include <cstdio>
+
+namespace kiln::cli {
+
+int report(const Error& error)
+{
+  std::fprintf(stderr, "kiln: error: %s\n", error.message.c_str());
+  if (!error.detail.empty())
+    std::fprintf(stderr, "%s\n", error.detail.c_str());
+  if (!error.hint.empty())
+    std::fprintf(stderr, "  hint: %s\n", error.hint.c_str());
+  return static_cast<int>(error.code);
+}
+
+static const char* kFooter = R"(Examples:
+  kiln validate examples/linux-agent/image.yaml
+  sudo kiln build examples/linux-agent/image.yaml --out out/linux-agent
+  kiln schema > kiln-image.schema.json
+
+Exit codes:
+  0 success, 1 a build step failed, 2 bad command line, 3 invalid definition,
+  4 an input is missing or fails its sha256, 5 the machine lacks something
+  (root, a tool, disk space, a reachable mirror), 130 interrupted.)";
+
+int run(int argc, char** argv)
+{
+  CLI::App app{"kiln: bake, test, version and ship CI agent images", "kiln"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+  std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
+  }
+  util::install_interrupt_handlers();
+  for (const auto& command : commands) {
+    if (command.app->parsed())
+      return command.run();
+  }
+  return static_cast<int>(ExitCode::usage);
+}
+
+} // namespace kiln::cli

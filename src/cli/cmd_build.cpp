@@ -1,0 +1,110 @@
+#include "bake/builder.hpp"
+#include "cli/build_display.hpp"
+#include "cli/commands.hpp"
+#include "spec/loader.hpp"
+#include "util/interrupt.hpp"
+#include "util/strings.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace kiln::cli {
+
+namespace {
+
+struct BuildCliOptions {
+  std::string file;
+  std::string out;
+  std::string cache_dir;
+  int64_t source_date_epoch = -1;
+  bool verbose = false;
+  bool json = false;
+};
+
+int interrupted_exit()
+{
+  int signal = util::interrupt_signal();
+  std::fprintf(stderr, "kiln: interrupted by %s; nothing was left mounted or running\n",
+               signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  return 128 + (signal ? signal : SIGINT);
+}
+
+void print_summary(const bake::BuildResult& result)
+{
+  std::printf("built %s %s in %s\n", result.manifest.name.c_str(), result.manifest.version.c_str(),
+              util::format_duration(result.seconds).c_str());
+  for (const auto& output : result.manifest.outputs) {
+    std::printf("  %-9s %s (%s)\n", output.name.c_str(), (result.out_dir / output.file).c_str(),
+                util::format_bytes(output.size).c_str());
+  }
+  std::printf("  manifest  %s\n", result.manifest_path.c_str());
+  std::printf("  logs      %s\n", (result.out_dir / "logs").c_str());
+}
+
+int run_build(const BuildCliOptions& options)
+{
+  auto loaded = spec::load_definition(options.file);
+  if (!loaded.definition) {
+    for (const auto& diagnostic : loaded.diagnostics)
+      std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
+    std::fprintf(stderr, "kiln: error: %s is not valid; nothing was built\n", options.file.c_str());
+    return static_cast<int>(ExitCode::invalid_definition);
+  }
+  const auto& definition = *loaded.definition;
+  bake::BuildOptions build_options;
+  build_options.out_dir = options.out.empty() ? std::filesystem::path("out") / definition.name
+                                              : std::filesystem::path(options.out);
+  build_options.out_dir = std::filesystem::absolute(build_options.out_dir);
+  build_options.cache_dir = options.cache_dir.empty() ? bake::default_cache_dir()
+                                                      : std::filesystem::path(options.cache_dir);
+  if (options.source_date_epoch >= 0)
+    build_options.source_date_epoch = options.source_date_epoch;
+
+  BuildDisplay display(stderr, ::isatty(STDERR_FILENO) != 0, options.verbose);
+  auto result = bake::build(definition, build_options, display);
+  if (!result) {
+    if (result.error().code == ExitCode::interrupted || util::interrupt_signal() != 0)
+      return interrupted_exit();
+    return report(result.error());
+  }
+  if (options.json) {
+    nlohmann::json out = {{"out_dir", result->out_dir.string()},
+                          {"manifest_path", result->manifest_path.string()},
+                          {"seconds", result->seconds},
+                          {"manifest", image::to_json(result->manifest)}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    print_summary(*result);
+  }
+  return 0;
+}
+
+} // namespace
+
+Command add_build(CLI::App& app)
+{
+  auto options = std::make_shared<BuildCliOptions>();
+  auto* sub = app.add_subcommand("build", "Bake an image from a definition (needs root)");
+  sub->add_option("file", options->file, "The image definition (YAML)")->required();
+  sub->add_option("--out,-o", options->out, "Output folder (default: out/NAME)");
+  sub->add_option("--cache-dir", options->cache_dir,
+                  "Download cache (default: $KILN_CACHE_DIR or /var/cache/kiln)");
+  sub->add_option("--source-date-epoch", options->source_date_epoch,
+                  "Clamp file times to this Unix time (default: $SOURCE_DATE_EPOCH, else the "
+                  "definition's last git commit time, else its mtime)");
+  sub->add_flag("--verbose,-v", options->verbose, "Show every command as it runs");
+  sub->add_flag("--json", options->json, "Print the result and manifest as JSON on stdout");
+  sub->footer(R"(Writes OUT/rootfs.tar.zst, OUT/manifest.json (written last: a folder with a
+manifest is complete) and OUT/logs/NN-step.log. On failure it names the step, shows
+the last 20 lines of its log and exits non-zero; Ctrl-C stops the build and leaves
+nothing mounted or running.
+
+Examples:
+  sudo kiln build examples/linux-agent/image.yaml
+  sudo kiln build image.yaml --out /srv/images/agent --verbose
+  sudo SOURCE_DATE_EPOCH=1700000000 kiln build image.yaml --json | jq .manifest.outputs)");
+  return {sub, [options] { return run_build(*options); }};
+}
+
+} // namespace kiln::cli

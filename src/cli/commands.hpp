@@ -1,0 +1,25 @@
+// One function pair per subcommand: `add_*` declares its options on the CLI11 app, `run_*` does
+// the work and returns the exit code.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace kiln::cli {
+
+// A registered subcommand: after parsing, `run` is called if it was chosen.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_validate(CLI::App& app);
+Command add_schema(CLI::App& app);
+Command add_build(CLI::App& app);
+
+// Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
+int report(const Error& error);
+
+} // namespace kiln::cli

@@ -1,0 +1,45 @@
+#include "image/manifest.hpp"
+
+namespace kiln::image {
+
+using nlohmann::json;
+
+json to_json(const Manifest& m)
+{
+  json inputs = json::array();
+  for (const auto& input : m.inputs)
+    inputs.push_back({{"path", input.path}, {"sha256", input.sha256}});
+  json artifacts = json::array();
+  for (const auto& artifact : m.artifacts)
+    artifacts.push_back(
+        {{"step", artifact.step}, {"url", artifact.url}, {"sha256", artifact.sha256}});
+  json packages = json::array();
+  for (const auto& package : m.packages) {
+    packages.push_back({{"name", package.name},
+                        {"version", package.version},
+                        {"architecture", package.architecture}});
+  }
+  json outputs = json::array();
+  for (const auto& output : m.outputs) {
+    outputs.push_back({{"name", output.name},
+                       {"file", output.file},
+                       {"sha256", output.sha256},
+                       {"size", output.size}});
+  }
+  return json{
+      {"manifest_format", kManifestFormat},
+      {"name", m.name},
+      {"version", m.version},
+      {"definition",
+       {{"file", m.definition_file}, {"sha256", m.definition_sha256}, {"inputs", inputs}}},
+      {"artifacts", artifacts},
+      {"base", m.base},
+      {"packages", packages},
+      {"outputs", outputs},
+      {"kiln_version", m.kiln_version},
+      {"git_commit", m.git_commit ? json(*m.git_commit) : json(nullptr)},
+      {"source_date_epoch", m.source_date_epoch},
+  };
+}
+
+} // namespace kiln::image

@@ -1,0 +1,51 @@
+// manifest.json: what an image version is made of. Format version 1.
+#pragma once
+
+#include "image/dpkg.hpp"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::image {
+
+inline constexpr int kManifestFormat = 1;
+
+struct InputDigest {
+  std::string path; // relative to the definition's folder
+  std::string sha256;
+};
+
+struct ArtifactDigest {
+  std::string step;
+  std::string url; // credentials removed
+  std::string sha256;
+};
+
+struct OutputFile {
+  std::string name; // "rootfs"
+  std::string file; // "rootfs.tar.zst", relative to the output folder
+  std::string sha256;
+  uint64_t size = 0;
+};
+
+struct Manifest {
+  std::string name;
+  std::string version;
+  std::string definition_file; // file name of the definition
+  std::string definition_sha256;
+  std::vector<InputDigest> inputs;
+  std::vector<ArtifactDigest> artifacts;
+  nlohmann::json base; // the base as the definition gave it
+  std::vector<Package> packages;
+  std::vector<OutputFile> outputs;
+  std::string kiln_version;
+  std::optional<std::string> git_commit;
+  int64_t source_date_epoch = 0;
+};
+
+nlohmann::json to_json(const Manifest& manifest);
+
+} // namespace kiln::image

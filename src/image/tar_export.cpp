@@ -1,0 +1,224 @@
+#include "image/tar_export.hpp"
+
+#include "util/hash.hpp"
+#include "util/interrupt.hpp"
+
+#include <algorithm>
+#include <archive.h>
+#include <archive_entry.h>
+#include <cerrno>
+#include <fcntl.h>
+#include <map>
+#include <memory>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <vector>
+
+namespace kiln::image {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Sink {
+  int fd = -1;
+  util::Sha256 hash;
+  uint64_t size = 0;
+  int error = 0;
+};
+
+la_ssize_t write_callback(struct archive*, void* user, const void* buffer, size_t length)
+{
+  auto* sink = static_cast<Sink*>(user);
+  const char* data = static_cast<const char*>(buffer);
+  size_t left = length;
+  while (left > 0) {
+    ssize_t n = ::write(sink->fd, data, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      sink->error = errno;
+      return -1;
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  sink->hash.update(buffer, length);
+  sink->size += length;
+  return static_cast<la_ssize_t>(length);
+}
+
+using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
+using EntryPtr = std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)>;
+
+class Writer {
+public:
+  Writer(struct archive* archive, const fs::path& tree, int64_t epoch, const TarProgress& progress)
+      : archive_(archive), tree_(tree), epoch_(epoch), progress_(progress)
+  {
+  }
+
+  Status write_tree() { return write_children(tree_, ""); }
+  uint64_t entries() const { return entries_; }
+
+private:
+  Status write_children(const fs::path& dir, const std::string& prefix)
+  {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      names.push_back(entry.path().filename().string());
+    if (ec)
+      return errno_error("cannot list", dir.string(), ec.value());
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names)
+      KILN_TRY(write_entry(dir / name, prefix + name));
+    return ok_status();
+  }
+
+  Status write_entry(const fs::path& path, const std::string& name)
+  {
+    if (util::interrupt_signal() != 0)
+      return make_error(ExitCode::interrupted, "export interrupted");
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0)
+      return errno_error("cannot read", path.string(), errno);
+    if (S_ISSOCK(st.st_mode))
+      return ok_status(); // sockets cannot be archived and mean nothing in an image
+    EntryPtr entry(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(entry.get(), name.c_str());
+    archive_entry_set_mode(entry.get(), st.st_mode);
+    archive_entry_set_uid(entry.get(), st.st_uid);
+    archive_entry_set_gid(entry.get(), st.st_gid);
+    archive_entry_set_mtime(entry.get(), std::min<int64_t>(st.st_mtime, epoch_), 0);
+    bool is_dev_dir = name == "dev" && S_ISDIR(st.st_mode);
+    bool hardlink = false;
+    if (S_ISREG(st.st_mode)) {
+      hardlink = link_or_remember(st, name, entry.get());
+      if (!hardlink)
+        archive_entry_set_size(entry.get(), st.st_size);
+      add_capability(path, entry.get());
+    } else if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      archive_entry_set_symlink(entry.get(), fs::read_symlink(path, ec).c_str());
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      archive_entry_set_rdevmajor(entry.get(), major(st.st_rdev));
+      archive_entry_set_rdevminor(entry.get(), minor(st.st_rdev));
+    }
+    if (archive_write_header(archive_, entry.get()) != ARCHIVE_OK)
+      return archive_error("cannot write entry " + name);
+    if (S_ISREG(st.st_mode) && !hardlink && st.st_size > 0)
+      KILN_TRY(copy_content(path));
+    ++entries_;
+    input_bytes_ += static_cast<uint64_t>(st.st_size);
+    if (progress_ && entries_ % 2048 == 0)
+      progress_(entries_, input_bytes_);
+    if (S_ISDIR(st.st_mode) && !is_dev_dir)
+      return write_children(path, name + "/");
+    return ok_status();
+  }
+
+  // Files with several links are written once; later names become hard-link entries.
+  bool link_or_remember(const struct stat& st, const std::string& name, struct archive_entry* entry)
+  {
+    if (st.st_nlink < 2)
+      return false;
+    auto key = std::make_pair(st.st_dev, st.st_ino);
+    auto [it, inserted] = links_.emplace(key, name);
+    if (inserted)
+      return false;
+    archive_entry_set_hardlink(entry, it->second.c_str());
+    archive_entry_set_size(entry, 0);
+    return true;
+  }
+
+  void add_capability(const fs::path& path, struct archive_entry* entry)
+  {
+    char value[256];
+    ssize_t n = ::lgetxattr(path.c_str(), "security.capability", value, sizeof value);
+    if (n > 0)
+      archive_entry_xattr_add_entry(entry, "security.capability", value, static_cast<size_t>(n));
+  }
+
+  Status copy_content(const fs::path& path)
+  {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+      return errno_error("cannot read", path.string(), errno);
+    std::vector<char> buffer(1 << 17);
+    while (true) {
+      ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        int err = errno;
+        ::close(fd);
+        if (n < 0)
+          return errno_error("cannot read", path.string(), err);
+        return ok_status();
+      }
+      if (archive_write_data(archive_, buffer.data(), static_cast<size_t>(n)) < 0) {
+        ::close(fd);
+        return archive_error("cannot write the content of " + path.string());
+      }
+    }
+  }
+
+  Error archive_error(const std::string& what)
+  {
+    int err = archive_errno(archive_);
+    if (err == ENOSPC)
+      return errno_error(what, "(archive)", err);
+    const char* text = archive_error_string(archive_);
+    return make_error(ExitCode::build_failed, what + ": " + (text ? text : "unknown error"));
+  }
+
+  struct archive* archive_;
+  fs::path tree_;
+  int64_t epoch_;
+  const TarProgress& progress_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  uint64_t entries_ = 0;
+  uint64_t input_bytes_ = 0;
+};
+
+} // namespace
+
+Expected<TarResult> write_rootfs_tar(const fs::path& tree, const fs::path& dest,
+                                     int64_t source_date_epoch, const TarProgress& progress)
+{
+  Sink sink;
+  sink.fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (sink.fd < 0)
+    return errno_error("cannot create", dest.string(), errno);
+  ArchivePtr archive(archive_write_new(), archive_write_free);
+  archive_write_set_format_pax_restricted(archive.get());
+  // Names are written as the bytes they are on disk, whatever kiln's locale: no conversion can
+  // fail or differ between machines.
+  archive_write_set_format_option(archive.get(), "pax", "hdrcharset", "BINARY");
+  archive_write_add_filter_zstd(archive.get());
+  archive_write_set_filter_option(archive.get(), "zstd", "compression-level", "3");
+  archive_write_set_bytes_in_last_block(archive.get(), 1);
+  Status written = ok_status();
+  if (archive_write_open(archive.get(), &sink, nullptr, write_callback, nullptr) != ARCHIVE_OK) {
+    written = make_error(ExitCode::build_failed, std::string("cannot start the archive: ") +
+                                                     archive_error_string(archive.get()));
+  }
+  Writer writer(archive.get(), tree, source_date_epoch, progress);
+  if (written)
+    written = writer.write_tree();
+  if (written && archive_write_close(archive.get()) != ARCHIVE_OK)
+    written = make_error(ExitCode::build_failed, "cannot finish " + dest.string());
+  int close_result = ::fsync(sink.fd) == 0 ? ::close(sink.fd) : (::close(sink.fd), -1);
+  if (sink.error != 0)
+    return errno_error("cannot write", dest.string(), sink.error);
+  if (!written)
+    return std::move(written).error();
+  if (close_result != 0)
+    return errno_error("cannot write", dest.string(), errno);
+  return TarResult{sink.hash.hex_digest(), sink.size, writer.entries()};
+}
+
+} // namespace kiln::image

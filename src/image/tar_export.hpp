@@ -1,0 +1,30 @@
+// Writing a tree as a deterministic rootfs.tar.zst.
+//
+// The same tree gives the same bytes: entries in sorted order (each folder before its contents),
+// numeric owners only, modification times clamped to SOURCE_DATE_EPOCH, no access or change times,
+// hard links kept as links, and the security.capability attribute (file capabilities, e.g. of
+// ping) kept. /dev is written as an empty folder: a runtime or the kernel provides its nodes.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace kiln::image {
+
+struct TarResult {
+  std::string sha256; // of the compressed file
+  uint64_t size = 0;  // bytes of the compressed file
+  uint64_t entries = 0;
+};
+
+using TarProgress = std::function<void(uint64_t entries, uint64_t input_bytes)>;
+
+Expected<TarResult> write_rootfs_tar(const std::filesystem::path& tree,
+                                     const std::filesystem::path& dest, int64_t source_date_epoch,
+                                     const TarProgress& progress);
+
+} // namespace kiln::image

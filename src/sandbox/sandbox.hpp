@@ -1,0 +1,49 @@
+// Running a process inside an image tree.
+//
+// Each run gets new mount, PID, UTS and IPC namespaces. PID 1 of the new namespace makes every
+// mount private, mounts /proc, a minimal /dev, tmpfs on /tmp and /run, binds the host's
+// resolv.conf and the requested inputs read-only, then chroots into the tree and runs the
+// command. All of these mounts live only in the private mount namespace: when the command ends,
+// or kiln kills it, the kernel kills every process left in the PID namespace and drops the
+// mounts with it, so nothing can stay mounted on the host.
+#pragma once
+
+#include "util/error.hpp"
+#include "util/process.hpp"
+
+#include <filesystem>
+#include <sched.h>
+#include <string>
+#include <vector>
+
+namespace kiln::sandbox {
+
+inline constexpr int kNamespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+
+// Where read-only inputs appear inside the tree (on the /run tmpfs, so never in a layer).
+inline constexpr const char* kInputDir = "/run/kiln/input";
+
+struct Bind {
+  std::filesystem::path source; // on the host: a file or a folder
+  std::string target;           // absolute path inside the tree, below kInputDir
+};
+
+struct RunOptions {
+  std::filesystem::path root;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::vector<Bind> binds;
+  double timeout_seconds = 0;
+};
+
+// The environment every command in a tree starts with (plus the caller's additions).
+std::vector<std::string> base_environment();
+
+Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
+                                          util::ProcessObserver* observer);
+
+// Runs a host command in private mount and PID namespaces, so that whatever it mounts (as
+// mmdebstrap does) disappears with it even when it is killed.
+Expected<util::ProcessResult> run_isolated(util::ProcessSpec spec, util::ProcessObserver* observer);
+
+} // namespace kiln::sandbox

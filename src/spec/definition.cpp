@@ -1,0 +1,20 @@
+#include "spec/definition.hpp"
+
+namespace kiln::spec {
+
+std::string Step::kind() const
+{
+  static const char* names[] = {"packages", "shell", "file", "artifact"};
+  return names[body.index()];
+}
+
+std::filesystem::path local_artifact_path(const Definition& definition, const std::string& url)
+{
+  if (url.rfind("file://", 0) == 0)
+    return url.substr(7);
+  if (url.rfind("file:", 0) == 0)
+    return definition.dir / url.substr(5);
+  return {};
+}
+
+} // namespace kiln::spec

@@ -1,0 +1,84 @@
+// The image definition model (format v1), as loaded from YAML by spec/loader.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <variant>
+#include <vector>
+
+namespace kiln::spec {
+
+struct Position {
+  int line = 0; // 1-based; 0 when unknown
+  int column = 0;
+};
+
+struct Bootstrap {
+  std::string suite = "bookworm";
+  std::string variant = "minbase";
+  std::string mirror; // empty: mmdebstrap's default mirror
+  std::vector<std::string> components = {"main"};
+  std::vector<std::string> packages; // extra packages installed by the bootstrap itself
+};
+
+struct Base {
+  Bootstrap bootstrap;
+};
+
+struct PackagesStep {
+  std::vector<std::string> packages; // "name" or "name=version"
+};
+
+struct ShellStep {
+  std::string run;    // inline script, or
+  std::string script; // a script file, relative to the definition's folder
+};
+
+struct FileStep {
+  std::string src;  // relative to the definition's folder; a file or a folder
+  std::string dest; // absolute path in the image
+  std::optional<mode_t> mode;
+  std::string owner; // "user", "user:group" or numeric ids; empty: root:root
+};
+
+struct ArtifactStep {
+  std::string url;        // https://, http://, file:///abs or file:relative/to/definition
+  std::string sha256;     // lowercase hex
+  std::string dest;       // single file destination in the image, or
+  std::string extract_to; // folder in the image to extract an archive into
+  std::optional<mode_t> mode;
+  int strip_components = 0;
+};
+
+using StepBody = std::variant<PackagesStep, ShellStep, FileStep, ArtifactStep>;
+
+struct Step {
+  std::string name; // unique; defaults to "<kind>-<n>"
+  Position position;
+  StepBody body;
+
+  std::string kind() const;
+};
+
+struct Definition {
+  std::filesystem::path file; // absolute path of the YAML file
+  std::filesystem::path dir;  // its folder: every relative path is resolved against it
+  std::string name;
+  std::string version;
+  Base base;
+  std::vector<Step> steps;
+  std::vector<std::string> outputs = {"rootfs"};
+};
+
+// Output formats this version of kiln can write.
+inline const std::vector<std::string_view> kSupportedOutputs = {"rootfs"};
+inline const std::vector<std::string_view> kBootstrapVariants = {
+    "extract", "custom", "essential", "apt",         "required",
+    "minbase", "buildd", "important", "debootstrap", "standard"};
+
+// Resolves a `file:` artifact URL against the definition's folder; "" for other schemes.
+std::filesystem::path local_artifact_path(const Definition& definition, const std::string& url);
+
+} // namespace kiln::spec

@@ -1,0 +1,94 @@
+#include "spec/fields.hpp"
+
+#include <stdexcept>
+
+namespace kiln::spec {
+
+const std::vector<Shape>& shapes()
+{
+  using T = FieldType;
+  static const std::vector<Shape> all = {
+      {"definition",
+       "A kiln image definition (format v1).",
+       {
+           {"name", T::string, true, "Image name: lowercase letters, digits and '-'."},
+           {"version", T::string, true, "Semantic version 2.0.0, e.g. 1.4.0."},
+           {"base", T::object, true, "Where the root filesystem starts from.", "base"},
+           {"steps", T::step_list, true, "What to do to the tree, in order."},
+           {"outputs", T::string_list, false, "What to write; default [rootfs]."},
+       }},
+      {"base",
+       "The starting tree.",
+       {
+           {"bootstrap", T::object, true, "Bootstrap a Debian tree with mmdebstrap.", "bootstrap"},
+       }},
+      {"bootstrap",
+       "mmdebstrap settings.",
+       {
+           {"suite", T::string, false, "Debian suite; default bookworm."},
+           {"variant", T::string, false, "mmdebstrap variant; default minbase."},
+           {"mirror", T::string, false, "Mirror URL; default: mmdebstrap's own default."},
+           {"components", T::string_list, false, "Archive components; default [main]."},
+           {"packages", T::string_list, false, "Packages installed by the bootstrap itself."},
+       }},
+      {"step",
+       "One step: exactly one of packages, shell, file, artifact, and an optional name.",
+       {
+           {"name", T::string, false, "Unique step name; default <kind>-<n>."},
+           {"packages", T::string_list, false, "apt packages to install, name or name=version."},
+           {"shell", T::shell, false, "A script run with sh -eu inside the image.", "shell"},
+           {"file", T::object, false, "Copy a file or folder into the image.", "file"},
+           {"artifact", T::object, false, "Fetch a verified download into the image.", "artifact"},
+       }},
+      {"shell",
+       "An inline script (run) or a script file (script).",
+       {
+           {"run", T::string, false, "Inline script."},
+           {"script", T::string, false, "Script file, relative to the definition."},
+       }},
+      {"file",
+       "A file or folder next to the definition, copied into the image.",
+       {
+           {"src", T::string, true, "Source, relative to the definition's folder."},
+           {"dest", T::string, true, "Absolute destination path in the image."},
+           {"mode", T::mode, false, "Octal permission bits for files, e.g. \"0644\"."},
+           {"owner", T::string, false, "user or user:group in the image; default root:root."},
+       }},
+      {"artifact",
+       "A download checked against its sha256 before use.",
+       {
+           {"url", T::string, true, "https://, http://, file:///abs or file:relative URL."},
+           {"sha256", T::string, true, "Expected SHA-256 of the download, 64 hex digits."},
+           {"dest", T::string, false, "Install the file itself at this absolute path."},
+           {"extract_to", T::string, false, "Extract the archive into this absolute folder."},
+           {"mode", T::mode, false, "Permission bits for dest, e.g. \"0755\"."},
+           {"strip_components", T::integer, false, "Leading path parts to drop when extracting."},
+       }},
+  };
+  return all;
+}
+
+const Shape& shape(std::string_view name)
+{
+  for (const auto& candidate : shapes()) {
+    if (candidate.name == name)
+      return candidate;
+  }
+  throw std::logic_error("no shape named " + std::string(name));
+}
+
+std::vector<std::string_view> keys_of(const Shape& s)
+{
+  std::vector<std::string_view> keys;
+  for (const auto& field : s.fields)
+    keys.push_back(field.key);
+  return keys;
+}
+
+const std::vector<std::string_view>& step_kinds()
+{
+  static const std::vector<std::string_view> kinds = {"packages", "shell", "file", "artifact"};
+  return kinds;
+}
+
+} // namespace kiln::spec

@@ -1,0 +1,215 @@
+#include "spec/loader.hpp"
+
+#include "spec/validator.hpp"
+#include "util/fs.hpp"
+#include "util/semver.hpp"
+#include "util/strings.hpp"
+
+#include <regex>
+
+namespace kiln::spec {
+
+namespace fs = std::filesystem;
+
+std::string Diagnostic::str() const
+{
+  std::string out = file;
+  if (position.line > 0)
+    out += ":" + std::to_string(position.line) + ":" + std::to_string(position.column);
+  out += ": error: " + message;
+  if (!hint.empty())
+    out += "\n  hint: " + hint;
+  return out;
+}
+
+namespace {
+
+void load_name(Validator& v, const Entries& top, Definition& def)
+{
+  auto it = top.find("name");
+  if (it == top.end())
+    return;
+  auto name = v.string_value(it->second, "name");
+  if (!name)
+    return;
+  static const std::regex pattern("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  if (!std::regex_match(*name, pattern)) {
+    v.error(Validator::value_position(it->second), "name '" + *name + "' is not a valid image name",
+            "use lowercase letters, digits and '-', e.g. linux-build-agent");
+    return;
+  }
+  def.name = *name;
+}
+
+void load_version(Validator& v, const Entries& top, Definition& def)
+{
+  auto it = top.find("version");
+  if (it == top.end())
+    return;
+  auto text = v.string_value(it->second, "version");
+  if (!text)
+    return;
+  auto version = util::parse_version(*text);
+  if (!version) {
+    v.error(Validator::value_position(it->second), version.error().message, version.error().hint);
+    return;
+  }
+  def.version = *text;
+}
+
+void load_bootstrap(Validator& v, const Entry& entry, Bootstrap& boot)
+{
+  auto fields = v.mapping(entry.value, Validator::value_position(entry), shape("bootstrap"),
+                          "base.bootstrap");
+  if (!fields)
+    return;
+  if (auto it = fields->find("suite"); it != fields->end()) {
+    auto suite = v.string_value(it->second, "base.bootstrap.suite");
+    if (suite && suite->empty())
+      v.error(Validator::value_position(it->second), "base.bootstrap.suite is empty",
+              "name a Debian suite, e.g. bookworm");
+    else if (suite)
+      boot.suite = *suite;
+  }
+  if (auto it = fields->find("variant"); it != fields->end()) {
+    auto variant = v.string_value(it->second, "base.bootstrap.variant");
+    if (variant && std::find(kBootstrapVariants.begin(), kBootstrapVariants.end(), *variant) ==
+                       kBootstrapVariants.end()) {
+      std::string suggestion = util::closest_match(*variant, kBootstrapVariants);
+      v.error(Validator::value_position(it->second),
+              "base.bootstrap.variant '" + *variant + "' is not an mmdebstrap variant",
+              (suggestion.empty() ? "" : "did you mean '" + suggestion + "'? ") +
+                  "common choices: minbase, essential, apt, important, standard");
+    } else if (variant) {
+      boot.variant = *variant;
+    }
+  }
+  if (auto it = fields->find("mirror"); it != fields->end()) {
+    auto mirror = v.string_value(it->second, "base.bootstrap.mirror");
+    static const std::regex url("(https?|file)://[^ ]+");
+    if (mirror && !std::regex_match(*mirror, url))
+      v.error(Validator::value_position(it->second),
+              "base.bootstrap.mirror '" + *mirror + "' is not an http(s):// or file:// URL",
+              "write the mirror's URL, e.g. http://mirror.example/debian, or leave it out");
+    else if (mirror)
+      boot.mirror = *mirror;
+  }
+  if (auto it = fields->find("components"); it != fields->end()) {
+    auto components = v.string_list(it->second, "base.bootstrap.components");
+    if (components && components->empty())
+      v.error(Validator::value_position(it->second), "base.bootstrap.components is empty",
+              "list at least one component, e.g. [main]");
+    else if (components)
+      boot.components = *components;
+  }
+  if (auto it = fields->find("packages"); it != fields->end()) {
+    if (auto packages = v.string_list(it->second, "base.bootstrap.packages"))
+      boot.packages = *packages;
+  }
+}
+
+void load_base(Validator& v, const Entries& top, Definition& def)
+{
+  auto it = top.find("base");
+  if (it == top.end())
+    return;
+  auto fields =
+      v.mapping(it->second.value, Validator::value_position(it->second), shape("base"), "base");
+  if (!fields)
+    return;
+  if (auto boot = fields->find("bootstrap"); boot != fields->end())
+    load_bootstrap(v, boot->second, def.base.bootstrap);
+}
+
+void load_outputs(Validator& v, const Entries& top, Definition& def)
+{
+  auto it = top.find("outputs");
+  if (it == top.end())
+    return;
+  auto outputs = v.string_list(it->second, "outputs");
+  if (!outputs)
+    return;
+  if (outputs->empty()) {
+    v.error(Validator::value_position(it->second), "outputs is empty",
+            "list at least one output, e.g. [rootfs], or leave outputs out");
+    return;
+  }
+  static const std::vector<std::string_view> planned = {"oci", "qcow2", "raw"};
+  size_t index = 0;
+  for (const auto& output : *outputs) {
+    Position at = position_of(it->second.value[index++]);
+    if (std::find(kSupportedOutputs.begin(), kSupportedOutputs.end(), output) !=
+        kSupportedOutputs.end())
+      continue;
+    if (std::find(planned.begin(), planned.end(), output) != planned.end()) {
+      v.error(at, "output '" + output + "' is not available in this version of kiln",
+              "supported outputs: rootfs");
+    } else {
+      std::string suggestion = util::closest_match(output, kSupportedOutputs);
+      v.error(at, "unknown output '" + output + "'",
+              (suggestion.empty() ? "" : "did you mean '" + suggestion + "'? ") +
+                  "supported outputs: rootfs");
+    }
+  }
+  def.outputs = *outputs;
+}
+
+LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
+{
+  LoadResult result;
+  if (auto top = v.mapping(root, {1, 1}, shape("definition"), "the definition")) {
+    load_name(v, *top, def);
+    load_version(v, *top, def);
+    load_base(v, *top, def);
+    if (auto steps = top->find("steps"); steps != top->end())
+      def.steps = load_steps(v, steps->second);
+    load_outputs(v, *top, def);
+  }
+  result.diagnostics = std::move(v.diagnostics());
+  if (result.diagnostics.empty())
+    result.definition = std::move(def);
+  return result;
+}
+
+} // namespace
+
+LoadResult load_definition_text(const std::string& text, const std::string& display_name,
+                                const fs::path& dir)
+{
+  Validator v(display_name, dir);
+  Definition def;
+  def.file = dir / fs::path(display_name).filename();
+  def.dir = dir;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    v.error({e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg,
+            "check indentation (spaces only) and brackets near this position");
+    return LoadResult{std::nullopt, std::move(v.diagnostics())};
+  }
+  if (root.IsNull()) {
+    v.error({1, 1}, "the definition is empty", "start from examples/linux-agent/image.yaml");
+    return LoadResult{std::nullopt, std::move(v.diagnostics())};
+  }
+  return validate(root, v, std::move(def));
+}
+
+LoadResult load_definition(const fs::path& file)
+{
+  auto text = util::read_file(file);
+  if (!text) {
+    return LoadResult{
+        std::nullopt,
+        {Diagnostic{
+            file.string(), {}, text.error().message, "check the path of the definition file"}}};
+  }
+  std::error_code ec;
+  fs::path absolute = fs::absolute(file, ec);
+  auto result = load_definition_text(*text, file.string(), absolute.parent_path());
+  if (result.definition)
+    result.definition->file = absolute;
+  return result;
+}
+
+} // namespace kiln::spec

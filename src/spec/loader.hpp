@@ -1,0 +1,35 @@
+// Loads an image definition from YAML and validates it, collecting every problem at once.
+#pragma once
+
+#include "spec/definition.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::spec {
+
+struct Diagnostic {
+  std::string file;
+  Position position;
+  std::string message; // what is wrong
+  std::string hint;    // how to fix it; may be empty
+
+  // "FILE:LINE:COL: error: MESSAGE" and, when there is a hint, "  hint: HINT" on a second line.
+  std::string str() const;
+};
+
+struct LoadResult {
+  std::optional<Definition> definition; // set only when there are no diagnostics
+  std::vector<Diagnostic> diagnostics;
+};
+
+// Reads and validates FILE; relative paths inside are checked against FILE's folder.
+LoadResult load_definition(const std::filesystem::path& file);
+
+// Validates YAML text as if it were the file `display_name` in folder `dir` (used by tests).
+LoadResult load_definition_text(const std::string& text, const std::string& display_name,
+                                const std::filesystem::path& dir);
+
+} // namespace kiln::spec

@@ -1,0 +1,89 @@
+#include "util/archive.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <memory>
+#include <string>
+
+namespace kiln::util {
+
+namespace {
+
+using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
+
+// Drops the first `count` components of a path; "" when nothing is left.
+std::string strip(const std::string& path, int count)
+{
+  size_t start = 0;
+  for (int i = 0; i < count; ++i) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos)
+      return {};
+    start = slash + 1;
+  }
+  return path.substr(start);
+}
+
+Error archive_error(struct archive* a, const std::filesystem::path& file)
+{
+  const char* text = archive_error_string(a);
+  return make_error(ExitCode::input,
+                    "cannot extract " + file.string() + ": " + (text ? text : "unknown error"),
+                    "check that the artifact is a tar.gz, tar.xz, tar.zst or zip archive");
+}
+
+} // namespace
+
+Status extract_archive(const std::filesystem::path& file, const std::filesystem::path& dest,
+                       int strip_components)
+{
+  ArchivePtr reader(archive_read_new(), archive_read_free);
+  archive_read_support_format_all(reader.get());
+  archive_read_support_filter_all(reader.get());
+  ArchivePtr writer(archive_write_disk_new(), archive_write_free);
+  archive_write_disk_set_options(writer.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+  if (archive_read_open_filename(reader.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
+    return archive_error(reader.get(), file);
+  struct archive_entry* entry = nullptr;
+  int result;
+  while ((result = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
+    std::string name = strip(archive_entry_pathname(entry), strip_components);
+    if (name.empty())
+      continue;
+    // Entries are placed below `dest` by prefixing it, so an absolute entry name is refused here;
+    // libarchive's SECURE_NODOTDOT refuses "..".
+    if (name[0] == '/')
+      return make_error(ExitCode::input,
+                        "cannot extract " + file.string() + ": entry '" + name +
+                            "' has an absolute path",
+                        "the archive is unsafe to extract; rebuild it with relative paths");
+    archive_entry_set_pathname(entry, (dest / name).c_str());
+    if (const char* link = archive_entry_hardlink(entry)) {
+      std::string target = strip(link, strip_components);
+      if (target.empty())
+        continue;
+      archive_entry_set_hardlink(entry, (dest / target).c_str());
+    }
+    if (archive_write_header(writer.get(), entry) != ARCHIVE_OK)
+      return archive_error(writer.get(), file);
+    const void* block;
+    size_t size;
+    la_int64_t offset;
+    int data;
+    while ((data = archive_read_data_block(reader.get(), &block, &size, &offset)) == ARCHIVE_OK) {
+      if (archive_write_data_block(writer.get(), block, size, offset) != ARCHIVE_OK)
+        return archive_error(writer.get(), file);
+    }
+    if (data != ARCHIVE_EOF)
+      return archive_error(reader.get(), file);
+    if (archive_write_finish_entry(writer.get()) != ARCHIVE_OK)
+      return archive_error(writer.get(), file);
+  }
+  if (result != ARCHIVE_EOF)
+    return archive_error(reader.get(), file);
+  return ok_status();
+}
+
+} // namespace kiln::util

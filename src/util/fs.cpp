@@ -1,0 +1,138 @@
+#include "util/fs.hpp"
+
+#include "util/strings.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+namespace kiln::util {
+
+Expected<std::string> read_file(const fs::path& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return errno_error("cannot read", path.string(), errno ? errno : ENOENT, ExitCode::input);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode)
+{
+  fs::path tmp = path;
+  tmp += ".tmp-" + std::to_string(getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return errno_error("cannot create", tmp.string(), errno);
+  const char* data = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, data, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return errno_error("cannot write", tmp.string(), err);
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("cannot write", tmp.string(), err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("cannot rename into place", path.string(), err);
+  }
+  return ok_status();
+}
+
+Status make_dirs(const fs::path& path)
+{
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec)
+    return errno_error("cannot create folder", path.string(), ec.value());
+  return ok_status();
+}
+
+bool lexically_within(const fs::path& base, const fs::path& path)
+{
+  fs::path normal_base = base.lexically_normal();
+  fs::path normal = (path.is_absolute() ? path : base / path).lexically_normal();
+  auto [base_end, unused] =
+      std::mismatch(normal_base.begin(), normal_base.end(), normal.begin(), normal.end());
+  (void)unused;
+  if (base_end == normal_base.end())
+    return true;
+  // A trailing empty element ("dir/") on the base is not a real component.
+  return std::next(base_end) == normal_base.end() && base_end->empty();
+}
+
+// mountinfo escapes space, tab, newline and backslash as octal.
+static std::string unescape_mount_path(std::string_view text)
+{
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size()) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 3)), nullptr, 8));
+      i += 3;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> mounts_under(const fs::path& path)
+{
+  std::vector<std::string> found;
+  std::error_code ec;
+  fs::path base = fs::weakly_canonical(path, ec);
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto fields = split(line, ' ');
+    if (fields.size() < 5)
+      continue;
+    std::string mount_point = unescape_mount_path(fields[4]);
+    if (lexically_within(base, mount_point))
+      found.push_back(mount_point);
+  }
+  return found;
+}
+
+Status remove_tree(const fs::path& path)
+{
+  auto mounts = mounts_under(path);
+  if (!mounts.empty()) {
+    return make_error(ExitCode::environment,
+                      "refusing to remove " + path.string() + ": " + mounts.front() +
+                          " is still mounted",
+                      "unmount it (umount -R " + mounts.front() + ") and run again");
+  }
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec)
+    return errno_error("cannot remove", path.string(), ec.value());
+  return ok_status();
+}
+
+long long free_bytes(const fs::path& path)
+{
+  struct statvfs info {};
+  if (::statvfs(path.c_str(), &info) != 0)
+    return -1;
+  return static_cast<long long>(info.f_bavail) * static_cast<long long>(info.f_frsize);
+}
+
+} // namespace kiln::util

@@ -1,0 +1,35 @@
+// File helpers: whole-file reads, atomic writes, safe tree removal.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kiln::util {
+
+namespace fs = std::filesystem;
+
+Expected<std::string> read_file(const fs::path& path);
+
+// Writes to PATH.tmp-PID, fsyncs, then renames over PATH, so readers never see half a file.
+Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
+
+Status make_dirs(const fs::path& path);
+
+// True when `path`, after lexical normalisation, stays inside `base` (both taken as given, no
+// symlinks followed). Used to reject definitions whose paths climb out of their folder.
+bool lexically_within(const fs::path& base, const fs::path& path);
+
+// Mount points at or below `path`, read from /proc/self/mountinfo.
+std::vector<std::string> mounts_under(const fs::path& path);
+
+// Removes a tree, refusing if anything below it is still mounted (so a removal can never reach
+// into a bind-mounted host folder).
+Status remove_tree(const fs::path& path);
+
+// Free bytes on the filesystem holding `path`, or -1 when unknown.
+long long free_bytes(const fs::path& path);
+
+} // namespace kiln::util

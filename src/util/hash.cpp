@@ -1,0 +1,110 @@
+#include "util/hash.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace kiln::util {
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free)
+{
+  EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+}
+
+void Sha256::update(const void* data, size_t size)
+{
+  EVP_DigestUpdate(ctx_.get(), data, size);
+}
+
+std::string Sha256::hex_digest()
+{
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx_.get(), digest, &length);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view data)
+{
+  Sha256 hash;
+  hash.update(data);
+  return hash.hex_digest();
+}
+
+static Status hash_file_into(const std::filesystem::path& path, Sha256& hash)
+{
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_error("cannot read", path.string(), errno, ExitCode::input);
+  std::vector<char> buffer(1 << 16);
+  while (true) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return errno_error("cannot read", path.string(), err, ExitCode::input);
+    }
+    if (n == 0)
+      break;
+    hash.update(buffer.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ok_status();
+}
+
+Expected<std::string> sha256_file(const std::filesystem::path& path)
+{
+  Sha256 hash;
+  KILN_TRY(hash_file_into(path, hash));
+  return hash.hex_digest();
+}
+
+static Status hash_entry(const std::filesystem::path& path, const std::string& relative,
+                         Sha256& hash)
+{
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0)
+    return errno_error("cannot read", path.string(), errno, ExitCode::input);
+  // NUL separates fields so that no two different trees can produce the same byte stream.
+  std::string header = relative + '\0' + std::to_string(st.st_mode & 0170777) + '\0';
+  hash.update(header);
+  if (S_ISREG(st.st_mode))
+    return hash_file_into(path, hash);
+  if (S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    hash.update(std::filesystem::read_symlink(path, ec).string());
+    return ok_status();
+  }
+  if (!S_ISDIR(st.st_mode))
+    return ok_status();
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec))
+    names.push_back(entry.path().filename().string());
+  if (ec)
+    return errno_error("cannot list", path.string(), ec.value(), ExitCode::input);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names)
+    KILN_TRY(hash_entry(path / name, relative.empty() ? name : relative + "/" + name, hash));
+  return ok_status();
+}
+
+Expected<std::string> sha256_tree(const std::filesystem::path& path)
+{
+  Sha256 hash;
+  KILN_TRY(hash_entry(path, "", hash));
+  return hash.hex_digest();
+}
+
+} // namespace kiln::util

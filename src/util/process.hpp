@@ -1,0 +1,56 @@
+// The one way kiln starts a child process.
+//
+// An argv vector (never a shell string), stdin from /dev/null, stdout and stderr merged into one
+// pipe that is read line by line, its own process group, an optional timeout, and the child is
+// killed when kiln receives SIGINT/SIGTERM. With `namespaces` set the child first unshares them;
+// with CLONE_NEWPID the command runs as PID 1 of a new PID namespace, so killing it takes every
+// process it started down with it, and the private mount namespace dies with them.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::util {
+
+class ProcessObserver {
+public:
+  virtual ~ProcessObserver() = default;
+  virtual void on_line(std::string_view line) = 0; // a line of output, without its terminator
+  virtual void on_tick() {}                        // called a few times a second while waiting
+};
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::optional<std::vector<std::string>> env; // nullopt: inherit kiln's environment
+  int namespaces = 0;                          // CLONE_NEW* flags
+  // Runs in the child just before exec (inside the namespaces). Returns "" on success or a
+  // message that becomes the Error of run_process. Must only use async-signal-safe work in
+  // spirit: kiln is single-threaded when it starts children, so plain code is acceptable.
+  std::function<std::string()> in_child;
+  double timeout_seconds = 0; // 0: none
+};
+
+struct ProcessResult {
+  int exit_code = -1;  // valid when term_signal == 0
+  int term_signal = 0; // the signal that ended the child, if any
+  bool timed_out = false;
+  int interrupted_by = 0; // SIGINT/SIGTERM received by kiln while waiting
+
+  bool success() const { return term_signal == 0 && exit_code == 0 && !timed_out; }
+  std::string describe() const; // "exit code 2", "killed by signal 9", "timed out"
+};
+
+Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* observer);
+
+// Runs a short command and returns its output (for git and similar look-ups).
+Expected<std::string> capture_output(const std::vector<std::string>& argv, int* exit_code);
+
+// Where a program is on PATH, or "".
+std::string find_program(std::string_view name);
+
+} // namespace kiln::util

@@ -1,0 +1,134 @@
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+namespace kiln::util {
+
+std::vector<std::string> split(std::string_view text, char sep)
+{
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t end = text.find(sep, start);
+    parts.emplace_back(text.substr(start, end - start));
+    if (end == std::string_view::npos)
+      break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep)
+{
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0)
+      out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view text)
+{
+  const char* space = " \t\r\n";
+  size_t first = text.find_first_not_of(space);
+  if (first == std::string_view::npos)
+    return {};
+  size_t last = text.find_last_not_of(space);
+  return text.substr(first, last - first + 1);
+}
+
+bool is_lower_hex(std::string_view text)
+{
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+size_t edit_distance(std::string_view a, std::string_view b)
+{
+  std::vector<size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), 0);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates)
+{
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (auto candidate : candidates) {
+    size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string shell_quote(std::string_view word)
+{
+  bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
+  });
+  if (plain)
+    return std::string(word);
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+std::string shell_join(const std::vector<std::string>& argv)
+{
+  std::vector<std::string> quoted;
+  quoted.reserve(argv.size());
+  for (const auto& arg : argv)
+    quoted.push_back(shell_quote(arg));
+  return join(quoted, " ");
+}
+
+std::string format_duration(double seconds)
+{
+  char buffer[32];
+  if (seconds < 60) {
+    std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
+  } else {
+    int whole = static_cast<int>(seconds);
+    std::snprintf(buffer, sizeof buffer, "%dm%02ds", whole / 60, whole % 60);
+  }
+  return buffer;
+}
+
+std::string format_bytes(double bytes)
+{
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return buffer;
+}
+
+} // namespace kiln::util

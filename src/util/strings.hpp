@@ -1,0 +1,30 @@
+// Small string helpers that know nothing about images.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::util {
+
+std::vector<std::string> split(std::string_view text, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view trim(std::string_view text);
+bool is_lower_hex(std::string_view text);
+
+// Edit distance, for "did you mean" suggestions.
+size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word`, or "" when none is close enough to be a likely typo.
+std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates);
+
+// Quotes a word for display in a shell-like command line (only for showing, never for running).
+std::string shell_quote(std::string_view word);
+std::string shell_join(const std::vector<std::string>& argv);
+
+// "1.2s", "1m05s".
+std::string format_duration(double seconds);
+// "512 B", "1.5 MiB".
+std::string format_bytes(double bytes);
+
+} // namespace kiln::util
