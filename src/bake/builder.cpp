@@ -144,7 +144,7 @@ private:
   {
     Phase current{number, static_cast<int>(phases_.size()), phases_[number - 1].name,
                   phases_[number - 1].kind};
-    char prefix[8];
+    char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%02d-", number);
     StepLog log(out_ / "logs" / (prefix + current.name + ".log"), observer_);
     observer_.phase_started(current);

@@ -215,14 +215,18 @@ std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number)
             "give it one of: packages, shell, file, artifact");
     return std::nullopt;
   }
+  size_t errors_before = v.diagnostics().size();
   auto fields = v.mapping(node, position_of(node), shape("step"), step_label(number));
   if (!fields)
     return std::nullopt;
+  bool had_unknown_keys = v.diagnostics().size() > errors_before;
   std::vector<std::string> kinds;
   for (auto kind : step_kinds()) {
     if (fields->count(std::string(kind)))
       kinds.emplace_back(kind);
   }
+  if (kinds.empty() && had_unknown_keys)
+    return std::nullopt; // the misspelt kind was already reported, with a suggestion
   if (kinds.size() != 1) {
     v.error(position_of(node),
             kinds.empty()

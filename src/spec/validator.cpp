@@ -47,21 +47,21 @@ Position Validator::value_position(const Entry& entry)
 std::optional<Entries> Validator::mapping(const YAML::Node& node, Position at, const Shape& shape,
                                           const std::string& where)
 {
+  const auto known = keys_of(shape);
+  const std::string all = util::join(std::vector<std::string>(known.begin(), known.end()), ", ");
   if (!node.IsMap()) {
     error(node.IsNull() ? at : position_of(node),
           where + " must be a mapping, not " + describe(node),
-          "write it as 'key: value' lines; " + where + " takes: " +
-              util::join(std::vector<std::string>(keys_of(shape).begin(), keys_of(shape).end()),
-                         ", "));
+          "write it as 'key: value' lines; " + where + " takes: " + all);
     return std::nullopt;
   }
   Entries entries;
-  const auto known = keys_of(shape);
+  std::vector<std::string> suggested; // keys a typo probably meant: not reported as missing too
   for (const auto& pair : node) {
     const std::string key = pair.first.IsScalar() ? pair.first.Scalar() : "";
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       std::string suggestion = util::closest_match(key, known);
-      std::string all = util::join(std::vector<std::string>(known.begin(), known.end()), ", ");
+      suggested.push_back(suggestion);
       error(position_of(pair.first), "unknown key '" + key + "' in " + where,
             suggestion.empty() ? where + " takes: " + all
                                : "did you mean '" + suggestion + "'? " + where + " takes: " + all);
@@ -75,9 +75,11 @@ std::optional<Entries> Validator::mapping(const YAML::Node& node, Position at, c
     }
   }
   for (const auto& field : shape.fields) {
-    if (field.required && !entries.count(std::string(field.key)))
-      error(at, "missing required key '" + std::string(field.key) + "' in " + where,
-            "add '" + std::string(field.key) + ":': " + std::string(field.description));
+    std::string key(field.key);
+    bool was_suggested = std::find(suggested.begin(), suggested.end(), key) != suggested.end();
+    if (field.required && !entries.count(key) && !was_suggested)
+      error(at, "missing required key '" + key + "' in " + where,
+            "add '" + key + ":': " + std::string(field.description));
   }
   return entries;
 }

@@ -1,0 +1,296 @@
+// The definition loader: one valid definition, and malformed ones, each checked for its exact
+// message and position.
+#include "spec/loader.hpp"
+#include "test_support.hpp"
+
+#include <fstream>
+#include <gtest/gtest.h>
+
+using kiln::spec::Diagnostic;
+using kiln::spec::load_definition_text;
+
+namespace {
+
+class SpecLoader : public ::testing::Test {
+protected:
+  void SetUp() override
+  {
+    dir_ = kiln::test::TempDir("spec");
+    dir_.write("files/env.sh", "export A=1\n");
+    dir_.write("files/setup.sh", "#!/bin/sh\necho hi\n");
+    dir_.write("files/conf/a.conf", "a=1\n");
+    dir_.write("vendor/tool.tar.gz", "not really an archive");
+  }
+
+  std::vector<Diagnostic> errors(const std::string& yaml)
+  {
+    return load_definition_text(yaml, "image.yaml", dir_.path()).diagnostics;
+  }
+
+  kiln::test::TempDir dir_;
+};
+
+const char* kValid = R"(name: agent
+version: 1.2.3-rc.1+b5
+base:
+  bootstrap:
+    suite: bookworm
+    variant: minbase
+    mirror: http://mirror.invalid/debian
+    components: [main, contrib]
+    packages: [ca-certificates]
+steps:
+  - name: tools
+    packages: [git, curl=7.88.1-10+deb12u5, libc6:amd64]
+  - shell: echo inline
+  - shell: {script: files/setup.sh}
+  - file: {src: files/env.sh, dest: /etc/profile.d/env.sh, mode: "0644", owner: "azdo:azdo"}
+  - file: {src: files/conf, dest: /etc/agent}
+  - artifact:
+      url: file:vendor/tool.tar.gz
+      sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+      extract_to: /opt/tool
+      strip_components: 1
+  - artifact:
+      url: https://artifacts.invalid/tool
+      sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+      dest: /usr/local/bin/tool
+      mode: "0755"
+outputs: [rootfs]
+)";
+
+TEST_F(SpecLoader, loads_a_valid_definition)
+{
+  auto result = load_definition_text(kValid, "image.yaml", dir_.path());
+  ASSERT_TRUE(result.diagnostics.empty()) << result.diagnostics[0].str();
+  const auto& def = *result.definition;
+  EXPECT_EQ(def.name, "agent");
+  EXPECT_EQ(def.version, "1.2.3-rc.1+b5");
+  EXPECT_EQ(def.base.bootstrap.components, (std::vector<std::string>{"main", "contrib"}));
+  ASSERT_EQ(def.steps.size(), 7u);
+  EXPECT_EQ(def.steps[0].name, "tools");
+  EXPECT_EQ(def.steps[1].name, "shell-2");
+  EXPECT_EQ(def.steps[1].kind(), "shell");
+  EXPECT_EQ(std::get<kiln::spec::ShellStep>(def.steps[1].body).run, "echo inline");
+  EXPECT_EQ(std::get<kiln::spec::FileStep>(def.steps[3].body).mode, 0644u);
+  EXPECT_EQ(std::get<kiln::spec::ArtifactStep>(def.steps[5].body).strip_components, 1);
+  EXPECT_EQ(std::get<kiln::spec::ArtifactStep>(def.steps[6].body).mode, 0755u);
+  EXPECT_EQ(def.steps[4].position.line, 16);
+}
+
+TEST_F(SpecLoader, defaults_apply_when_base_fields_are_left_out)
+{
+  auto result = load_definition_text(
+      "name: a\nversion: 1.0.0\nbase: {bootstrap: {}}\nsteps: [{shell: 'true'}]\n", "image.yaml",
+      dir_.path());
+  ASSERT_TRUE(result.definition);
+  EXPECT_EQ(result.definition->base.bootstrap.suite, "bookworm");
+  EXPECT_EQ(result.definition->base.bootstrap.variant, "minbase");
+  EXPECT_EQ(result.definition->outputs, (std::vector<std::string>{"rootfs"}));
+}
+
+struct Malformed {
+  const char* title;
+  std::string yaml;
+  int line;
+  int column;
+  std::string message;
+  std::string hint_part = {}; // when set, the hint must contain it
+};
+
+const std::string kHead = "name: a\nversion: 1.0.0\nbase: {bootstrap: {}}\n";
+
+// Each definition is wrong in one way; the loader must report exactly that.
+std::vector<Malformed> malformed_cases()
+{
+  return {
+      {"yaml syntax", kHead + "steps: [{shell: x}\n", 5, 1,
+       "YAML syntax: end of sequence flow not found"},
+      {"top level is a list", "- a\n- b\n", 1, 1, "the definition must be a mapping, not a list"},
+      {"empty file", "", 1, 1, "the definition is empty"},
+      {"unknown top-level key", kHead + "steps: [{shell: x}]\nverison: 2\n", 5, 1,
+       "unknown key 'verison' in the definition", "did you mean 'version'?"},
+      {"missing name", "version: 1.0.0\nbase: {bootstrap: {}}\nsteps: [{shell: x}]\n", 1, 1,
+       "missing required key 'name' in the definition"},
+      {"missing steps", kHead, 1, 1, "missing required key 'steps' in the definition"},
+      {"name is a list", "name: [a]\nversion: 1.0.0\nbase: {bootstrap: {}}\nsteps: [{shell: x}]\n",
+       1, 7, "name must be a string, not a list"},
+      {"name with capitals",
+       "name: Agent\nversion: 1.0.0\nbase: {bootstrap: {}}\nsteps: [{shell: x}]\n", 1, 7,
+       "name 'Agent' is not a valid image name"},
+      {"version with two numbers",
+       "name: a\nversion: 1.4\nbase: {bootstrap: {}}\nsteps: [{shell: x}]\n", 2, 10,
+       "'1.4' is not a semantic version: it needs exactly three numbers MAJOR.MINOR.PATCH"},
+      {"version with leading zero",
+       "name: a\nversion: 01.4.0\nbase: {bootstrap: {}}\nsteps: [{shell: x}]\n", 2, 10,
+       "'01.4.0' is not a semantic version: MAJOR must not have leading zeros"},
+      {"version with empty prerelease identifier",
+       "name: a\nversion: 1.0.0-rc..1\nbase: {bootstrap: {}}\nsteps: [{shell: x}]\n", 2, 10,
+       "'1.0.0-rc..1' is not a semantic version: pre-release has an empty identifier"},
+      {"version empty", "name: a\nversion:\nbase: {bootstrap: {}}\nsteps: [{shell: x}]\n", 2, 1,
+       "version must be a string, not empty"},
+      {"base is a string", "name: a\nversion: 1.0.0\nbase: debian\nsteps: [{shell: x}]\n", 3, 7,
+       "base must be a mapping, not a single value"},
+      {"base key misspelt",
+       "name: a\nversion: 1.0.0\nbase: {bootstrapp: {}}\nsteps: [{shell: x}]\n", 3, 8,
+       "unknown key 'bootstrapp' in base", "did you mean 'bootstrap'?"},
+      {"unknown variant",
+       "name: a\nversion: 1.0.0\nbase: {bootstrap: {variant: minbsae}}\nsteps: [{shell: x}]\n", 3,
+       29, "base.bootstrap.variant 'minbsae' is not an mmdebstrap variant",
+       "did you mean 'minbase'?"},
+      {"components not a list",
+       "name: a\nversion: 1.0.0\nbase: {bootstrap: {components: main}}\nsteps: [{shell: x}]\n", 3,
+       32, "base.bootstrap.components must be a list, not a single value"},
+      {"mirror without scheme",
+       "name: a\nversion: 1.0.0\nbase: {bootstrap: {mirror: mirror.invalid}}\nsteps: [{shell: "
+       "x}]\n",
+       3, 28, "base.bootstrap.mirror 'mirror.invalid' is not an http(s):// or file:// URL"},
+      {"steps is a mapping", kHead + "steps: {shell: x}\n", 4, 8,
+       "steps must be a list, not a single value or mapping"},
+      {"no steps", kHead + "steps: []\n", 4, 8, "the definition has no steps"},
+      {"empty step", kHead + "steps:\n  - {}\n", 5, 5, "step 1 is empty"},
+      {"step is a string", kHead + "steps:\n  - apt-get install git\n", 5, 5,
+       "step 1 must be a mapping, not a single value"},
+      {"step without kind", kHead + "steps:\n  - name: lonely\n", 5, 5, "step 1 has no kind"},
+      {"step with two kinds", kHead + "steps:\n  - packages: [git]\n    shell: x\n", 5, 5,
+       "step 1 has more than one kind (packages, shell)"},
+      {"misspelt step kind", kHead + "steps:\n  - pakages: [git]\n", 5, 5,
+       "unknown key 'pakages' in step 1", "did you mean 'packages'?"},
+      {"empty package list", kHead + "steps:\n  - packages: []\n", 5, 15,
+       "step 1 (packages) has an empty package list"},
+      {"package item is a mapping", kHead + "steps:\n  - packages: [{git: 1}]\n", 5, 16,
+       "each item of step 1 (packages) packages must be a string, not a mapping"},
+      {"bad package name", kHead + "steps:\n  - packages: [git, 'Curl!']\n", 5, 21,
+       "'Curl!' is not a Debian package name"},
+      {"shell with neither run nor script", kHead + "steps:\n  - shell: {}\n", 5, 12,
+       "step 1 (shell) needs exactly one of 'run' and 'script'"},
+      {"shell with both run and script",
+       kHead + "steps:\n  - shell: {run: x, script: files/setup.sh}\n", 5, 12,
+       "step 1 (shell) needs exactly one of 'run' and 'script'"},
+      {"shell script escapes the folder", kHead + "steps:\n  - shell: {script: ../evil.sh}\n", 5,
+       21, "step 1 (shell) script '../evil.sh' is outside the definition's folder"},
+      {"shell script missing", kHead + "steps:\n  - shell: {script: files/nope.sh}\n", 5, 21,
+       "step 1 (shell) script 'files/nope.sh' does not exist"},
+      {"empty inline script", kHead + "steps:\n  - shell: '  '\n", 5, 12,
+       "step 1 (shell) has an empty script"},
+      {"file without dest", kHead + "steps:\n  - file: {src: files/env.sh}\n", 5, 11,
+       "missing required key 'dest' in step 1 (file)"},
+      {"file src absolute", kHead + "steps:\n  - file: {src: /etc/passwd, dest: /etc/x}\n", 5, 17,
+       "step 1 (file) src '/etc/passwd' is outside the definition's folder"},
+      {"file dest relative", kHead + "steps:\n  - file: {src: files/env.sh, dest: etc/x}\n", 5, 37,
+       "step 1 (file) dest 'etc/x' must be an absolute path in the image"},
+      {"file dest climbs", kHead + "steps:\n  - file: {src: files/env.sh, dest: /etc/../../x}\n", 5,
+       37, "step 1 (file) dest '/etc/../../x' must be an absolute path in the image"},
+      {"file mode not octal",
+       kHead + "steps:\n  - file: {src: files/env.sh, dest: /etc/x, mode: '0999'}\n", 5, 51,
+       "step 1 (file) mode '0999' is not an octal permission mode"},
+      {"file owner malformed",
+       kHead + "steps:\n  - file: {src: files/env.sh, dest: /etc/x, owner: 'a:b:c'}\n", 5, 52,
+       "step 1 (file) owner 'a:b:c' is not user or user:group"},
+      {"artifact sha256 short",
+       kHead + "steps:\n  - artifact: {url: 'https://x.invalid/t', sha256: abc, dest: /t}\n", 5, 52,
+       "step 1 (artifact) sha256 'abc' is not 64 lowercase hex digits"},
+      {"artifact without sha256",
+       kHead + "steps:\n  - artifact: {url: 'https://x.invalid/t', dest: /t}\n", 5, 15,
+       "missing required key 'sha256' in step 1 (artifact)"},
+      {"artifact ftp url",
+       kHead + "steps:\n  - artifact: {url: 'ftp://x.invalid/t', sha256: " + std::string(64, 'a') +
+           ", dest: /t}\n",
+       5, 21, "step 1 (artifact) url 'ftp://x.invalid/t' uses a scheme kiln cannot fetch"},
+      {"artifact relative file url escapes",
+       kHead + "steps:\n  - artifact: {url: 'file:../t.tgz', sha256: " + std::string(64, 'a') +
+           ", extract_to: /t}\n",
+       5, 21, "step 1 (artifact) url '../t.tgz' is outside the definition's folder"},
+      {"artifact with dest and extract_to",
+       kHead + "steps:\n  - artifact: {url: 'https://x.invalid/t', sha256: " +
+           std::string(64, 'a') + ", dest: /t, extract_to: /u}\n",
+       5, 15, "step 1 (artifact) needs exactly one of 'dest' and 'extract_to'"},
+      {"artifact mode with extract_to",
+       kHead + "steps:\n  - artifact: {url: 'https://x.invalid/t', sha256: " +
+           std::string(64, 'a') + ", extract_to: /u, mode: '0755'}\n",
+       5, 134, "step 1 (artifact) mode applies only with dest"},
+      {"artifact strip_components negative",
+       kHead + "steps:\n  - artifact: {url: 'https://x.invalid/t', sha256: " +
+           std::string(64, 'a') + ", extract_to: /u, strip_components: -1}\n",
+       5, 152, "step 1 (artifact) strip_components must be a whole number from 0, not '-1'"},
+      {"duplicate step names", kHead + "steps:\n  - {name: s, shell: x}\n  - {name: s, shell: y}\n",
+       6, 5, "step name 's' is used twice (first at line 5)"},
+      {"invalid step name", kHead + "steps:\n  - {name: 'My Step', shell: x}\n", 5, 12,
+       "step name 'My Step' is not valid"},
+      {"duplicate key", kHead + "steps: [{shell: x}]\nname: b\n", 5, 1,
+       "key 'name' appears twice in the definition (first at line 1)"},
+      {"output not yet available", kHead + "steps: [{shell: x}]\noutputs: [rootfs, qcow2]\n", 5, 19,
+       "output 'qcow2' is not available in this version of kiln"},
+      {"unknown output", kHead + "steps: [{shell: x}]\noutputs: [rootf]\n", 5, 11,
+       "unknown output 'rootf'", "did you mean 'rootfs'?"},
+      {"empty outputs", kHead + "steps: [{shell: x}]\noutputs: []\n", 5, 10, "outputs is empty"},
+  };
+}
+
+class MalformedDefinition : public SpecLoader, public ::testing::WithParamInterface<Malformed> {};
+
+TEST_P(MalformedDefinition, reports_the_exact_error_and_position)
+{
+  const Malformed& c = GetParam();
+  auto diagnostics = errors(c.yaml);
+  ASSERT_EQ(diagnostics.size(), 1u)
+      << c.title << ": " << (diagnostics.empty() ? "no error" : diagnostics.back().str());
+  const auto& d = diagnostics[0];
+  EXPECT_EQ(d.message.substr(0, c.message.size()), c.message) << c.title << ": " << d.str();
+  EXPECT_EQ(d.position.line, c.line) << c.title << ": " << d.str();
+  EXPECT_EQ(d.position.column, c.column) << c.title << ": " << d.str();
+  EXPECT_FALSE(d.hint.empty()) << c.title;
+  if (!c.hint_part.empty()) {
+    EXPECT_NE(d.hint.find(c.hint_part), std::string::npos) << c.title << ": " << d.hint;
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<Malformed>& info)
+{
+  std::string name;
+  for (char c : std::string(info.param.title))
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, MalformedDefinition, ::testing::ValuesIn(malformed_cases()),
+                         case_name);
+
+TEST_F(SpecLoader, reports_every_error_at_once)
+{
+  auto diagnostics = errors("name: A\nversion: 1\nbase: {bootstrap: {}}\nsteps:\n"
+                            "  - pakages: [git]\n  - shell: {}\n");
+  ASSERT_EQ(diagnostics.size(), 4u);
+  EXPECT_EQ(diagnostics[0].position.line, 1);
+  EXPECT_EQ(diagnostics[1].position.line, 2);
+  EXPECT_EQ(diagnostics[2].position.line, 5);
+  EXPECT_EQ(diagnostics[3].position.line, 6);
+}
+
+TEST_F(SpecLoader, diagnostic_text_names_file_line_column_and_hint)
+{
+  auto diagnostics = errors(kHead + "steps:\n  - pakages: [git]\n");
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].str(),
+            "image.yaml:5:5: error: unknown key 'pakages' in step 1\n"
+            "  hint: did you mean 'packages'? step 1 takes: name, packages, shell, file, artifact");
+}
+
+TEST_F(SpecLoader, a_link_leading_out_of_the_folder_is_refused)
+{
+  dir_.symlink("files/passwd", "/etc/passwd");
+  auto diagnostics = errors(kHead + "steps:\n  - file: {src: files/passwd, dest: /etc/x}\n");
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(
+      diagnostics[0].message,
+      "step 1 (file) src 'files/passwd' is a link that leads outside the definition's folder");
+}
+
+TEST(SpecLoaderFile, a_missing_definition_file_is_reported)
+{
+  auto result = kiln::spec::load_definition("/nonexistent/image.yaml");
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].message.rfind("cannot read /nonexistent/image.yaml", 0), 0u);
+}
+
+} // namespace

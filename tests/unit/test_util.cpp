@@ -1,0 +1,198 @@
+// util/: strings, files, hashing, archives and child processes.
+#include "test_support.hpp"
+#include "util/archive.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/process.hpp"
+#include "util/strings.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+namespace fs = std::filesystem;
+using namespace kiln::util;
+
+namespace {
+
+TEST(strings, closest_match_suggests_only_likely_typos)
+{
+  std::vector<std::string_view> keys = {"name", "version", "base", "steps", "outputs"};
+  EXPECT_EQ(closest_match("verison", keys), "version");
+  EXPECT_EQ(closest_match("step", keys), "steps");
+  EXPECT_EQ(closest_match("completely-different", keys), "");
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+}
+
+TEST(strings, shell_quote_shows_arguments_unambiguously)
+{
+  EXPECT_EQ(shell_quote("plain-word"), "plain-word");
+  EXPECT_EQ(shell_quote("two words"), "'two words'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_join({"echo", "a b"}), "echo 'a b'");
+}
+
+TEST(strings, formats_durations_and_sizes)
+{
+  EXPECT_EQ(format_duration(1.25), "1.2s");
+  EXPECT_EQ(format_duration(65), "1m05s");
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1536), "1.5 KiB");
+}
+
+TEST(fs, lexically_within_rejects_paths_that_climb_out)
+{
+  EXPECT_TRUE(lexically_within("/defs", "files/a"));
+  EXPECT_TRUE(lexically_within("/defs", "files/../a"));
+  EXPECT_FALSE(lexically_within("/defs", "../a"));
+  EXPECT_FALSE(lexically_within("/defs", "files/../../a"));
+  EXPECT_FALSE(lexically_within("/defs", "/etc/passwd"));
+  EXPECT_TRUE(lexically_within("/defs/", "/defs/a"));
+  EXPECT_FALSE(lexically_within("/defs", "/defs-other/a"));
+}
+
+TEST(fs, write_file_atomic_replaces_whole_files)
+{
+  kiln::test::TempDir dir("fs");
+  auto path = dir.path() / "out.json";
+  ASSERT_TRUE(write_file_atomic(path, "first", 0600));
+  ASSERT_TRUE(write_file_atomic(path, "second"));
+  EXPECT_EQ(*read_file(path), "second");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+TEST(fs, read_file_names_the_missing_file)
+{
+  auto missing = read_file("/nonexistent/file");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "cannot read /nonexistent/file: No such file or directory");
+}
+
+TEST(hash, sha256_of_known_inputs)
+{
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(hash, tree_digest_changes_with_content_names_and_modes)
+{
+  kiln::test::TempDir dir("tree");
+  dir.write("t/a", "one");
+  dir.write("t/sub/b", "two");
+  auto first = *sha256_tree(dir.path() / "t");
+  EXPECT_EQ(*sha256_tree(dir.path() / "t"), first);
+  dir.write("t/sub/b", "TWO");
+  auto changed_content = *sha256_tree(dir.path() / "t");
+  EXPECT_NE(changed_content, first);
+  ::chmod((dir.path() / "t/a").c_str(), 0755);
+  EXPECT_NE(*sha256_tree(dir.path() / "t"), changed_content);
+}
+
+// Writes a tar.gz with the given (name, content) entries.
+void make_archive(const fs::path& file,
+                  const std::vector<std::pair<std::string, std::string>>& entries)
+{
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_add_filter_gzip(a);
+  archive_write_open_filename(a, file.c_str());
+  for (const auto& [name, content] : entries) {
+    struct archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0755);
+    archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
+    archive_write_header(a, e);
+    archive_write_data(a, content.data(), content.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+TEST(archive, extracts_with_strip_components)
+{
+  kiln::test::TempDir dir("archive");
+  make_archive(dir.path() / "t.tar.gz",
+               {{"tool-1.0/bin/tool", "#!/bin/sh\n"}, {"tool-1.0/README", "r"}});
+  ASSERT_TRUE(extract_archive(dir.path() / "t.tar.gz", dir.path() / "out", 1));
+  EXPECT_EQ(*read_file(dir.path() / "out/bin/tool"), "#!/bin/sh\n");
+  EXPECT_EQ(*read_file(dir.path() / "out/README"), "r");
+  struct stat st {};
+  ::stat((dir.path() / "out/bin/tool").c_str(), &st);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+}
+
+TEST(archive, refuses_entries_that_climb_out)
+{
+  kiln::test::TempDir dir("archive");
+  make_archive(dir.path() / "evil.tar.gz", {{"../../escaped", "x"}});
+  auto result = extract_archive(dir.path() / "evil.tar.gz", dir.path() / "out", 0);
+  EXPECT_FALSE(result);
+  EXPECT_FALSE(fs::exists(dir.path() / "escaped"));
+}
+
+TEST(archive, a_file_that_is_no_archive_fails_with_a_hint)
+{
+  kiln::test::TempDir dir("archive");
+  dir.write("plain.txt", "this is not an archive at all");
+  auto result = extract_archive(dir.path() / "plain.txt", dir.path() / "out", 0);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().hint.find("tar.gz"), std::string::npos);
+}
+
+struct Lines : ProcessObserver {
+  std::vector<std::string> lines;
+  void on_line(std::string_view line) override { lines.emplace_back(line); }
+};
+
+TEST(process, streams_merged_output_line_by_line)
+{
+  Lines out;
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", "echo one; echo two >&2; printf 'three\\rfour'"};
+  auto result = run_process(spec, &out);
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->success());
+  EXPECT_EQ(out.lines, (std::vector<std::string>{"one", "two", "three", "four"}));
+}
+
+TEST(process, reports_exit_codes_and_timeouts)
+{
+  ProcessSpec failing;
+  failing.argv = {"/bin/sh", "-c", "exit 3"};
+  auto failed = run_process(failing, nullptr);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->exit_code, 3);
+  EXPECT_EQ(failed->describe(), "exit code 3");
+
+  ProcessSpec slow;
+  slow.argv = {"sleep", "30"};
+  slow.timeout_seconds = 0.3;
+  auto timed_out = run_process(slow, nullptr);
+  ASSERT_TRUE(timed_out);
+  EXPECT_TRUE(timed_out->timed_out);
+  EXPECT_FALSE(timed_out->success());
+}
+
+TEST(process, a_missing_program_is_an_error_naming_it)
+{
+  ProcessSpec spec;
+  spec.argv = {"kiln-no-such-program"};
+  auto result = run_process(spec, nullptr);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message, "cannot run kiln-no-such-program: No such file or directory");
+}
+
+TEST(process, failure_in_child_setup_is_reported)
+{
+  ProcessSpec spec;
+  spec.argv = {"true"};
+  spec.in_child = [] { return std::string("setup went wrong"); };
+  auto result = run_process(spec, nullptr);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message, "setup went wrong");
+}
+
+} // namespace
