@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -86,6 +87,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings)
   ::dup2(null_fd, STDIN_FILENO);
   ::dup2(output_fd, STDOUT_FILENO);
   ::dup2(output_fd, STDERR_FILENO);
+  // Only stdin, stdout and stderr reach the command: whatever kiln inherited or opened goes at
+  // exec. (Some programs care: mmdebstrap hands apt a descriptor that dash can only use below 10.)
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   if (spec.namespaces != 0 && ::unshare(spec.namespaces) != 0)
     child_fail(error_fd, std::string("cannot create namespaces (unshare): ") +
                              std::strerror(errno) + " (run kiln as root)");

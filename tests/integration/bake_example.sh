@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Bakes examples/linux-agent as a user would and checks the outputs, the manifest, the contents
+# of the tar, the logs, and that a second bake with the same epoch gives the same bytes.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_mirror
+
+EXAMPLE="$SOURCE_DIR/examples/linux-agent"
+EPOCH=1700000000
+OUT="$WORK/out1"
+
+step "bake the example"
+expect_exit 0 -- env SOURCE_DATE_EPOCH=$EPOCH "$KILN" build "$EXAMPLE/image.yaml" --out "$OUT"
+expect_in "$WORK/out" "built linux-agent 1.0.0 in"
+expect_in "$WORK/out" "rootfs    $OUT/rootfs.tar.zst"
+expect_in "$WORK/out" "manifest  $OUT/manifest.json"
+expect_in "$WORK/err" "[9/9] export done in"
+expect_nothing_left "$WORK" "$OUT/.kiln-work"
+[ ! -e "$OUT/.kiln-work" ] || fail "the work folder was left behind"
+
+step "logs: one per phase"
+for log in 01-inputs 02-bootstrap 03-tools 04-agent-user 05-profile 06-agent-tools 07-agent-setup \
+           08-generalize 09-export; do
+  [ -s "$OUT/logs/$log.log" ] || fail "missing or empty log $log.log"
+done
+expect_in "$OUT/logs/07-agent-setup.log" "agent-healthcheck: all tools present"
+
+step "manifest"
+python3 - "$OUT" "$EXAMPLE" "$EPOCH" <<'PY'
+import hashlib, json, os, sys
+out, example, epoch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+m = json.load(open(os.path.join(out, "manifest.json")))
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+assert m["manifest_format"] == 1
+assert (m["name"], m["version"]) == ("linux-agent", "1.0.0"), m["name"]
+rootfs = m["outputs"][0]
+assert rootfs["name"] == "rootfs" and rootfs["file"] == "rootfs.tar.zst"
+assert rootfs["sha256"] == sha(os.path.join(out, "rootfs.tar.zst")), "rootfs sha256"
+assert rootfs["size"] == os.path.getsize(os.path.join(out, "rootfs.tar.zst"))
+assert m["definition"]["sha256"] == sha(os.path.join(example, "image.yaml"))
+inputs = {i["path"]: i["sha256"] for i in m["definition"]["inputs"]}
+assert set(inputs) == {"files/agent-env.sh", "files/setup.sh"}, inputs
+assert m["artifacts"][0]["sha256"] == sha(os.path.join(example, "artifacts/agent-tools-1.2.0.tar.gz"))
+packages = {p["name"]: p for p in m["packages"]}
+for name in ["git", "curl", "jq", "unzip", "python3", "build-essential", "sudo", "ca-certificates"]:
+    assert name in packages, name
+assert packages["git"]["architecture"] == "amd64" and packages["git"]["version"]
+assert m["base"]["bootstrap"]["suite"] == "bookworm"
+assert m["source_date_epoch"] == epoch
+assert m["kiln_version"]
+print("manifest ok:", len(m["packages"]), "packages")
+PY
+
+step "the tar: order, owners, times, contents, generalized"
+zstd -dc "$OUT/rootfs.tar.zst" | python3 -c '
+import sys, tarfile
+epoch = int(sys.argv[1])
+tar = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")
+names, entries = [], {}
+for e in tar:
+    names.append(e.name)
+    entries[e.name] = e
+    assert e.mtime <= epoch, (e.name, e.mtime)
+    assert e.uname == "" and e.gname == "", (e.name, e.uname)
+assert names == sorted(names, key=lambda n: n.split("/")), "entries are not in sorted tree order"
+assert not [n for n in names if n.startswith("dev/")], "dev/ is not empty"
+profile = entries["etc/profile.d/agent-env.sh"]
+assert (profile.mode, profile.uid, profile.gid) == (0o644, 0, 0), oct(profile.mode)
+assert entries["opt/agent-tools/bin/agent-healthcheck"].mode == 0o755
+assert entries["opt/agent-tools/README"].isfile()
+assert entries["home/azdo"].uid == 1001
+assert "etc/azdo-agent-release" in entries
+assert "usr/sbin/policy-rc.d" not in entries, "policy-rc.d left in the image"
+assert "etc/passwd-" not in entries
+assert not [n for n in names if n.startswith("var/lib/apt/lists/") and n.endswith("_Packages")]
+assert not [n for n in names if n.startswith("var/cache/apt/archives/") and n.endswith(".deb")]
+assert not [n for n in names if n.startswith("tmp/") and n != "tmp/"]
+mid = entries.get("etc/machine-id")
+assert mid is None or mid.size == 0
+print("tar ok:", len(names), "entries")
+' "$EPOCH"
+zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - etc/passwd | grep -q '^azdo:x:1001:' || fail "azdo user missing"
+
+step "a second bake with the same epoch is byte-identical"
+expect_exit 0 -- env SOURCE_DATE_EPOCH=$EPOCH "$KILN" build "$EXAMPLE/image.yaml" --out "$WORK/out2" --json
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["manifest"]["name"]=="linux-agent"' "$WORK/out"
+first=$(sha256sum <"$OUT/rootfs.tar.zst"); second=$(sha256sum <"$WORK/out2/rootfs.tar.zst")
+echo "first:  $first"; echo "second: $second"
+[ "$first" = "$second" ] || fail "two bakes of the same definition differ"
+cmp "$OUT/manifest.json" "$WORK/out2/manifest.json" || fail "the manifests differ"
+echo "PASS"

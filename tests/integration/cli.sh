@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# kiln validate, kiln schema and the command line itself: no root, no network.
+. "$(dirname "$0")/lib.sh"
+
+step "validate accepts the example"
+expect_exit 0 -- "$KILN" validate "$SOURCE_DIR/examples/linux-agent/image.yaml"
+expect_in "$WORK/out" "image.yaml: ok (linux-agent 1.0.0, 5 steps)"
+
+step "validate reports every error with file:line:col and a hint, exit 3"
+mkdir -p "$WORK/bad"
+cat >"$WORK/bad/image.yaml" <<'YAML'
+name: Bad Name
+version: 1.0
+base: {bootstrap: {variant: minbsae}}
+steps:
+  - pakages: [git]
+  - file: {src: ../outside, dest: /x}
+  - artifact: {url: "https://x.invalid/t", sha256: 1234, dest: /t}
+YAML
+expect_exit 3 -- "$KILN" validate "$WORK/bad/image.yaml"
+expect_in "$WORK/err" "$WORK/bad/image.yaml:1:7: error: name 'Bad Name' is not a valid image name"
+expect_in "$WORK/err" "$WORK/bad/image.yaml:2:10: error: '1.0' is not a semantic version"
+expect_in "$WORK/err" "$WORK/bad/image.yaml:3:29: error: base.bootstrap.variant 'minbsae' is not an mmdebstrap variant"
+expect_in "$WORK/err" "hint: did you mean 'minbase'?"
+expect_in "$WORK/err" "$WORK/bad/image.yaml:5:5: error: unknown key 'pakages' in step 1"
+expect_in "$WORK/err" "$WORK/bad/image.yaml:6:17: error: step 2 (file) src '../outside' is outside the definition's folder"
+expect_in "$WORK/err" "step 3 (artifact) sha256 '1234' is not 64 lowercase hex digits"
+expect_in "$WORK/err" "6 errors in $WORK/bad/image.yaml"
+
+step "validate --json"
+expect_exit 3 -- "$KILN" validate --json "$WORK/bad/image.yaml"
+python3 - "$WORK/out" <<'PY'
+import json, sys
+result = json.load(open(sys.argv[1]))
+assert result["valid"] is False, result
+assert len(result["errors"]) == 6, result
+first = result["errors"][0]
+assert (first["line"], first["column"]) == (1, 7), first
+PY
+
+step "a missing definition file"
+expect_exit 3 -- "$KILN" validate "$WORK/none.yaml"
+expect_in "$WORK/err" "cannot read $WORK/none.yaml: No such file or directory"
+
+step "build refuses an invalid definition before doing anything"
+expect_exit 3 -- "$KILN" build "$WORK/bad/image.yaml" --out "$WORK/bad-out"
+expect_in "$WORK/err" "is not valid; nothing was built"
+[ ! -e "$WORK/bad-out" ] || fail "build created its output folder for an invalid definition"
+
+step "schema is JSON Schema that accepts the example's keys"
+expect_exit 0 -- "$KILN" schema
+python3 - "$WORK/out" <<'PY'
+import json, sys
+schema = json.load(open(sys.argv[1]))
+assert schema["$schema"].endswith("2020-12/schema")
+assert set(schema["required"]) == {"name", "version", "base", "steps"}
+assert "artifact" in schema["$defs"]
+PY
+
+step "usage errors exit 2; --help shows examples"
+expect_exit 2 -- "$KILN"
+expect_exit 2 -- "$KILN" build
+expect_exit 2 -- "$KILN" frobnicate
+expect_exit 0 -- "$KILN" build --help
+expect_in "$WORK/out" "Examples:"
+expect_exit 0 -- "$KILN" --version
+
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  step "build as a normal user says it needs root, exit 5"
+  chmod 755 "$WORK"
+  expect_exit 5 -- setpriv --reuid=65534 --regid=65534 --clear-groups \
+    env HOME="$WORK" "$KILN" build "$SOURCE_DIR/examples/linux-agent/image.yaml" --out "$WORK/user-out"
+  expect_in "$WORK/err" "kiln: error: kiln build needs root"
+  expect_in "$WORK/err" "hint: run it as root"
+fi
+echo "PASS"

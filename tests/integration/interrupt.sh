@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# A build interrupted with SIGINT in the middle of a step, and with SIGTERM in the middle of the
+# bootstrap, exits 130/143 and leaves nothing mounted, nothing running and no image in OUT.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_mirror
+
+# wait_for FILE TEXT SECONDS: until FILE holds TEXT, within a bound.
+wait_for() {
+  local file=$1 text=$2 bound=$3 waited=0
+  until grep -qF -- "$text" "$file" 2>/dev/null; do
+    sleep 0.5; waited=$((waited + 1))
+    [ "$waited" -lt $((bound * 2)) ] || fail "'$text' did not appear in $file within ${bound}s"
+  done
+}
+
+# wait_exit PID SECONDS: sets $code to the exit code of background PID, within a bound.
+wait_exit() {
+  local pid=$1 bound=$2 waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 0.2; waited=$((waited + 1))
+    [ "$waited" -lt $((bound * 5)) ] || { kill -KILL "$pid"; fail "kiln did not stop within ${bound}s"; }
+  done
+  code=0
+  wait "$pid" || code=$?
+}
+
+MARKER="3600.$$"
+# The step also starts a daemon in its own session, out of kiln's process group: only the PID
+# namespace can take it down.
+step "SIGINT while a shell step runs"
+write_definition "$WORK/int" "  - name: prepare
+    shell: 'echo ready'
+  - name: wait
+    shell: 'setsid -f sleep $MARKER; echo waiting; sleep $MARKER; echo not-reached'"
+OUT="$WORK/int-out"
+"$KILN" build "$WORK/int/image.yaml" --out "$OUT" >"$WORK/int.out" 2>"$WORK/int.err" &
+pid=$!
+wait_for "$OUT/logs/04-wait.log" "waiting" 240
+pgrep -f -- "sleep $MARKER" >/dev/null || fail "the step's process is not running"
+if grep -F " $OUT" /proc/self/mountinfo; then fail "the sandbox's mounts are visible on the host"; fi
+kill -INT "$pid"
+wait_exit "$pid" 60
+[ "$code" = 130 ] || { cat "$WORK/int.err"; fail "exit code $code after SIGINT, expected 130"; }
+expect_in "$WORK/int.err" "kiln: interrupted by SIGINT"
+expect_nothing_left "$WORK" "sleep $MARKER"
+expect_no_image "$OUT"
+if grep -qx "not-reached" "$OUT/logs/04-wait.log"; then fail "the step went on after the interrupt"; fi
+
+step "SIGTERM while mmdebstrap installs the base"
+write_definition "$WORK/term" "  - shell: 'true'"
+OUT="$WORK/term-out"
+"$KILN" build "$WORK/term/image.yaml" --out "$OUT" >"$WORK/term.out" 2>"$WORK/term.err" &
+pid=$!
+wait_for "$OUT/logs/02-bootstrap.log" "I: extracting archives" 240
+kill -TERM "$pid"
+wait_exit "$pid" 60
+[ "$code" = 143 ] || { cat "$WORK/term.err"; fail "exit code $code after SIGTERM, expected 143"; }
+expect_in "$WORK/term.err" "kiln: interrupted by SIGTERM"
+expect_nothing_left "$WORK" "$OUT/.kiln-work"
+expect_no_image "$OUT"
+
+step "the next build into the same folder works"
+write_definition "$WORK/term" "  - shell: 'echo again > /etc/again'"
+expect_exit 0 -- "$KILN" build "$WORK/term/image.yaml" --out "$OUT"
+[ -s "$OUT/manifest.json" ] || fail "no manifest after a clean rebuild"
+echo "PASS"

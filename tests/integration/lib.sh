@@ -1,0 +1,82 @@
+# Shared helpers for kiln's integration tests. Each test is a bash script that runs the built
+# kiln binary ($KILN) the way a user would; it exits 0 on success, 77 to skip with a reason,
+# anything else on failure.
+set -euo pipefail
+
+KILN=${KILN_BIN:?set KILN_BIN to the kiln binary}
+SOURCE_DIR=${KILN_SOURCE_DIR:?set KILN_SOURCE_DIR to the repository}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kiln-it-XXXXXX")
+export KILN_CACHE_DIR="$WORK/cache"
+
+cleanup_work() {
+  # Never remove below something still mounted; the tests check for that themselves.
+  if ! grep -q " $WORK" /proc/self/mountinfo; then rm -rf "$WORK"; fi
+}
+trap cleanup_work EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+step() { echo "--- $*"; }
+
+require_root() {
+  [ "$(id -u)" = 0 ] || skip "needs root (namespaces, mounts, mmdebstrap)"
+  command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed"
+}
+
+# The Debian mirror this machine's apt uses must answer, or a bake cannot run here.
+require_mirror() {
+  local uri
+  uri=$( (grep -shoE '^(URIs:|deb) +[a-z]+://[^ ]+' /etc/apt/sources.list \
+            /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list || true) \
+        | awk '{print $2}' | head -n1)
+  [ -n "$uri" ] || skip "no Debian mirror configured in /etc/apt"
+  curl -fsS --max-time 15 -o /dev/null "$uri/dists/bookworm/Release" ||
+    skip "the Debian mirror ($uri) does not answer"
+}
+
+# expect_exit CODE -- CMD...: runs CMD, keeps stdout/stderr in $WORK/out and $WORK/err.
+expect_exit() {
+  local want=$1; shift; [ "$1" = "--" ] && shift
+  local got=0
+  "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
+  if [ "$got" != "$want" ]; then
+    echo "stdout:"; cat "$WORK/out"; echo "stderr:"; cat "$WORK/err"
+    fail "'$*' exited $got, expected $want"
+  fi
+}
+
+# expect_in FILE TEXT: FILE contains TEXT literally.
+expect_in() {
+  grep -qF -- "$2" "$1" || { echo "--- $1:"; cat "$1"; fail "expected to find: $2"; }
+}
+
+# No mount point at or below DIR, no process whose command line holds MARKER.
+expect_nothing_left() {
+  local dir=$1 marker=$2
+  if grep -F " $dir" /proc/self/mountinfo; then fail "still mounted below $dir"; fi
+  if pgrep -f -- "$marker" >/dev/null; then
+    ps -ef | grep -F -- "$marker" | grep -v grep
+    fail "a process with '$marker' survived"
+  fi
+}
+
+# An output folder with no finished image in it.
+expect_no_image() {
+  local out=$1
+  [ ! -e "$out/manifest.json" ] || fail "$out/manifest.json exists after a failed build"
+  [ ! -e "$out/rootfs.tar.zst" ] || fail "$out/rootfs.tar.zst exists after a failed build"
+  [ ! -e "$out/.kiln-work" ] || fail "$out/.kiln-work was left behind"
+}
+
+# write_definition DIR STEPS_YAML [BASE_YAML]: a small definition for one test.
+write_definition() {
+  local dir=$1 steps=$2 base=${3:-"{bootstrap: {variant: minbase}}"}
+  mkdir -p "$dir"
+  cat >"$dir/image.yaml" <<YAML
+name: it-image
+version: 0.1.0
+base: $base
+steps:
+$steps
+YAML
+}
