@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what kiln needs to build, run and test on Debian 12, and builds it into build/.
+# Used by bake-example.sh and test.sh; safe to run again (it installs only what is missing).
+#   BUILD_TYPE=Debug ./scripts/setup.sh      another build type (default RelWithDebInfo)
+#   KILN_CMAKE_ARGS="-DKILN_SANITIZE=ON"      extra CMake options
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # build
+  g++ cmake ninja-build pkg-config
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev
+  libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev
+  # run: the base tree, archives, git facts for the manifest
+  mmdebstrap zstd ca-certificates git
+  # tests: they read the outputs back and check processes
+  python3 curl tar procps util-linux
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# shellcheck disable=SC2086
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${KILN_CMAKE_ARGS:-}
+cmake --build build
