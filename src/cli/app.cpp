@@ -18,6 +18,12 @@ int report(const Error& error)
   return static_cast<int>(error.code);
 }
 
+void report(const std::vector<spec::Diagnostic>& diagnostics)
+{
+  for (const auto& diagnostic : diagnostics)
+    std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
+}
+
 static const char* kFooter = R"(Examples:
   kiln validate examples/linux-agent/image.yaml
   sudo kiln build examples/linux-agent/image.yaml --out out/linux-agent

@@ -46,8 +46,7 @@ int run_build(const BuildCliOptions& options)
 {
   auto loaded = spec::load_definition(options.file);
   if (!loaded.definition) {
-    for (const auto& diagnostic : loaded.diagnostics)
-      std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
+    report(loaded.diagnostics);
     std::fprintf(stderr, "kiln: error: %s is not valid; nothing was built\n", options.file.c_str());
     return static_cast<int>(ExitCode::invalid_definition);
   }

@@ -44,8 +44,7 @@ int run_validate(const ValidateOptions& options)
                 result.definition->name.c_str(), result.definition->version.c_str(),
                 result.definition->steps.size());
   } else {
-    for (const auto& diagnostic : result.diagnostics)
-      std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
+    report(result.diagnostics);
     std::fprintf(stderr, "%zu error%s in %s\n", result.diagnostics.size(),
                  result.diagnostics.size() == 1 ? "" : "s", options.file.c_str());
   }

@@ -2,6 +2,7 @@
 // the work and returns the exit code.
 #pragma once
 
+#include "spec/loader.hpp"
 #include "util/error.hpp"
 
 #include <CLI/CLI.hpp>
@@ -21,5 +22,8 @@ Command add_build(CLI::App& app);
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);
+
+// Prints each problem of a definition as FILE:LINE:COL: error: ... to stderr.
+void report(const std::vector<spec::Diagnostic>& diagnostics);
 
 } // namespace kiln::cli

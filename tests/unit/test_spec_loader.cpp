@@ -227,6 +227,12 @@ std::vector<Malformed> malformed_cases()
   };
 }
 
+// Keeps test names readable in ctest's listing.
+void PrintTo(const Malformed& c, std::ostream* out)
+{
+  *out << c.title;
+}
+
 class MalformedDefinition : public SpecLoader, public ::testing::WithParamInterface<Malformed> {};
 
 TEST_P(MalformedDefinition, reports_the_exact_error_and_position)
