@@ -8,7 +8,7 @@ extern char** environ;
 namespace kiln::bake {
 
 Status bootstrap(const spec::Bootstrap& base, const std::filesystem::path& tree,
-                 int64_t source_date_epoch, StepLog& log)
+                 int64_t source_date_epoch, DebCache* debs, StepLog& log)
 {
   std::vector<std::string> argv = {"mmdebstrap", "--mode=root", "--variant=" + base.variant,
                                    "--components=" + util::join(base.components, ","),
@@ -17,6 +17,13 @@ Status bootstrap(const spec::Bootstrap& base, const std::filesystem::path& tree,
                                    "--skip=cleanup/apt/lists"};
   if (!base.packages.empty())
     argv.push_back("--include=" + util::join(base.packages, ","));
+  if (debs) {
+    // The hooks are fixed text; the cache's path reaches them through the environment.
+    argv.push_back("--skip=essential/unlink,cleanup/apt/cache");
+    argv.push_back("--setup-hook=mkdir -p \"$1/var/cache/apt/archives\" && "
+                   "mount --bind \"$KILN_DEB_CACHE\" \"$1/var/cache/apt/archives\"");
+    argv.push_back("--customize-hook=umount \"$1/var/cache/apt/archives\"");
+  }
   argv.push_back(base.suite);
   argv.push_back(tree.string());
   if (!base.mirror.empty())
@@ -28,7 +35,15 @@ Status bootstrap(const spec::Bootstrap& base, const std::filesystem::path& tree,
       env.emplace_back(*entry);
   }
   env.push_back("SOURCE_DATE_EPOCH=" + std::to_string(source_date_epoch));
-  return run_on_host(argv, env, log);
+  if (!debs)
+    return run_on_host(argv, env, log);
+  env.push_back("KILN_DEB_CACHE=" + debs->dir().string());
+  KILN_TRY(debs->acquire(log));
+  Status done = run_on_host(argv, env, log);
+  if (done)
+    done = debs->record_new({tree / "var/lib/apt/lists"}, log);
+  debs->release();
+  return done;
 }
 
 } // namespace kiln::bake

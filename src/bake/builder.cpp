@@ -1,12 +1,13 @@
 #include "bake/builder.hpp"
 
 #include "bake/bootstrap.hpp"
+#include "bake/deb_cache.hpp"
 #include "bake/diagnose.hpp"
+#include "bake/export.hpp"
 #include "bake/inputs.hpp"
+#include "bake/layer_cache.hpp"
+#include "bake/plan.hpp"
 #include "bake/steps.hpp"
-#include "image/dpkg.hpp"
-#include "image/generalize.hpp"
-#include "image/tar_export.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
 #include "util/process.hpp"
@@ -14,6 +15,7 @@
 #include "util/version.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -52,9 +54,6 @@ fs::path default_cache_dir()
 
 namespace {
 
-const char* kPolicyRcD =
-    "#!/bin/sh\n# Written by kiln during a build: no service starts.\nexit 101\n";
-
 Status check_environment()
 {
   if (::geteuid() != 0)
@@ -66,11 +65,61 @@ Status check_environment()
   return ok_status();
 }
 
+// The index of the first layer --refresh rebuilds (layer 0 is the base), or none.
+Expected<std::optional<size_t>> refresh_from(const spec::Definition& def, const BuildOptions& o)
+{
+  if (!o.refresh)
+    return std::optional<size_t>();
+  if (o.refresh->empty() || *o.refresh == "base")
+    return std::optional<size_t>(0);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < def.steps.size(); ++i) {
+    if (def.steps[i].name == *o.refresh)
+      return std::optional<size_t>(i + 1);
+    names.push_back(def.steps[i].name);
+  }
+  return make_error(ExitCode::usage, "--refresh names no step: '" + *o.refresh + "'",
+                    "give base or one of: " + util::join(names, ", "));
+}
+
+struct Decision {
+  std::string key;
+  std::optional<LayerMeta> layer; // set on a hit
+  std::string why;                // set on a miss
+};
+
+Decision decide(LayerCache& cache, const LayerSpec& spec, size_t index, const std::string& parent,
+                const std::string& image, std::optional<size_t> refresh, int64_t max_age)
+{
+  Decision d;
+  d.key = layer_key(spec, parent);
+  if (refresh && index >= *refresh) {
+    d.why = "--refresh";
+    return d;
+  }
+  std::string problem;
+  d.layer = cache.find(d.key, &problem);
+  if (!d.layer) {
+    d.why =
+        problem.empty() ? explain_miss(spec, parent, cache.previous(image, spec.step)) : problem;
+    return d;
+  }
+  int64_t age = static_cast<int64_t>(std::time(nullptr)) - d.layer->created;
+  if (spec.expires && age > max_age) {
+    d.why = "older than the maximum age (" + util::format_duration(static_cast<double>(max_age)) +
+            "); package lists may be stale";
+    d.layer.reset();
+  }
+  return d;
+}
+
 class Build {
 public:
-  Build(const spec::Definition& definition, const BuildOptions& options, BuildObserver& observer)
-      : def_(definition), options_(options), observer_(observer), out_(options.out_dir),
-        work_(options.out_dir / ".kiln-work"), tree_(work_ / "rootfs")
+  Build(const spec::Definition& definition, const BuildOptions& options, BuildObserver& observer,
+        LayerCache cache)
+      : def_(definition), options_(options), observer_(observer), cache_(std::move(cache)),
+        debs_(cache_.dir() / "debs"), out_(options.out_dir),
+        scratch_(cache_.dir() / "tmp" / ("build-" + std::to_string(::getpid())))
   {
     phases_.push_back({"inputs", "inputs"});
     phases_.push_back({"bootstrap", "bootstrap"});
@@ -82,8 +131,9 @@ public:
 
   ~Build()
   {
-    if (work_created_)
-      (void)util::remove_tree(work_);
+    if (pending_)
+      cache_.discard(*pending_);
+    (void)util::remove_tree(scratch_);
     if (lock_fd_ >= 0)
       ::close(lock_fd_);
   }
@@ -91,27 +141,29 @@ public:
   Expected<BuildResult> run()
   {
     auto start = Clock::now();
-    KILN_TRY(check_environment());
+    auto refresh = refresh_from(def_, options_);
+    if (!refresh)
+      return std::move(refresh).error();
+    refresh_ = *refresh;
     KILN_TRY(prepare_out());
     epoch_ =
         options_.source_date_epoch ? *options_.source_date_epoch : resolve_source_date_epoch(def_);
-    KILN_TRY(phase(1, [&](StepLog& log) { return resolve(log); }));
-    KILN_TRY(
-        phase(2, [&](StepLog& log) { return bootstrap(def_.base.bootstrap, tree_, epoch_, log); }));
-    KILN_TRY(install_policy_rc_d());
-    for (size_t i = 0; i < def_.steps.size(); ++i) {
-      const auto& step = def_.steps[i];
-      KILN_TRY(phase(static_cast<int>(i) + 3, [&](StepLog& log) { return execute(step, i, log); }));
+    for (const auto& step : def_.steps) {
+      if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
+        cache_.hold("artifact-" + artifact->sha256); // kept from `kiln cache prune` while we run
     }
-    KILN_TRY(remove_policy_rc_d());
-    int count = static_cast<int>(phases_.size());
-    KILN_TRY(phase(count - 1, [&](StepLog& log) { return generalize(log); }));
-    KILN_TRY(phase(count, [&](StepLog& log) { return export_outputs(log); }));
+    KILN_TRY(phase(1, [&](StepLog& log) { return resolve(log); }));
+    specs_ = layer_specs(def_, inputs_);
+    for (size_t i = 0; i < specs_.size(); ++i)
+      KILN_TRY(layer_phase(i));
+    KILN_TRY(export_phases());
     BuildResult result;
     result.out_dir = out_;
     result.manifest_path = out_ / "manifest.json";
     result.manifest = manifest_;
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    result.cached_layers = cached_;
+    result.built_layers = static_cast<int>(specs_.size()) - cached_;
     return result;
   }
 
@@ -132,14 +184,13 @@ private:
     std::error_code ec;
     for (const char* name : {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial"})
       fs::remove(out_ / name, ec);
-    KILN_TRY(util::remove_tree(work_));
     fs::remove_all(out_ / "logs", ec);
     KILN_TRY(util::make_dirs(out_ / "logs"));
-    KILN_TRY(util::make_dirs(work_));
-    work_created_ = true;
-    return ok_status();
+    KILN_TRY(util::remove_tree(scratch_));
+    return util::make_dirs(scratch_ / "merged");
   }
 
+  // Runs one phase with its log; `body` returns the outcome, or an error.
   template <typename Body> Status phase(int number, Body&& body)
   {
     Phase current{number, static_cast<int>(phases_.size()), phases_[number - 1].name,
@@ -149,105 +200,162 @@ private:
     StepLog log(out_ / "logs" / (prefix + current.name + ".log"), observer_);
     observer_.phase_started(current);
     auto start = Clock::now();
+    why_.clear();
+    cached_phase_ = false;
     Status status = body(log);
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    observer_.phase_finished(current, status.ok(), seconds);
+    Outcome outcome = !status ? Outcome::failed : cached_phase_ ? Outcome::cached : Outcome::built;
+    observer_.phase_finished(current, outcome, seconds, why_);
     if (status)
       return status;
-    Error error = std::move(status).error();
+    return explain_failure(std::move(status).error(), current, log);
+  }
+
+  Error explain_failure(Error error, const Phase& current, const StepLog& log)
+  {
     diagnose(error, log.tail(), current.kind);
     std::string label = current.name == current.kind
                             ? "'" + current.name + "'"
                             : "'" + current.name + "' (" + current.kind + ")";
-    error.message = "step " + std::to_string(number) + "/" + std::to_string(current.total) + " " +
-                    label + " failed: " + error.message;
-    if (!log.tail().empty()) {
-      error.detail =
-          "last " + std::to_string(log.tail().size()) + " lines of " + log.path().string() + ":";
-      for (const auto& line : log.tail())
-        error.detail += "\n  | " + line;
-    } else {
+    error.message = "step " + std::to_string(current.number) + "/" + std::to_string(current.total) +
+                    " " + label + " failed: " + error.message;
+    if (log.tail().empty()) {
       error.detail = "log: " + log.path().string();
+      return error;
     }
+    error.detail =
+        "last " + std::to_string(log.tail().size()) + " lines of " + log.path().string() + ":";
+    for (const auto& line : log.tail())
+      error.detail += "\n  | " + line;
     return error;
   }
 
   Status resolve(StepLog& log)
   {
-    auto inputs = resolve_inputs(def_, options_.cache_dir, log);
+    auto inputs = resolve_inputs(def_, cache_.dir(), true, log);
     if (!inputs)
       return std::move(inputs).error();
     inputs_ = std::move(*inputs);
     return ok_status();
   }
 
-  Status execute(const spec::Step& step, size_t index, StepLog& log)
+  // The stack of finished layers, topmost first, relative to the layers folder.
+  sandbox::Overlay stack() const
   {
-    fs::path scratch = work_ / ("step-" + std::to_string(index + 1));
+    sandbox::Overlay overlay;
+    overlay.base_dir = cache_.layers_dir();
+    for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
+      overlay.lower.push_back(it->key + "/tree");
+    return overlay;
+  }
+
+  Status layer_phase(size_t index)
+  {
+    return phase(static_cast<int>(index) + 2, [&](StepLog& log) -> Status {
+      std::string parent = layers_.empty() ? "" : layers_.back().digest;
+      Decision d =
+          decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
+      if (d.layer) {
+        log.note("cached layer " + d.key);
+        cached_phase_ = true;
+        ++cached_;
+        layers_.push_back(*d.layer);
+        return ok_status();
+      }
+      why_ = d.why;
+      log.note("building layer " + d.key + ": " + d.why);
+      if (fs::exists(cache_.layers_dir() / d.key))
+        KILN_TRY(cache_.remove(d.key)); // stale: replaced by the one built now
+      auto layer = build_layer(index, d.key, log);
+      if (!layer)
+        return std::move(layer).error();
+      layers_.push_back(std::move(*layer));
+      return ok_status();
+    });
+  }
+
+  Expected<LayerMeta> build_layer(size_t index, const std::string& key, StepLog& log)
+  {
+    auto pending = cache_.begin(key);
+    if (!pending)
+      return std::move(pending).error();
+    pending_ = std::move(*pending);
+    Status built = index == 0 ? build_base(log) : build_step(def_.steps[index - 1], index, log);
+    if (!built) {
+      cache_.discard(*pending_);
+      pending_.reset();
+      return std::move(built).error();
+    }
+    LayerMeta meta;
+    meta.image = def_.name;
+    meta.step = specs_[index].step;
+    meta.kind = specs_[index].kind;
+    meta.inputs = recorded_inputs(specs_[index], layers_.empty() ? "" : layers_.back().digest);
+    auto committed = cache_.commit(*pending_, meta);
+    pending_.reset();
+    return committed;
+  }
+
+  Status build_base(StepLog& log)
+  {
+    KILN_TRY(util::remove_tree(pending_->tree)); // mmdebstrap wants to create it
+    KILN_TRY(bootstrap(def_.base.bootstrap, pending_->tree, epoch_, &debs_, log));
+    fs::path policy = pending_->tree / "usr/sbin/policy-rc.d";
+    if (!fs::exists(fs::symlink_status(policy)))
+      KILN_TRY(util::write_file_atomic(policy, kPolicyRcD, 0755));
+    return ok_status();
+  }
+
+  Status build_step(const spec::Step& step, size_t index, StepLog& log)
+  {
+    fs::path scratch = scratch_ / ("step-" + std::to_string(index));
     KILN_TRY(util::make_dirs(scratch));
-    StepContext context{def_, inputs_, tree_, scratch, epoch_};
+    sandbox::Overlay overlay = stack();
+    overlay.upper = pending_->tree.string();
+    overlay.work = pending_->work.string();
+    StepContext context{def_, inputs_, scratch_ / "merged", overlay, scratch, epoch_, &debs_};
     Status status = run_step(step, context, log);
     (void)util::remove_tree(scratch);
     return status;
   }
 
-  Status install_policy_rc_d()
+  Status export_phases()
   {
-    fs::path path = tree_ / "usr/sbin/policy-rc.d";
-    if (fs::exists(fs::symlink_status(path)))
-      return ok_status();
-    KILN_TRY(util::write_file_atomic(path, kPolicyRcD, 0755));
-    policy_rc_d_installed_ = true;
-    return ok_status();
+    int count = static_cast<int>(phases_.size());
+    std::string key = export_key(layers_.back().digest, epoch_);
+    std::optional<ExportResult> exported;
+    KILN_TRY(phase(count - 1, [&](StepLog& log) -> Status {
+      exported = find_export(cache_, key, log);
+      if (exported) {
+        cached_phase_ = true;
+        return ok_status();
+      }
+      sandbox::Overlay overlay = stack();
+      overlay.upper = (scratch_ / "generalized").string();
+      overlay.work = (scratch_ / "generalize-work").string();
+      KILN_TRY(util::make_dirs(overlay.upper));
+      KILN_TRY(util::make_dirs(overlay.work));
+      return generalize_layers(overlay, scratch_ / "merged", log);
+    }));
+    return phase(count, [&](StepLog& log) -> Status {
+      if (!exported) {
+        sandbox::Overlay overlay = stack();
+        overlay.lower.insert(overlay.lower.begin(), (scratch_ / "generalized").string());
+        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", epoch_, log);
+        if (!made)
+          return std::move(made).error();
+        exported = std::move(*made);
+      } else {
+        cached_phase_ = true;
+      }
+      KILN_TRY(copy_export(cache_, key, out_));
+      manifest_ = make_manifest(*exported);
+      return util::write_file_atomic(out_ / "manifest.json",
+                                     image::to_json(manifest_).dump(2) + "\n");
+    });
   }
 
-  Status remove_policy_rc_d()
-  {
-    fs::path path = tree_ / "usr/sbin/policy-rc.d";
-    auto content = util::read_file(path);
-    if (policy_rc_d_installed_ && content && *content == kPolicyRcD)
-      fs::remove(path);
-    return ok_status();
-  }
-
-  Status generalize(StepLog& log)
-  {
-    auto report = image::generalize(tree_);
-    if (!report)
-      return std::move(report).error();
-    for (const auto& path : report->removed)
-      log.note("removed /" + path);
-    for (const auto& path : report->truncated)
-      log.note("emptied /" + path);
-    auto packages = image::installed_packages(tree_);
-    if (!packages)
-      return std::move(packages).error();
-    packages_ = std::move(*packages);
-    return ok_status();
-  }
-
-  Status export_outputs(StepLog& log)
-  {
-    fs::path partial = out_ / ".rootfs.tar.zst.partial";
-    auto progress = [&](uint64_t entries, uint64_t bytes) {
-      observer_.phase_progress(std::to_string(entries) + " files, " + util::format_bytes(bytes));
-      observer_.tick();
-    };
-    auto tar = image::write_rootfs_tar(tree_, partial, epoch_, progress);
-    if (!tar) {
-      fs::remove(partial);
-      return std::move(tar).error();
-    }
-    log.note("rootfs.tar.zst: " + std::to_string(tar->entries) + " entries, " +
-             std::to_string(tar->size) + " bytes, sha256 " + tar->sha256);
-    if (::rename(partial.c_str(), (out_ / "rootfs.tar.zst").c_str()) != 0)
-      return errno_error("cannot rename into place", (out_ / "rootfs.tar.zst").string(), errno);
-    manifest_ = make_manifest({"rootfs", "rootfs.tar.zst", tar->sha256, tar->size});
-    return util::write_file_atomic(out_ / "manifest.json",
-                                   image::to_json(manifest_).dump(2) + "\n");
-  }
-
-  image::Manifest make_manifest(image::OutputFile rootfs)
+  image::Manifest make_manifest(const ExportResult& exported)
   {
     image::Manifest m;
     m.name = def_.name;
@@ -264,8 +372,8 @@ private:
           {"mirror", boot.mirror.empty() ? nlohmann::json(nullptr) : nlohmann::json(boot.mirror)},
           {"components", boot.components},
           {"packages", boot.packages}}}};
-    m.packages = packages_;
-    m.outputs.push_back(std::move(rootfs));
+    m.packages = exported.packages;
+    m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
     m.kiln_version = kVersion;
     m.git_commit = util::git_head_commit(def_.file);
     m.source_date_epoch = epoch_;
@@ -275,26 +383,100 @@ private:
   const spec::Definition& def_;
   const BuildOptions& options_;
   BuildObserver& observer_;
+  LayerCache cache_;
+  DebCache debs_;
   fs::path out_;
-  fs::path work_;
-  fs::path tree_;
+  fs::path scratch_;
   std::vector<PhaseName> phases_;
+  std::vector<LayerSpec> specs_;
+  std::vector<LayerMeta> layers_;
+  std::optional<PendingLayer> pending_;
+  std::optional<size_t> refresh_;
   int lock_fd_ = -1;
-  bool work_created_ = false;
-  bool policy_rc_d_installed_ = false;
   int64_t epoch_ = 0;
+  int cached_ = 0;
+  bool cached_phase_ = false;
+  std::string why_;
   Inputs inputs_;
-  std::vector<image::Package> packages_;
   image::Manifest manifest_;
 };
+
+struct NullObserver : BuildObserver {};
+
+// Mounts a tiny overlay in the cache folder, so that a filesystem that cannot hold layers is
+// reported before minutes of work rather than at the first step.
+Status check_overlay_support(const fs::path& cache_dir)
+{
+  fs::path probe = cache_dir / "tmp" / ("overlay-probe-" + std::to_string(::getpid()));
+  for (const char* sub : {"lower", "upper", "work", "merged"})
+    KILN_TRY(util::make_dirs(probe / sub));
+  sandbox::RunOptions options;
+  options.root = probe / "merged";
+  options.overlay =
+      sandbox::Overlay{probe, {"lower"}, (probe / "upper").string(), (probe / "work").string()};
+  auto result = sandbox::run_with_tree(
+      options, [] { return 0; }, nullptr);
+  (void)util::remove_tree(probe);
+  if (!result && result.error().message.find("overlayfs") != std::string::npos) {
+    return make_error(ExitCode::environment,
+                      "the cache folder " + cache_dir.string() +
+                          " is on a filesystem that cannot hold overlayfs layers",
+                      "choose a cache folder on ext4, xfs, btrfs or tmpfs with --cache-dir or "
+                      "KILN_CACHE_DIR");
+  }
+  if (!result)
+    return result.error();
+  return ok_status();
+}
 
 } // namespace
 
 Expected<BuildResult> build(const spec::Definition& definition, const BuildOptions& options,
                             BuildObserver& observer)
 {
-  Build build(definition, options, observer);
+  KILN_TRY(check_environment());
+  auto cache = LayerCache::open(options.cache_dir);
+  if (!cache)
+    return std::move(cache).error();
+  KILN_TRY(check_overlay_support(options.cache_dir));
+  Build build(definition, options, observer, std::move(*cache));
   return build.run();
+}
+
+Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definition,
+                                                const BuildOptions& options)
+{
+  auto cache = LayerCache::open(options.cache_dir);
+  if (!cache)
+    return std::move(cache).error();
+  auto refresh = refresh_from(definition, options);
+  if (!refresh)
+    return std::move(refresh).error();
+  NullObserver quiet;
+  StepLog log("/dev/null", quiet);
+  auto inputs = resolve_inputs(definition, cache->dir(), false, log);
+  if (!inputs)
+    return std::move(inputs).error();
+  auto specs = layer_specs(definition, *inputs);
+  std::vector<LayerExplanation> report;
+  std::string parent;
+  bool known = true;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    LayerExplanation line{specs[i].step, specs[i].kind, "", false, ""};
+    if (!known) {
+      line.why = "a layer below it will be rebuilt";
+    } else {
+      Decision d = decide(*cache, specs[i], i, parent, definition.name, *refresh, options.max_age);
+      line.key = d.key;
+      line.hit = d.layer.has_value();
+      line.why = d.why;
+      if (d.layer)
+        parent = d.layer->digest;
+      known = line.hit;
+    }
+    report.push_back(std::move(line));
+  }
+  return report;
 }
 
 } // namespace kiln::bake

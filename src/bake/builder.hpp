@@ -1,8 +1,10 @@
-// A whole bake: inputs, bootstrap, steps, generalize, export, manifest.
+// A whole bake: inputs, base layer, one layer per step, generalize, export, manifest.
 //
-// Outputs land in OUT only when everything succeeded: the tar is written under a temporary name
-// and renamed, and manifest.json is written last, so a folder with a manifest is always complete.
-// A failed or interrupted build leaves OUT/logs and nothing that looks like a finished image.
+// Every layer is looked up in the layer cache first (bake/layer_cache, keys from bake/plan) and
+// built only on a miss. Outputs land in OUT only when everything succeeded: the tar is copied in
+// under a temporary name and renamed, and manifest.json is written last, so a folder with a
+// manifest is always complete. A failed or interrupted build leaves OUT/logs and nothing that
+// looks like a finished image.
 #pragma once
 
 #include "bake/observer.hpp"
@@ -13,13 +15,20 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace kiln::bake {
+
+inline constexpr int64_t kDefaultMaxAge = 7 * 86400;
 
 struct BuildOptions {
   std::filesystem::path out_dir;
   std::filesystem::path cache_dir;
   std::optional<int64_t> source_date_epoch; // default: see resolve_source_date_epoch
+  // Rebuild from this step on ("base" or a step name); "" rebuilds everything; nullopt: none.
+  std::optional<std::string> refresh;
+  int64_t max_age = kDefaultMaxAge; // seconds; base and package layers older than this are rebuilt
 };
 
 struct BuildResult {
@@ -27,10 +36,24 @@ struct BuildResult {
   std::filesystem::path manifest_path;
   image::Manifest manifest;
   double seconds = 0;
+  int cached_layers = 0;
+  int built_layers = 0;
 };
 
 Expected<BuildResult> build(const spec::Definition& definition, const BuildOptions& options,
                             BuildObserver& observer);
+
+// What `kiln build --explain` reports for one layer, without building anything.
+struct LayerExplanation {
+  std::string step;
+  std::string kind;
+  std::string key; // "" when it cannot be known before a layer below is rebuilt
+  bool hit = false;
+  std::string why; // for a miss
+};
+
+Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definition,
+                                                const BuildOptions& options);
 
 // SOURCE_DATE_EPOCH from the environment, else the commit time of the definition in git, else
 // the definition's modification time.

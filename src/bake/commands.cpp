@@ -29,6 +29,7 @@ Status run_in_tree(const TreeCommand& command, StepLog& log)
   log.observer().command(shown);
   sandbox::RunOptions options;
   options.root = command.tree;
+  options.overlay = command.overlay;
   options.argv = command.argv;
   options.env = sandbox::base_environment();
   options.env.insert(options.env.end(), command.extra_env.begin(), command.extra_env.end());

@@ -14,6 +14,7 @@ namespace kiln::bake {
 
 struct TreeCommand {
   std::filesystem::path tree;
+  std::optional<sandbox::Overlay> overlay; // when set, `tree` is where the layers are mounted
   std::vector<std::string> argv;
   std::vector<std::string> extra_env;
   std::vector<sandbox::Bind> binds;

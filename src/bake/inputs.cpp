@@ -5,6 +5,8 @@
 #include "util/http.hpp"
 #include "util/strings.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace kiln::bake {
@@ -92,6 +94,7 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
     auto digest = util::sha256_file(cached);
     if (digest && *digest == artifact.sha256) {
       log.note("using cached " + cached.string());
+      ::utimensat(AT_FDCWD, cached.c_str(), nullptr, 0); // last use: now, for `kiln cache prune`
       return cached;
     }
     log.note("cached " + cached.string() + " is damaged; fetching again");
@@ -101,7 +104,7 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
 }
 
 Expected<Inputs> resolve_inputs(const spec::Definition& definition, const fs::path& cache_dir,
-                                StepLog& log)
+                                bool fetch, StepLog& log)
 {
   Inputs inputs;
   auto digest = util::sha256_file(definition.file);
@@ -114,13 +117,14 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, const fs::pa
       KILN_TRY(add_file_input(definition, shell->script, inputs));
     if (const auto* file = std::get_if<spec::FileStep>(&step.body))
       KILN_TRY(add_file_input(definition, file->src, inputs));
-    if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body)) {
+    if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body); artifact && fetch) {
       auto path = fetch_artifact(definition, step, cache_dir, log);
       if (!path)
         return std::move(path).error();
       inputs.artifact_files[step.name] = *path;
-      inputs.artifacts.push_back({step.name, util::redact_url(artifact->url), artifact->sha256});
     }
+    if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
+      inputs.artifacts.push_back({step.name, util::redact_url(artifact->url), artifact->sha256});
   }
   return inputs;
 }

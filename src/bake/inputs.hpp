@@ -22,8 +22,9 @@ struct Inputs {
   std::map<std::string, std::filesystem::path> artifact_files; // step name -> cached file
 };
 
+// Hashes every file the definition uses; with `fetch`, also downloads and verifies artifacts.
 Expected<Inputs> resolve_inputs(const spec::Definition& definition,
-                                const std::filesystem::path& cache_dir, StepLog& log);
+                                const std::filesystem::path& cache_dir, bool fetch, StepLog& log);
 
 // The cached copy of an artifact: fetched once, verified, then reused by sha256.
 Expected<std::filesystem::path> fetch_artifact(const spec::Definition& definition,

@@ -14,13 +14,18 @@ struct Phase {
   std::string kind; // step kind, or the phase name again
 };
 
+enum class Outcome { built, cached, failed };
+
 class BuildObserver {
 public:
   virtual ~BuildObserver() = default;
   virtual void phase_started(const Phase&) {}
   virtual void phase_line(std::string_view) {}     // a line of the phase's output
   virtual void phase_progress(std::string_view) {} // a short status such as "12.0/40.0 MiB"
-  virtual void phase_finished(const Phase&, bool /*ok*/, double /*seconds*/) {}
+  // `why` says why a cacheable phase was built ("files/setup.sh changed"), or is empty.
+  virtual void phase_finished(const Phase&, Outcome, double /*seconds*/, std::string_view /*why*/)
+  {
+  }
   virtual void command(std::string_view) {} // a command about to run (shown with --verbose)
   virtual void tick() {}                    // a few times a second while waiting
 };

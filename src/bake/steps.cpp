@@ -18,31 +18,43 @@ const std::string kInput = std::string(sandbox::kInputDir) + "/src";
 TreeCommand command(const StepContext& context, std::vector<std::string> argv,
                     std::vector<sandbox::Bind> binds = {})
 {
-  return TreeCommand{context.tree,
-                     std::move(argv),
-                     {"SOURCE_DATE_EPOCH=" + std::to_string(context.source_date_epoch)},
-                     std::move(binds),
-                     {}};
+  return TreeCommand{
+      context.tree,     context.overlay,
+      std::move(argv),  {"SOURCE_DATE_EPOCH=" + std::to_string(context.source_date_epoch)},
+      std::move(binds), {}};
 }
 
-bool has_package_lists(const fs::path& tree)
-{
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(tree / "var/lib/apt/lists", ec)) {
-    if (entry.path().filename().string().find("_Packages") != std::string::npos)
-      return true;
-  }
-  return false;
-}
+// The package lists come from the bootstrap (kept for this) or from an earlier step; a tree
+// without them gets them first.
+const char* kUpdateIfNoLists = "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update";
 
 Status run_packages(const spec::PackagesStep& step, const StepContext& context, StepLog& log)
 {
-  if (!has_package_lists(context.tree))
-    KILN_TRY(run_in_tree(command(context, {"apt-get", "update"}), log));
-  std::vector<std::string> argv = {"apt-get", "install",         "-y", "--no-install-recommends",
-                                   "-o",      "Dpkg::Use-Pty=0", "-o", "APT::Color=0"};
-  argv.insert(argv.end(), step.packages.begin(), step.packages.end());
-  return run_in_tree(command(context, argv), log);
+  std::vector<sandbox::Bind> binds;
+  if (context.debs) {
+    KILN_TRY(context.debs->acquire(log));
+    binds.push_back({context.debs->dir(), "/var/cache/apt/archives", true});
+  }
+  TreeCommand update = command(context, {"/bin/sh", "-eu", "-c", kUpdateIfNoLists}, binds);
+  update.display = "apt-get update (only if the tree has no package lists)";
+  Status installed = run_in_tree(update, log);
+  if (installed) {
+    std::vector<std::string> argv = {"apt-get", "install",         "-y", "--no-install-recommends",
+                                     "-o",      "Dpkg::Use-Pty=0", "-o", "APT::Color=0"};
+    argv.insert(argv.end(), step.packages.begin(), step.packages.end());
+    installed = run_in_tree(command(context, argv, binds), log);
+  }
+  if (context.debs) {
+    // Whatever apt fetched, even for a failed install, may serve the next bake once verified.
+    std::vector<fs::path> lists;
+    for (const auto& layer : layer_folders(context.overlay))
+      lists.push_back(layer / "var/lib/apt/lists");
+    Status recorded = context.debs->record_new(lists, log);
+    context.debs->release();
+    if (installed && !recorded)
+      return recorded;
+  }
+  return installed;
 }
 
 // The interpreter line of a script: "#!/bin/bash -x" -> {"/bin/bash", "-x"}.
@@ -137,6 +149,16 @@ Status run_artifact(const spec::Step& step, const spec::ArtifactStep& artifact,
 }
 
 } // namespace
+
+std::vector<fs::path> layer_folders(const sandbox::Overlay& overlay)
+{
+  std::vector<fs::path> folders;
+  if (!overlay.upper.empty())
+    folders.push_back(overlay.base_dir / overlay.upper);
+  for (const auto& lower : overlay.lower)
+    folders.push_back(overlay.base_dir / lower);
+  return folders;
+}
 
 Status run_step(const spec::Step& step, const StepContext& context, StepLog& log)
 {

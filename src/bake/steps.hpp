@@ -1,8 +1,10 @@
 // The step kinds of format v1: packages, shell, file, artifact.
 #pragma once
 
+#include "bake/deb_cache.hpp"
 #include "bake/inputs.hpp"
 #include "bake/step_log.hpp"
+#include "sandbox/sandbox.hpp"
 #include "spec/definition.hpp"
 #include "util/error.hpp"
 
@@ -14,10 +16,15 @@ namespace kiln::bake {
 struct StepContext {
   const spec::Definition& definition;
   const Inputs& inputs;
-  std::filesystem::path tree;
+  std::filesystem::path tree;    // where the layers are mounted while a command runs
+  sandbox::Overlay overlay;      // the layers below, and this step's upper folder
   std::filesystem::path scratch; // an empty folder on the host this step may use
   int64_t source_date_epoch = 0;
+  DebCache* debs = nullptr; // the shared package cache, for package steps
 };
+
+// The folders of every layer in the stack, topmost first (upper included).
+std::vector<std::filesystem::path> layer_folders(const sandbox::Overlay& overlay);
 
 Status run_step(const spec::Step& step, const StepContext& context, StepLog& log);
 

@@ -28,6 +28,7 @@ static const char* kFooter = R"(Examples:
   kiln validate examples/linux-agent/image.yaml
   sudo kiln build examples/linux-agent/image.yaml --out out/linux-agent
   kiln schema > kiln-image.schema.json
+  kiln cache ls
 
 Exit codes:
   0 success, 1 a build step failed, 2 bad command line, 3 invalid definition,
@@ -40,7 +41,8 @@ int run(int argc, char** argv)
   app.footer(kFooter);
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
-  std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app)};
+  std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app),
+                                   add_cache(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

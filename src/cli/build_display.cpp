@@ -84,16 +84,21 @@ void BuildDisplay::phase_progress(std::string_view text)
   draw(false);
 }
 
-void BuildDisplay::phase_finished(const bake::Phase& phase, bool ok, double seconds)
+void BuildDisplay::phase_finished(const bake::Phase& phase, bake::Outcome outcome, double seconds,
+                                  std::string_view why)
 {
   running_ = false;
+  const char* word = outcome == bake::Outcome::failed   ? "FAILED"
+                     : outcome == bake::Outcome::cached ? "cached"
+                                                        : "done";
+  std::string reason = why.empty() ? "" : "  (" + std::string(why) + ")";
   if (terminal_) {
     clear_line();
-    std::fprintf(out_, "%s %s  %s\n", ok ? "  ok  " : "FAILED", label(phase).c_str(),
-                 util::format_duration(seconds).c_str());
+    std::fprintf(out_, "%6s %s  %s%s\n", word, label(phase).c_str(),
+                 util::format_duration(seconds).c_str(), reason.c_str());
   } else {
-    std::fprintf(out_, "%s %s %s in %s\n", timestamp().c_str(), label(phase).c_str(),
-                 ok ? "done" : "FAILED", util::format_duration(seconds).c_str());
+    std::fprintf(out_, "%s %s %s in %s%s\n", timestamp().c_str(), label(phase).c_str(), word,
+                 util::format_duration(seconds).c_str(), reason.c_str());
   }
   std::fflush(out_);
 }

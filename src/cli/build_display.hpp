@@ -32,7 +32,8 @@ public:
   void phase_started(const bake::Phase& phase) override;
   void phase_line(std::string_view line) override;
   void phase_progress(std::string_view text) override;
-  void phase_finished(const bake::Phase& phase, bool ok, double seconds) override;
+  void phase_finished(const bake::Phase& phase, bake::Outcome outcome, double seconds,
+                      std::string_view why) override;
   void command(std::string_view command) override;
   void tick() override;
 

@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <unistd.h>
 
 namespace kiln::cli {
@@ -20,6 +21,9 @@ struct BuildCliOptions {
   int64_t source_date_epoch = -1;
   bool verbose = false;
   bool json = false;
+  bool explain = false;
+  std::optional<std::string> refresh;
+  std::string max_age;
 };
 
 int interrupted_exit()
@@ -32,14 +36,36 @@ int interrupted_exit()
 
 void print_summary(const bake::BuildResult& result)
 {
-  std::printf("built %s %s in %s\n", result.manifest.name.c_str(), result.manifest.version.c_str(),
-              util::format_duration(result.seconds).c_str());
+  std::printf("built %s %s in %s (%d of %d layers from the cache)\n", result.manifest.name.c_str(),
+              result.manifest.version.c_str(), util::format_duration(result.seconds).c_str(),
+              result.cached_layers, result.cached_layers + result.built_layers);
   for (const auto& output : result.manifest.outputs) {
     std::printf("  %-9s %s (%s)\n", output.name.c_str(), (result.out_dir / output.file).c_str(),
                 util::format_bytes(output.size).c_str());
   }
   std::printf("  manifest  %s\n", result.manifest_path.c_str());
   std::printf("  logs      %s\n", (result.out_dir / "logs").c_str());
+}
+
+int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool json)
+{
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : layers) {
+      out.push_back(
+          {{"step", l.step}, {"kind", l.kind}, {"key", l.key}, {"cached", l.hit}, {"why", l.why}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  size_t hits = 0;
+  for (const auto& l : layers) {
+    hits += l.hit ? 1 : 0;
+    std::printf("%-5s %-24s %-10s %s\n", l.hit ? "hit" : "miss", l.step.c_str(), l.kind.c_str(),
+                l.hit ? l.key.substr(0, 12).c_str() : l.why.c_str());
+  }
+  std::printf("%zu of %zu layers cached; nothing was built (--explain)\n", hits, layers.size());
+  return 0;
 }
 
 int run_build(const BuildCliOptions& options)
@@ -59,6 +85,23 @@ int run_build(const BuildCliOptions& options)
                                                       : std::filesystem::path(options.cache_dir);
   if (options.source_date_epoch >= 0)
     build_options.source_date_epoch = options.source_date_epoch;
+  build_options.refresh = options.refresh;
+  std::string max_age = options.max_age;
+  if (max_age.empty() && std::getenv("KILN_MAX_AGE"))
+    max_age = std::getenv("KILN_MAX_AGE");
+  if (!max_age.empty()) {
+    auto seconds = util::parse_duration(max_age);
+    if (!seconds)
+      return report(make_error(ExitCode::usage, "--max-age '" + max_age + "' is not a duration",
+                               "write e.g. 12h, 7d or 2w"));
+    build_options.max_age = *seconds;
+  }
+  if (options.explain) {
+    auto layers = bake::explain(definition, build_options);
+    if (!layers)
+      return report(layers.error());
+    return print_explanation(*layers, options.json);
+  }
 
   BuildDisplay display(stderr, ::isatty(STDERR_FILENO) != 0, options.verbose);
   auto result = bake::build(definition, build_options, display);
@@ -68,10 +111,10 @@ int run_build(const BuildCliOptions& options)
     return report(result.error());
   }
   if (options.json) {
-    nlohmann::json out = {{"out_dir", result->out_dir.string()},
-                          {"manifest_path", result->manifest_path.string()},
-                          {"seconds", result->seconds},
-                          {"manifest", image::to_json(result->manifest)}};
+    nlohmann::json out = {
+        {"out_dir", result->out_dir.string()},  {"cached_layers", result->cached_layers},
+        {"built_layers", result->built_layers}, {"manifest_path", result->manifest_path.string()},
+        {"seconds", result->seconds},           {"manifest", image::to_json(result->manifest)}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     print_summary(*result);
@@ -88,7 +131,15 @@ Command add_build(CLI::App& app)
   sub->add_option("file", options->file, "The image definition (YAML)")->required();
   sub->add_option("--out,-o", options->out, "Output folder (default: out/NAME)");
   sub->add_option("--cache-dir", options->cache_dir,
-                  "Download cache (default: $KILN_CACHE_DIR or /var/cache/kiln)");
+                  "Layer and download cache (default: $KILN_CACHE_DIR or /var/cache/kiln)");
+  sub->add_flag("--explain", options->explain,
+                "Say per step whether it is cached and, if not, what changed; build nothing");
+  sub->add_option("--refresh", options->refresh,
+                  "Rebuild from this step on (a step name, or base); alone: rebuild everything")
+      ->expected(0, 1)
+      ->default_str("");
+  sub->add_option("--max-age", options->max_age,
+                  "Rebuild base and package layers older than this (default 7d; $KILN_MAX_AGE)");
   sub->add_option("--source-date-epoch", options->source_date_epoch,
                   "Clamp file times to this Unix time (default: $SOURCE_DATE_EPOCH, else the "
                   "definition's last git commit time, else its mtime)");
@@ -99,8 +150,14 @@ manifest is complete) and OUT/logs/NN-step.log. On failure it names the step, sh
 the last 20 lines of its log and exits non-zero; Ctrl-C stops the build and leaves
 nothing mounted or running.
 
+Each step's result is a layer in the cache, keyed by the layer below it, the step
+and the content of every file it reads: a rebuild runs only the steps whose inputs
+changed. Package lists and downloads are cached too.
+
 Examples:
   sudo kiln build examples/linux-agent/image.yaml
+  sudo kiln build image.yaml --explain          # what would be rebuilt, and why
+  sudo kiln build image.yaml --refresh=tools    # rebuild from step 'tools' on
   sudo kiln build image.yaml --out /srv/images/agent --verbose
   sudo SOURCE_DATE_EPOCH=1700000000 kiln build image.yaml --json | jq .manifest.outputs)");
   return {sub, [options] { return run_build(*options); }};

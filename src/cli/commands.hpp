@@ -19,6 +19,7 @@ struct Command {
 Command add_validate(CLI::App& app);
 Command add_schema(CLI::App& app);
 Command add_build(CLI::App& app);
+Command add_cache(CLI::App& app);
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);

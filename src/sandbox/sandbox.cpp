@@ -93,11 +93,46 @@ std::string bind_resolv_conf(const fs::path& root)
   return bind("/etc/resolv.conf", target, true);
 }
 
+std::string mount_overlay(const Overlay& overlay, const fs::path& root)
+{
+  // Relative layer paths resolve against the working directory of the mounting process.
+  if (::chdir(overlay.base_dir.c_str()) != 0)
+    return failure("enter", overlay.base_dir);
+  std::string options = "lowerdir=";
+  for (size_t i = 0; i < overlay.lower.size(); ++i)
+    options += (i ? ":" : "") + overlay.lower[i];
+  if (!overlay.upper.empty())
+    options += ",upperdir=" + overlay.upper + ",workdir=" + overlay.work;
+  if (overlay.upper.empty() && overlay.lower.size() == 1) {
+    // overlayfs needs two layers for a read-only view; one layer is just a bind mount.
+    if (::mount(overlay.lower[0].c_str(), root.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      return failure("bind-mount " + overlay.lower[0] + " on", root);
+    return {};
+  }
+  if (::mount("overlay", root.c_str(), "overlay", 0, options.c_str()) != 0) {
+    std::string why =
+        failure("mount overlayfs of layers in " + overlay.base_dir.string() + " on", root);
+    return why + " (the cache folder must be on a filesystem that can hold overlayfs layers, "
+                 "such as ext4, xfs, btrfs or tmpfs: choose one with --cache-dir or "
+                 "KILN_CACHE_DIR)";
+  }
+  return {};
+}
+
+std::string private_mounts(const RunOptions& options)
+{
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return failure("make mounts private under", "/");
+  if (options.overlay)
+    return mount_overlay(*options.overlay, options.root);
+  return {};
+}
+
 std::string enter_tree(const RunOptions& options)
 {
   const fs::path& root = options.root;
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-    return failure("make mounts private under", "/");
+  if (auto error = private_mounts(options); !error.empty())
+    return error;
   ::sethostname("kiln", 4);
   if (auto error = mount_fs("proc", root / "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
       !error.empty())
@@ -114,7 +149,8 @@ std::string enter_tree(const RunOptions& options)
   if (auto error = bind_resolv_conf(root); !error.empty())
     return error;
   for (const auto& input : options.binds) {
-    if (auto error = bind(input.source, root / fs::path(input.target).relative_path(), true);
+    if (auto error =
+            bind(input.source, root / fs::path(input.target).relative_path(), !input.writable);
         !error.empty())
       return error;
   }
@@ -147,6 +183,17 @@ Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
   spec.namespaces = kNamespaces;
   spec.timeout_seconds = options.timeout_seconds;
   spec.in_child = [&options] { return enter_tree(options); };
+  return util::run_process(spec, observer);
+}
+
+Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::function<int()> work,
+                                            util::ProcessObserver* observer)
+{
+  util::ProcessSpec spec;
+  spec.argv = {"kiln (reading the image tree)"};
+  spec.namespaces = kNamespaces;
+  spec.in_child = [&options] { return private_mounts(options); };
+  spec.child_main = std::move(work);
   return util::run_process(spec, observer);
 }
 

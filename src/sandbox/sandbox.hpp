@@ -12,6 +12,8 @@
 #include "util/process.hpp"
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <sched.h>
 #include <string>
 #include <vector>
@@ -25,11 +27,23 @@ inline constexpr const char* kInputDir = "/run/kiln/input";
 
 struct Bind {
   std::filesystem::path source; // on the host: a file or a folder
-  std::string target;           // absolute path inside the tree, below kInputDir
+  std::string target;           // absolute path inside the tree
+  bool writable = false;        // inputs are read-only; a shared cache folder is not
+};
+
+// An overlayfs stack mounted on the root before anything else: the layers below, read-only, and
+// an upper folder that receives every change. Paths are relative to `base_dir`, which keeps the
+// mount options short enough for deep stacks.
+struct Overlay {
+  std::filesystem::path base_dir;
+  std::vector<std::string> lower; // topmost first
+  std::string upper;              // "" for a read-only view
+  std::string work;               // overlayfs' scratch folder, beside upper
 };
 
 struct RunOptions {
-  std::filesystem::path root;
+  std::filesystem::path root; // the tree, or the empty folder an overlay is mounted on
+  std::optional<Overlay> overlay;
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::vector<Bind> binds;
@@ -41,6 +55,11 @@ std::vector<std::string> base_environment();
 
 Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
                                           util::ProcessObserver* observer);
+
+// Runs `work` (kiln's own code, in a child process) with the overlay of `options` mounted on
+// `options.root` in a private mount namespace, without chroot. Its output goes to `observer`.
+Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::function<int()> work,
+                                            util::ProcessObserver* observer);
 
 // Runs a host command in private mount and PID namespaces, so that whatever it mounts (as
 // mmdebstrap does) disappears with it even when it is killed.

@@ -70,9 +70,12 @@ inline Status ok_status()
 } // namespace kiln
 
 // Returns the error of an Expected expression from the enclosing function.
-#define KILN_TRY(expr)                                                                             \
+#define KILN_TRY(expr) KILN_TRY_IMPL(expr, KILN_TRY_NAME(kiln_try_result_, __COUNTER__))
+#define KILN_TRY_NAME(a, b) KILN_TRY_NAME2(a, b)
+#define KILN_TRY_NAME2(a, b) a##b
+#define KILN_TRY_IMPL(expr, name)                                                                  \
   do {                                                                                             \
-    auto kiln_try_result_ = (expr);                                                                \
-    if (!kiln_try_result_)                                                                         \
-      return std::move(kiln_try_result_).error();                                                  \
+    auto name = (expr);                                                                            \
+    if (!name)                                                                                     \
+      return std::move(name).error();                                                              \
   } while (0)

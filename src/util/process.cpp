@@ -56,6 +56,13 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings)
     if (!failure.empty())
       child_fail(error_fd, failure);
   }
+  if (spec.child_main) {
+    ::close(error_fd);
+    std::fflush(nullptr);
+    int code = spec.child_main();
+    std::fflush(nullptr);
+    ::_exit(code);
+  }
   auto argv = c_strings(spec.argv);
   if (spec.env) {
     auto envp = c_strings(*spec.env);
@@ -215,6 +222,7 @@ Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* ob
     ::close(output_pipe[1]);
     return errno_error("cannot create pipe for", spec.argv[0], err);
   }
+  std::fflush(nullptr); // so that a child never writes kiln's pending output a second time
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;

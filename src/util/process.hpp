@@ -32,6 +32,10 @@ struct ProcessSpec {
   // message that becomes the Error of run_process. Must only use async-signal-safe work in
   // spirit: kiln is single-threaded when it starts children, so plain code is acceptable.
   std::function<std::string()> in_child;
+  // When set, the child runs this function instead of exec'ing argv and exits with its result
+  // (argv[0] then only names the work in messages). Used to run kiln's own code inside
+  // namespaces, e.g. to read a tree that only exists as an overlay mount.
+  std::function<int()> child_main;
   double timeout_seconds = 0; // 0: none
 };
 

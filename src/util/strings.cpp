@@ -1,6 +1,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <numeric>
 
@@ -129,6 +130,47 @@ std::string format_bytes(double bytes)
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
   return buffer;
+}
+
+static std::optional<std::pair<uint64_t, char>> number_and_unit(std::string_view text)
+{
+  text = trim(text);
+  if (text.empty())
+    return std::nullopt;
+  char unit = std::isdigit(static_cast<unsigned char>(text.back())) ? '\0' : text.back();
+  std::string_view digits = unit ? text.substr(0, text.size() - 1) : text;
+  if (digits.empty() || digits.size() > 15 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::make_pair(std::stoull(std::string(digits)), unit);
+}
+
+std::optional<int64_t> parse_duration(std::string_view text)
+{
+  auto parsed = number_and_unit(text);
+  if (!parsed)
+    return std::nullopt;
+  const std::pair<char, int64_t> units[] = {
+      {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+  for (auto [unit, seconds] : units) {
+    if (parsed->second == unit)
+      return static_cast<int64_t>(parsed->first) * seconds;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> parse_size(std::string_view text)
+{
+  auto parsed = number_and_unit(text);
+  if (!parsed)
+    return std::nullopt;
+  const std::pair<char, uint64_t> units[] = {
+      {'\0', 1}, {'K', 1ull << 10}, {'M', 1ull << 20}, {'G', 1ull << 30}, {'T', 1ull << 40}};
+  for (auto [unit, bytes] : units) {
+    if (std::toupper(static_cast<unsigned char>(parsed->second)) == unit)
+      return parsed->first * bytes;
+  }
+  return std::nullopt;
 }
 
 } // namespace kiln::util

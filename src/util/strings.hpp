@@ -1,6 +1,8 @@
 // Small string helpers that know nothing about images.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +12,15 @@ namespace kiln::util {
 std::vector<std::string> split(std::string_view text, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view trim(std::string_view text);
+inline std::string trim_copy(std::string_view text)
+{
+  return std::string(trim(text));
+}
+
+// "90s", "15m", "12h", "7d", "2w" -> seconds; nullopt when malformed.
+std::optional<int64_t> parse_duration(std::string_view text);
+// "500M", "20G", "1024" (bytes; K, M, G, T are powers of 1024) -> bytes; nullopt when malformed.
+std::optional<uint64_t> parse_size(std::string_view text);
 bool is_lower_hex(std::string_view text);
 
 // Edit distance, for "did you mean" suggestions.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Each bad input the foundation names ends with a clear error, the right exit code, and no
 # finished-looking image in OUT: a wrong sha256, a failing shell step, a package that does not
-# exist, a mirror that does not answer, a full disk.
+# exist, a mirror that does not answer, a full disk, a cache folder that cannot hold layers.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -34,19 +34,34 @@ write_definition "$WORK/mirror" "  - shell: 'true'" "{bootstrap: {mirror: 'http:
 expect_exit 5 -- "$KILN" build "$WORK/mirror/image.yaml" --out "$WORK/mirror-out"
 expect_in "$WORK/err" "kiln: error: step 2/5 'bootstrap' failed: mmdebstrap ended with exit code"
 expect_in "$WORK/err" "hint: the package mirror did not answer: check base.bootstrap.mirror"
+expect_cache_clean
 expect_in "$WORK/err" "$WORK/mirror-out/logs/02-bootstrap.log"
 expect_no_image "$WORK/mirror-out"
 expect_nothing_left "$WORK" "$WORK/mirror-out"
 
+step "a cache folder on a filesystem without overlayfs upper support, exit 5"
+mkdir -p "$WORK/ovl/lower" "$WORK/ovl/upper" "$WORK/ovl/work" "$WORK/ovl/mnt"
+mount -t overlay kiln-it-ovl -o "lowerdir=$WORK/ovl/lower,upperdir=$WORK/ovl/upper,workdir=$WORK/ovl/work" "$WORK/ovl/mnt"
+code=0
+KILN_CACHE_DIR="$WORK/ovl/mnt/cache" "$KILN" build "$WORK/mirror/image.yaml" --out "$WORK/ovl-out" \
+  >"$WORK/out" 2>"$WORK/err" || code=$?
+umount "$WORK/ovl/mnt"
+[ "$code" = 5 ] || { cat "$WORK/err"; fail "overlay-less cache: exit $code, expected 5"; }
+expect_in "$WORK/err" "is on a filesystem that cannot hold overlayfs layers"
+expect_in "$WORK/err" "hint: choose a cache folder on ext4, xfs, btrfs or tmpfs with --cache-dir"
+[ ! -e "$WORK/ovl-out/logs/02-bootstrap.log" ] || fail "the bootstrap ran before the cache was checked"
+
 require_mirror
 
-step "a full disk, exit 5"
+step "a full disk (the cache's), exit 5"
 mkdir -p "$WORK/small"
 mount -t tmpfs -o size=40m kiln-it-small "$WORK/small"
 write_definition "$WORK/disk" "  - shell: 'true'"
 code=0
-"$KILN" build "$WORK/disk/image.yaml" --out "$WORK/small/out" >"$WORK/out" 2>"$WORK/err" || code=$?
-expect_no_image "$WORK/small/out"
+KILN_CACHE_DIR="$WORK/small/cache" "$KILN" build "$WORK/disk/image.yaml" --out "$WORK/disk-out" \
+  >"$WORK/out" 2>"$WORK/err" || code=$?
+expect_no_image "$WORK/disk-out"
+expect_cache_clean "$WORK/small/cache"
 umount "$WORK/small"
 [ "$code" = 5 ] || { cat "$WORK/err"; fail "full disk: exit $code, expected 5"; }
 expect_in "$WORK/err" "hint: the disk is full"
@@ -69,6 +84,7 @@ expect_in "$WORK/shell-out/logs/03-prepare.log" "prepared"
 if grep -qx "never printed" "$WORK/shell-out/logs/04-broken.log"; then fail "set -e was not in force"; fi
 expect_no_image "$WORK/shell-out"
 expect_nothing_left "$WORK" "$WORK/shell-out"
+expect_cache_clean
 
 step "a package that does not exist, exit 1 with a hint naming it"
 write_definition "$WORK/pkg" "  - packages: [git, kiln-no-such-package]"

@@ -5,10 +5,11 @@
 require_root
 require_mirror
 
-# wait_for FILE TEXT SECONDS: until FILE holds TEXT, within a bound.
+# wait_for PID FILE TEXT SECONDS: until FILE holds TEXT, within a bound, while PID runs.
 wait_for() {
-  local file=$1 text=$2 bound=$3 waited=0
+  local pid=$1 file=$2 text=$3 bound=$4 waited=0
   until grep -qF -- "$text" "$file" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || fail "kiln ended before '$text' appeared in $file"
     sleep 0.5; waited=$((waited + 1))
     [ "$waited" -lt $((bound * 2)) ] || fail "'$text' did not appear in $file within ${bound}s"
   done
@@ -36,7 +37,7 @@ write_definition "$WORK/int" "  - name: prepare
 OUT="$WORK/int-out"
 "$KILN" build "$WORK/int/image.yaml" --out "$OUT" >"$WORK/int.out" 2>"$WORK/int.err" &
 pid=$!
-wait_for "$OUT/logs/04-wait.log" "waiting" 240
+wait_for "$pid" "$OUT/logs/04-wait.log" "waiting" 240
 pgrep -f -- "sleep $MARKER" >/dev/null || fail "the step's process is not running"
 if grep -F " $OUT" /proc/self/mountinfo; then fail "the sandbox's mounts are visible on the host"; fi
 kill -INT "$pid"
@@ -45,20 +46,23 @@ wait_exit "$pid" 60
 expect_in "$WORK/int.err" "kiln: interrupted by SIGINT"
 expect_nothing_left "$WORK" "sleep $MARKER"
 expect_no_image "$OUT"
+expect_cache_clean
 if grep -qx "not-reached" "$OUT/logs/04-wait.log"; then fail "the step went on after the interrupt"; fi
 
 step "SIGTERM while mmdebstrap installs the base"
+export KILN_CACHE_DIR="$WORK/cache-term" # the base must not come from the cache
 write_definition "$WORK/term" "  - shell: 'true'"
 OUT="$WORK/term-out"
 "$KILN" build "$WORK/term/image.yaml" --out "$OUT" >"$WORK/term.out" 2>"$WORK/term.err" &
 pid=$!
-wait_for "$OUT/logs/02-bootstrap.log" "I: extracting archives" 240
+wait_for "$pid" "$OUT/logs/02-bootstrap.log" "I: extracting archives" 240
 kill -TERM "$pid"
 wait_exit "$pid" 60
 [ "$code" = 143 ] || { cat "$WORK/term.err"; fail "exit code $code after SIGTERM, expected 143"; }
 expect_in "$WORK/term.err" "kiln: interrupted by SIGTERM"
-expect_nothing_left "$WORK" "$OUT/.kiln-work"
+expect_nothing_left "$WORK" "$KILN_CACHE_DIR"
 expect_no_image "$OUT"
+expect_cache_clean
 
 step "the next build into the same folder works"
 write_definition "$WORK/term" "  - shell: 'echo again > /etc/again'"

@@ -68,6 +68,14 @@ expect_no_image() {
   [ ! -e "$out/.kiln-work" ] || fail "$out/.kiln-work was left behind"
 }
 
+# No half-built layer, export or build scratch left in the cache.
+expect_cache_clean() {
+  local cache=${1:-$KILN_CACHE_DIR} leftovers
+  leftovers=$(find "$cache/layers" "$cache/exports" -maxdepth 1 -name '.tmp-*' 2>/dev/null;
+              find "$cache/tmp" -mindepth 1 -maxdepth 1 2>/dev/null)
+  [ -z "$leftovers" ] || fail "left in the cache: $leftovers"
+}
+
 # write_definition DIR STEPS_YAML [BASE_YAML]: a small definition for one test.
 write_definition() {
   local dir=$1 steps=$2 base=${3:-"{bootstrap: {variant: minbase}}"}

@@ -1,0 +1,188 @@
+#include "bake/export.hpp"
+
+#include "bake/bootstrap.hpp"
+#include "image/generalize.hpp"
+#include "image/tar_export.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+
+#include <cstdio>
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kiln::bake {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json to_json(const ExportResult& r)
+{
+  json packages = json::array();
+  for (const auto& p : r.packages)
+    packages.push_back(
+        {{"name", p.name}, {"version", p.version}, {"architecture", p.architecture}});
+  return {{"sha256", r.sha256}, {"size", r.size}, {"entries", r.entries}, {"packages", packages}};
+}
+
+Expected<ExportResult> read_result(const fs::path& file)
+{
+  auto text = util::read_file(file);
+  if (!text)
+    return std::move(text).error();
+  try {
+    json j = json::parse(*text);
+    ExportResult r{j.at("sha256"), j.at("size"), j.at("entries"), {}};
+    for (const auto& p : j.at("packages"))
+      r.packages.push_back({p.at("name"), p.at("version"), p.at("architecture")});
+    return r;
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::build_failed, "damaged " + file.string() + ": " + e.what());
+  }
+}
+
+Status check_child(const Expected<util::ProcessResult>& result, const std::string& what)
+{
+  if (!result)
+    return result.error();
+  if (result->interrupted_by != 0)
+    return make_error(ExitCode::interrupted, what + " interrupted");
+  if (!result->success())
+    return make_error(ExitCode::build_failed, what + " ended with " + result->describe());
+  return ok_status();
+}
+
+// Runs in the child: the tree is mounted at `tree`.
+int generalize_in_child(const fs::path& tree)
+{
+  auto report = image::generalize(tree);
+  if (!report) {
+    std::printf("kiln: error: %s\n", report.error().message.c_str());
+    return 1;
+  }
+  for (const auto& path : report->removed)
+    std::printf("removed /%s\n", path.c_str());
+  for (const auto& path : report->truncated)
+    std::printf("emptied /%s\n", path.c_str());
+  fs::path policy = tree / "usr/sbin/policy-rc.d";
+  auto content = util::read_file(policy);
+  if (content && *content == kPolicyRcD) {
+    fs::remove(policy);
+    std::printf("removed /usr/sbin/policy-rc.d (kiln's own)\n");
+  }
+  return 0;
+}
+
+int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch)
+{
+  auto packages = image::installed_packages(tree);
+  if (!packages) {
+    std::printf("kiln: error: %s\n", packages.error().message.c_str());
+    return 1;
+  }
+  auto progress = [](uint64_t entries, uint64_t bytes) {
+    std::printf("exported %llu files, %llu MiB\n", static_cast<unsigned long long>(entries),
+                static_cast<unsigned long long>(bytes >> 20));
+    std::fflush(stdout);
+  };
+  auto tar = image::write_rootfs_tar(tree, dir / "rootfs.tar.zst", epoch, progress);
+  if (!tar) {
+    std::printf("kiln: error: %s\n", tar.error().message.c_str());
+    return tar.error().code == ExitCode::environment ? 28 : 1;
+  }
+  ExportResult result{tar->sha256, tar->size, tar->entries, std::move(*packages)};
+  Status written = util::write_file_atomic(dir / "result.json", to_json(result).dump() + "\n");
+  std::printf("rootfs.tar.zst: %llu entries, %llu bytes, sha256 %s\n",
+              static_cast<unsigned long long>(tar->entries),
+              static_cast<unsigned long long>(tar->size), tar->sha256.c_str());
+  return written ? 0 : 1;
+}
+
+} // namespace
+
+std::optional<ExportResult> find_export(LayerCache& cache, const std::string& key, StepLog& log)
+{
+  fs::path dir = cache.exports_dir() / key;
+  if (!fs::exists(dir / "result.json"))
+    return std::nullopt;
+  cache.hold("export-" + key);
+  auto result = read_result(dir / "result.json");
+  auto actual = util::sha256_file(dir / "rootfs.tar.zst");
+  if (result && actual && *actual == result->sha256) {
+    log.note("using cached export " + key.substr(0, 12));
+    ::utimensat(AT_FDCWD, (dir / "result.json").c_str(), nullptr, 0); // last use: now
+    return std::move(*result);
+  }
+  log.note("cached export " + key.substr(0, 12) + " is damaged; exporting again");
+  (void)util::remove_tree(dir);
+  return std::nullopt;
+}
+
+Status generalize_layers(const sandbox::Overlay& layers, const fs::path& mount_point, StepLog& log)
+{
+  sandbox::RunOptions options;
+  options.root = mount_point;
+  options.overlay = layers;
+  log.observer().command("generalize " + mount_point.string());
+  auto result = sandbox::run_with_tree(
+      options, [&] { return generalize_in_child(mount_point); }, &log);
+  return check_child(result, "generalize");
+}
+
+Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
+                                     const sandbox::Overlay& layers, const fs::path& mount_point,
+                                     int64_t source_date_epoch, StepLog& log)
+{
+  fs::path final_dir = cache.exports_dir() / key;
+  fs::path dir =
+      cache.exports_dir() / (".tmp-" + key.substr(0, 16) + "-" + std::to_string(getpid()));
+  KILN_TRY(util::remove_tree(dir));
+  KILN_TRY(util::make_dirs(dir));
+  cache.hold("export-" + key);
+  sandbox::RunOptions options;
+  options.root = mount_point;
+  options.overlay = layers;
+  log.observer().command("export " + mount_point.string());
+  auto result = sandbox::run_with_tree(
+      options, [&] { return export_in_child(mount_point, dir, source_date_epoch); }, &log);
+  Status done = check_child(result, "export");
+  if (done && result->exit_code == 28)
+    done = errno_error("cannot write", (dir / "rootfs.tar.zst").string(), ENOSPC);
+  auto exported = done ? read_result(dir / "result.json") : Expected<ExportResult>(Error{});
+  if (!done || !exported) {
+    (void)util::remove_tree(dir);
+    return done ? std::move(exported).error() : std::move(done).error();
+  }
+  (void)util::remove_tree(final_dir);
+  if (::rename(dir.c_str(), final_dir.c_str()) != 0) {
+    int err = errno;
+    (void)util::remove_tree(dir);
+    return errno_error("cannot store export", final_dir.string(), err);
+  }
+  return exported;
+}
+
+Status copy_export(LayerCache& cache, const std::string& key, const fs::path& out_dir)
+{
+  fs::path source = cache.exports_dir() / key / "rootfs.tar.zst";
+  fs::path partial = out_dir / ".rootfs.tar.zst.partial";
+  fs::remove(partial);
+  // A hard link costs nothing; if OUT's copy is ever altered in place, the cached export fails
+  // its sha256 check on next use and is made again.
+  if (::link(source.c_str(), partial.c_str()) != 0) {
+    std::error_code ec;
+    fs::copy_file(source, partial, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      fs::remove(partial);
+      return errno_error("cannot copy the image to", partial.string(), ec.value());
+    }
+  }
+  if (::rename(partial.c_str(), (out_dir / "rootfs.tar.zst").c_str()) != 0)
+    return errno_error("cannot rename into place", (out_dir / "rootfs.tar.zst").string(), errno);
+  return ok_status();
+}
+
+} // namespace kiln::bake

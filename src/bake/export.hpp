@@ -1,0 +1,46 @@
+// Generalize and export, on the merged view of the layers.
+//
+// The layers are only ever mounted inside a child process with a private mount namespace
+// (sandbox::run_with_tree), so generalize writes into a throwaway upper folder and the cached
+// layers are never changed. A finished rootfs.tar.zst is kept in CACHE/exports/KEY, keyed by the
+// top layer's digest and the epoch, so a rebuild with no change only copies it.
+#pragma once
+
+#include "bake/layer_cache.hpp"
+#include "bake/step_log.hpp"
+#include "image/dpkg.hpp"
+#include "sandbox/sandbox.hpp"
+#include "util/error.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::bake {
+
+struct ExportResult {
+  std::string sha256;
+  uint64_t size = 0;
+  uint64_t entries = 0;
+  std::vector<image::Package> packages;
+};
+
+// The cached export under KEY, after checking the tar against its recorded sha256.
+std::optional<ExportResult> find_export(LayerCache& cache, const std::string& key, StepLog& log);
+
+// Generalizes the stack `layers` (its upper is the throwaway folder), mounted at `mount_point`.
+Status generalize_layers(const sandbox::Overlay& layers, const std::filesystem::path& mount_point,
+                         StepLog& log);
+
+// Writes the export of the (read-only) stack `layers` into CACHE/exports/KEY.
+Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
+                                     const sandbox::Overlay& layers,
+                                     const std::filesystem::path& mount_point,
+                                     int64_t source_date_epoch, StepLog& log);
+
+// Copies CACHE/exports/KEY/rootfs.tar.zst to OUT/rootfs.tar.zst (temporary name, then rename).
+Status copy_export(LayerCache& cache, const std::string& key, const std::filesystem::path& out_dir);
+
+} // namespace kiln::bake

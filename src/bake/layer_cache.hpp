@@ -1,0 +1,93 @@
+// The local layer cache: the base tree and each step's changes, stored once under their cache key.
+//
+//   CACHE/VERSION                 "kiln-cache 1": refuses a cache of another format
+//   CACHE/layers/KEY/tree/        the layer (the base tree, or a step's overlayfs upper folder)
+//   CACHE/layers/KEY/meta.json    what the key was made of, digest, size, times
+//   CACHE/layers/.tmp-KEY-PID/    a layer being built; renamed into place when complete, so a
+//                                 crash never leaves a half-written layer under a key
+//   CACHE/exports/KEY/            a finished rootfs.tar.zst and its facts, keyed by the last layer
+//   CACHE/locks/KEY.lock          shared while a build uses KEY, exclusive while it is pruned
+//
+// A layer is checked against its digest before use: a truncated or altered entry is reported,
+// removed and built again.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::bake {
+
+inline constexpr int kCacheFormat = 1;
+
+struct LayerMeta {
+  std::string key;
+  std::string digest; // of the layer's tree: paths, types, modes, owners, sizes, times, links
+  std::string image;  // the image and step that built it (for --explain and `cache ls`)
+  std::string step;
+  std::string kind;
+  nlohmann::json inputs; // what the key was made of
+  int64_t created = 0;   // Unix seconds
+  int64_t last_used = 0;
+  uint64_t size = 0;
+};
+
+struct PendingLayer {
+  std::string key;
+  std::filesystem::path dir;  // CACHE/layers/.tmp-KEY-PID
+  std::filesystem::path tree; // dir/tree
+  std::filesystem::path work; // dir/work: overlayfs' scratch folder
+};
+
+class LayerCache {
+public:
+  // Opens (and creates) the cache folder; refuses one written in another format.
+  static Expected<LayerCache> open(const std::filesystem::path& dir);
+
+  LayerCache(LayerCache&& other) noexcept;
+  LayerCache& operator=(LayerCache&&) = delete;
+  ~LayerCache(); // releases the shared locks this build holds
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path layers_dir() const { return dir_ / "layers"; }
+  std::filesystem::path exports_dir() const { return dir_ / "exports"; }
+
+  // The layer under KEY, locked for this build and checked against its digest. nullopt when
+  // absent; when damaged, also sets `problem`, and the entry is removed.
+  std::optional<LayerMeta> find(const std::string& key, std::string* problem);
+
+  // The newest layer the same image built for the same step, to explain a miss.
+  std::optional<LayerMeta> previous(const std::string& image, const std::string& step) const;
+
+  Expected<PendingLayer> begin(const std::string& key);
+  // Completes a pending layer: measures it, writes meta.json, renames it into place. When another
+  // build stored the same key first, theirs is kept and returned.
+  Expected<LayerMeta> commit(PendingLayer& pending, LayerMeta meta);
+  void discard(PendingLayer& pending);
+
+  // Removes a layer (used when a layer is replaced by --refresh or max-age).
+  Status remove(const std::string& key);
+
+  // A shared lock on an entry, held until this object goes; false if it could not be had.
+  bool hold(const std::string& key);
+
+  std::vector<LayerMeta> list() const;
+
+private:
+  explicit LayerCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  std::filesystem::path dir_;
+  std::vector<int> locks_;
+};
+
+// The digest of a layer tree (not of file contents: see layer_cache.cpp for why).
+Expected<std::string> layer_digest(const std::filesystem::path& tree, uint64_t* size);
+
+Expected<LayerMeta> read_layer_meta(const std::filesystem::path& file);
+
+} // namespace kiln::bake

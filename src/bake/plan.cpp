@@ -1,0 +1,142 @@
+#include "bake/plan.hpp"
+
+#include "util/hash.hpp"
+
+#include <sys/utsname.h>
+
+namespace kiln::bake {
+
+using nlohmann::json;
+
+namespace {
+
+// Version of what goes into layers and exports; bump it when a layer's content would change for
+// the same inputs (a different bootstrap option, a different copy script, ...).
+constexpr int kLayerVersion = 1;
+constexpr int kExportVersion = 1;
+
+std::string machine()
+{
+  struct utsname name {};
+  ::uname(&name);
+  return name.machine;
+}
+
+std::string digest_of(const Inputs& inputs, const std::string& path)
+{
+  for (const auto& file : inputs.files) {
+    if (file.path == path)
+      return file.sha256;
+  }
+  return {};
+}
+
+json optional_mode(const std::optional<mode_t>& mode)
+{
+  return mode ? json(*mode) : json(nullptr);
+}
+
+json canonical_step(const spec::Step& step, const Inputs& inputs)
+{
+  if (const auto* packages = std::get_if<spec::PackagesStep>(&step.body))
+    return {{"packages", packages->packages}};
+  if (const auto* shell = std::get_if<spec::ShellStep>(&step.body)) {
+    if (!shell->script.empty())
+      return {{"script", shell->script}, {"script_sha256", digest_of(inputs, shell->script)}};
+    return {{"run", shell->run}};
+  }
+  if (const auto* file = std::get_if<spec::FileStep>(&step.body)) {
+    return {{"src", file->src},
+            {"src_sha256", digest_of(inputs, file->src)},
+            {"dest", file->dest},
+            {"mode", optional_mode(file->mode)},
+            {"owner", file->owner}};
+  }
+  // The download is known by its sha256: a new URL for the same bytes is the same layer.
+  const auto& artifact = std::get<spec::ArtifactStep>(step.body);
+  return {{"sha256", artifact.sha256},
+          {"dest", artifact.dest},
+          {"extract_to", artifact.extract_to},
+          {"mode", optional_mode(artifact.mode)},
+          {"strip_components", artifact.strip_components}};
+}
+
+std::string describe_change(const std::string& field, const json& now)
+{
+  if (field == "parent")
+    return "the layer below it changed";
+  if (field == "script_sha256")
+    return "script " + now.value("script", std::string()) + " changed";
+  if (field == "src_sha256")
+    return now.value("src", std::string()) + " changed";
+  return field + " changed";
+}
+
+} // namespace
+
+std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inputs& inputs)
+{
+  const auto& boot = definition.base.bootstrap;
+  std::vector<LayerSpec> specs;
+  specs.push_back({"base",
+                   "bootstrap",
+                   {{"suite", boot.suite},
+                    {"variant", boot.variant},
+                    {"mirror", boot.mirror},
+                    {"components", boot.components},
+                    {"packages", boot.packages},
+                    {"architecture", machine()}},
+                   true});
+  for (const auto& step : definition.steps) {
+    json canonical = canonical_step(step, inputs);
+    canonical["kind"] = step.kind();
+    specs.push_back({step.name, step.kind(), canonical, step.kind() == "packages"});
+  }
+  return specs;
+}
+
+json recorded_inputs(const LayerSpec& spec, const std::string& parent_digest)
+{
+  json recorded = spec.inputs;
+  recorded["parent"] = parent_digest;
+  recorded["layer_version"] = kLayerVersion;
+  return recorded;
+}
+
+std::string layer_key(const LayerSpec& spec, const std::string& parent_digest)
+{
+  // nlohmann's json keeps object keys sorted, so dump() is a canonical serialisation.
+  return util::sha256_hex("kiln-layer " + std::to_string(kCacheFormat) + "\n" +
+                          recorded_inputs(spec, parent_digest).dump());
+}
+
+std::string explain_miss(const LayerSpec& spec, const std::string& parent_digest,
+                         const std::optional<LayerMeta>& previous)
+{
+  if (!previous)
+    return "not built before";
+  json now = recorded_inputs(spec, parent_digest);
+  std::vector<std::string> changes;
+  for (const auto& [field, value] : now.items()) {
+    if (!previous->inputs.contains(field) || previous->inputs[field] != value)
+      changes.push_back(describe_change(field, now));
+  }
+  for (const auto& [field, value] : previous->inputs.items()) {
+    if (!now.contains(field))
+      changes.push_back(field + " removed");
+  }
+  if (changes.empty())
+    return "no longer in the cache";
+  std::string text;
+  for (const auto& change : changes)
+    text += (text.empty() ? "" : "; ") + change;
+  return text;
+}
+
+std::string export_key(const std::string& top_digest, int64_t source_date_epoch)
+{
+  return util::sha256_hex("kiln-export " + std::to_string(kExportVersion) + "\n" + top_digest +
+                          "\n" + std::to_string(source_date_epoch));
+}
+
+} // namespace kiln::bake
