@@ -70,7 +70,7 @@ Expected<std::optional<size_t>> refresh_from(const spec::Definition& def, const 
 {
   if (!o.refresh)
     return std::optional<size_t>();
-  if (o.refresh->empty() || *o.refresh == "base")
+  if (o.refresh->empty() || *o.refresh == "all" || *o.refresh == "base")
     return std::optional<size_t>(0);
   std::vector<std::string> names;
   for (size_t i = 0; i < def.steps.size(); ++i) {
@@ -79,7 +79,7 @@ Expected<std::optional<size_t>> refresh_from(const spec::Definition& def, const 
     names.push_back(def.steps[i].name);
   }
   return make_error(ExitCode::usage, "--refresh names no step: '" + *o.refresh + "'",
-                    "give base or one of: " + util::join(names, ", "));
+                    "give all, base or one of: " + util::join(names, ", "));
 }
 
 struct Decision {

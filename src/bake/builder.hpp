@@ -26,7 +26,7 @@ struct BuildOptions {
   std::filesystem::path out_dir;
   std::filesystem::path cache_dir;
   std::optional<int64_t> source_date_epoch; // default: see resolve_source_date_epoch
-  // Rebuild from this step on ("base" or a step name); "" rebuilds everything; nullopt: none.
+  // Rebuild from this step on (a step name, "base", or "all"); nullopt: none.
   std::optional<std::string> refresh;
   int64_t max_age = kDefaultMaxAge; // seconds; base and package layers older than this are rebuilt
 };

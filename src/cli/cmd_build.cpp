@@ -135,9 +135,7 @@ Command add_build(CLI::App& app)
   sub->add_flag("--explain", options->explain,
                 "Say per step whether it is cached and, if not, what changed; build nothing");
   sub->add_option("--refresh", options->refresh,
-                  "Rebuild from this step on (a step name, or base); alone: rebuild everything")
-      ->expected(0, 1)
-      ->default_str("");
+                  "Rebuild from this step on: a step name, base, or all");
   sub->add_option("--max-age", options->max_age,
                   "Rebuild base and package layers older than this (default 7d; $KILN_MAX_AGE)");
   sub->add_option("--source-date-epoch", options->source_date_epoch,
@@ -157,7 +155,8 @@ changed. Package lists and downloads are cached too.
 Examples:
   sudo kiln build examples/linux-agent/image.yaml
   sudo kiln build image.yaml --explain          # what would be rebuilt, and why
-  sudo kiln build image.yaml --refresh=tools    # rebuild from step 'tools' on
+  sudo kiln build image.yaml --refresh tools    # rebuild from step 'tools' on
+  sudo kiln build image.yaml --refresh all      # fresh package lists and packages
   sudo kiln build image.yaml --out /srv/images/agent --verbose
   sudo SOURCE_DATE_EPOCH=1700000000 kiln build image.yaml --json | jq .manifest.outputs)");
   return {sub, [options] { return run_build(*options); }};

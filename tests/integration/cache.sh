@@ -78,13 +78,15 @@ echo "export A=1" >"$DEF/files/env.sh"
 expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/d"
 cmp "$WORK/a/rootfs.tar.zst" "$WORK/d/rootfs.tar.zst" || fail "reverting the edit does not give the first image"
 
-step "--refresh=STEP rebuilds from that step on; --max-age rebuilds base and package layers"
-expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain --refresh=add-user
+step "--refresh STEP rebuilds from that step on; --max-age rebuilds base and package layers"
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain --refresh add-user
 explain_line tools | grep -q "^hit" || fail "tools should hit"
 explain_line add-user | grep -q "^miss .*--refresh" || fail "add-user should miss for --refresh"
 explain_line env | grep -q "^miss .*a layer below it will be rebuilt" || fail "env should follow"
-expect_exit 2 -- "$KILN" build "$DEF/image.yaml" --refresh=nope
+expect_exit 2 -- "$KILN" build "$DEF/image.yaml" --refresh nope
 expect_in "$WORK/err" "--refresh names no step: 'nope'"
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain --refresh all
+expect_in "$WORK/out" "0 of 4 layers cached"
 sleep 1.1
 expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain --max-age 1s
 explain_line base | grep -q "^miss .*older than the maximum age" || fail "base should be too old"
