@@ -2,6 +2,7 @@
 
 #include "cli/commands.hpp"
 #include "util/interrupt.hpp"
+#include "util/strings.hpp"
 #include "util/version.hpp"
 
 #include <cstdio>
@@ -22,6 +23,22 @@ void report(const std::vector<spec::Diagnostic>& diagnostics)
 {
   for (const auto& diagnostic : diagnostics)
     std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
+}
+
+Expected<int64_t> duration_option(const std::string& option, const std::string& text)
+{
+  if (auto seconds = util::parse_duration(text))
+    return *seconds;
+  return make_error(ExitCode::usage, option + " '" + text + "' is not a duration",
+                    "write e.g. 90m, 12h, 7d or 2w");
+}
+
+Expected<uint64_t> size_option(const std::string& option, const std::string& text)
+{
+  if (auto bytes = util::parse_size(text))
+    return *bytes;
+  return make_error(ExitCode::usage, option + " '" + text + "' is not a size",
+                    "write e.g. 500M, 20G or a number of bytes");
 }
 
 static const char* kFooter = R"(Examples:

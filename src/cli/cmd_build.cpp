@@ -90,10 +90,9 @@ int run_build(const BuildCliOptions& options)
   if (max_age.empty() && std::getenv("KILN_MAX_AGE"))
     max_age = std::getenv("KILN_MAX_AGE");
   if (!max_age.empty()) {
-    auto seconds = util::parse_duration(max_age);
+    auto seconds = duration_option("--max-age", max_age);
     if (!seconds)
-      return report(make_error(ExitCode::usage, "--max-age '" + max_age + "' is not a duration",
-                               "write e.g. 12h, 7d or 2w"));
+      return report(seconds.error());
     build_options.max_age = *seconds;
   }
   if (options.explain) {

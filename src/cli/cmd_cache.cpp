@@ -72,19 +72,15 @@ int run_prune(const CacheOptions& options)
 {
   bake::PruneLimits limits;
   if (!options.max_size.empty()) {
-    auto size = util::parse_size(options.max_size);
+    auto size = size_option("--max-size", options.max_size);
     if (!size)
-      return report(make_error(ExitCode::usage,
-                               "--max-size '" + options.max_size + "' is not a size",
-                               "write e.g. 500M, 20G or a number of bytes"));
+      return report(size.error());
     limits.max_size = *size;
   }
   if (!options.older_than.empty()) {
-    auto seconds = util::parse_duration(options.older_than);
+    auto seconds = duration_option("--older-than", options.older_than);
     if (!seconds)
-      return report(make_error(ExitCode::usage,
-                               "--older-than '" + options.older_than + "' is not a duration",
-                               "write e.g. 90m, 12h, 7d or 2w"));
+      return report(seconds.error());
     limits.older_than = *seconds;
   }
   if (!limits.max_size && !limits.older_than)

@@ -6,7 +6,9 @@
 #include "util/error.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <string>
 
 namespace kiln::cli {
 
@@ -23,6 +25,10 @@ Command add_cache(CLI::App& app);
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);
+
+// Option values with units: "7d" -> seconds, "20G" -> bytes; a usage error names the option.
+Expected<int64_t> duration_option(const std::string& option, const std::string& text);
+Expected<uint64_t> size_option(const std::string& option, const std::string& text);
 
 // Prints each problem of a definition as FILE:LINE:COL: error: ... to stderr.
 void report(const std::vector<spec::Diagnostic>& diagnostics);
