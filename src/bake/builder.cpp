@@ -2,6 +2,7 @@
 
 #include "bake/bootstrap.hpp"
 #include "bake/deb_cache.hpp"
+#include "bake/decision.hpp"
 #include "bake/diagnose.hpp"
 #include "bake/export.hpp"
 #include "bake/inputs.hpp"
@@ -63,54 +64,6 @@ Status check_environment()
     return make_error(ExitCode::environment, "mmdebstrap is not installed",
                       "install it: apt-get install mmdebstrap");
   return ok_status();
-}
-
-// The index of the first layer --refresh rebuilds (layer 0 is the base), or none.
-Expected<std::optional<size_t>> refresh_from(const spec::Definition& def, const BuildOptions& o)
-{
-  if (!o.refresh)
-    return std::optional<size_t>();
-  if (o.refresh->empty() || *o.refresh == "all" || *o.refresh == "base")
-    return std::optional<size_t>(0);
-  std::vector<std::string> names;
-  for (size_t i = 0; i < def.steps.size(); ++i) {
-    if (def.steps[i].name == *o.refresh)
-      return std::optional<size_t>(i + 1);
-    names.push_back(def.steps[i].name);
-  }
-  return make_error(ExitCode::usage, "--refresh names no step: '" + *o.refresh + "'",
-                    "give all, base or one of: " + util::join(names, ", "));
-}
-
-struct Decision {
-  std::string key;
-  std::optional<LayerMeta> layer; // set on a hit
-  std::string why;                // set on a miss
-};
-
-Decision decide(LayerCache& cache, const LayerSpec& spec, size_t index, const std::string& parent,
-                const std::string& image, std::optional<size_t> refresh, int64_t max_age)
-{
-  Decision d;
-  d.key = layer_key(spec, parent);
-  if (refresh && index >= *refresh) {
-    d.why = "--refresh";
-    return d;
-  }
-  std::string problem;
-  d.layer = cache.find(d.key, &problem);
-  if (!d.layer) {
-    d.why =
-        problem.empty() ? explain_miss(spec, parent, cache.previous(image, spec.step)) : problem;
-    return d;
-  }
-  int64_t age = static_cast<int64_t>(std::time(nullptr)) - d.layer->created;
-  if (spec.expires && age > max_age) {
-    d.why = "older than the maximum age (" + util::format_duration(static_cast<double>(max_age)) +
-            "); package lists may be stale";
-    d.layer.reset();
-  }
-  return d;
 }
 
 class Build {
@@ -401,8 +354,6 @@ private:
   image::Manifest manifest_;
 };
 
-struct NullObserver : BuildObserver {};
-
 // Mounts a tiny overlay in the cache folder, so that a filesystem that cannot hold layers is
 // reported before minutes of work rather than at the first step.
 Status check_overlay_support(const fs::path& cache_dir)
@@ -441,42 +392,6 @@ Expected<BuildResult> build(const spec::Definition& definition, const BuildOptio
   KILN_TRY(check_overlay_support(options.cache_dir));
   Build build(definition, options, observer, std::move(*cache));
   return build.run();
-}
-
-Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definition,
-                                                const BuildOptions& options)
-{
-  auto cache = LayerCache::open(options.cache_dir);
-  if (!cache)
-    return std::move(cache).error();
-  auto refresh = refresh_from(definition, options);
-  if (!refresh)
-    return std::move(refresh).error();
-  NullObserver quiet;
-  StepLog log("/dev/null", quiet);
-  auto inputs = resolve_inputs(definition, cache->dir(), false, log);
-  if (!inputs)
-    return std::move(inputs).error();
-  auto specs = layer_specs(definition, *inputs);
-  std::vector<LayerExplanation> report;
-  std::string parent;
-  bool known = true;
-  for (size_t i = 0; i < specs.size(); ++i) {
-    LayerExplanation line{specs[i].step, specs[i].kind, "", false, ""};
-    if (!known) {
-      line.why = "a layer below it will be rebuilt";
-    } else {
-      Decision d = decide(*cache, specs[i], i, parent, definition.name, *refresh, options.max_age);
-      line.key = d.key;
-      line.hit = d.layer.has_value();
-      line.why = d.why;
-      if (d.layer)
-        parent = d.layer->digest;
-      known = line.hit;
-    }
-    report.push_back(std::move(line));
-  }
-  return report;
 }
 
 } // namespace kiln::bake
