@@ -8,6 +8,7 @@
 #include "bake/inputs.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/plan.hpp"
+#include "bake/secrets.hpp"
 #include "bake/steps.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
@@ -151,6 +152,7 @@ private:
     char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%02d-", number);
     StepLog log(out_ / "logs" / (prefix + current.name + ".log"), observer_);
+    log.set_redactor(&secrets_.redactor);
     observer_.phase_started(current);
     auto start = Clock::now();
     why_.clear();
@@ -161,7 +163,10 @@ private:
     observer_.phase_finished(current, outcome, seconds, why_);
     if (status)
       return status;
-    return explain_failure(std::move(status).error(), current, log);
+    Error error = explain_failure(std::move(status).error(), current, log);
+    for (std::string* text : {&error.message, &error.detail, &error.hint})
+      *text = secrets_.redactor.apply(*text);
+    return error;
   }
 
   Error explain_failure(Error error, const Phase& current, const StepLog& log)
@@ -185,10 +190,23 @@ private:
 
   Status resolve(StepLog& log)
   {
+    // Secrets first: one that cannot be resolved fails before anything is downloaded or built.
+    auto secrets = resolve_secrets(def_);
+    if (!secrets)
+      return std::move(secrets).error();
+    secrets_ = std::move(*secrets);
+    for (const auto& [name, value] : secrets_.values)
+      log.note("secret " + name + " resolved");
     auto inputs = resolve_inputs(def_, cache_.dir(), true, log);
     if (!inputs)
       return std::move(inputs).error();
     inputs_ = std::move(*inputs);
+    if (!secrets_.values.empty()) {
+      auto key = cache_.hmac_key();
+      if (!key)
+        return std::move(key).error();
+      inputs_.secret_hmacs = secret_hmacs(secrets_, *key);
+    }
     return ok_status();
   }
 
@@ -266,10 +284,31 @@ private:
     sandbox::Overlay overlay = stack();
     overlay.upper = pending_->tree.string();
     overlay.work = pending_->work.string();
-    StepContext context{def_, inputs_, scratch_ / "merged", overlay, scratch, epoch_, &debs_};
+    StepContext context{def_,   inputs_, scratch_ / "merged", overlay, scratch, epoch_,
+                        &debs_, {},      step.secret_env};
+    for (const auto& name : step.secrets)
+      context.secrets.emplace_back(name, secrets_.values.at(name));
     Status status = run_step(step, context, log);
     (void)util::remove_tree(scratch);
+    if (status && !step.secrets.empty())
+      status = check_no_secret_in(pending_->tree, "step '" + step.name + "'");
     return status;
+  }
+
+  // A layer that holds a secret's value must never be stored: it would reach the image and the
+  // cache. The step fails and names the file.
+  Status check_no_secret_in(const fs::path& tree, const std::string& who)
+  {
+    auto found = secrets_.redactor.find_in_tree(tree);
+    if (!found)
+      return std::move(found).error();
+    if (!*found)
+      return ok_status();
+    return make_error(ExitCode::build_failed,
+                      who + " left secret '" + (*found)->second + "' in the image: /" +
+                          (*found)->first,
+                      "read secrets from /run/secrets/NAME and write nothing derived from them "
+                      "outside /tmp or /run, which are not part of the image");
   }
 
   Status export_phases()
@@ -294,7 +333,8 @@ private:
       if (!exported) {
         sandbox::Overlay overlay = stack();
         overlay.lower.insert(overlay.lower.begin(), (scratch_ / "generalized").string());
-        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", epoch_, log);
+        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", epoch_,
+                                  secrets_.redactor, log);
         if (!made)
           return std::move(made).error();
         exported = std::move(*made);
@@ -303,9 +343,26 @@ private:
       }
       KILN_TRY(copy_export(cache_, key, out_));
       manifest_ = make_manifest(*exported);
-      return util::write_file_atomic(out_ / "manifest.json",
-                                     image::to_json(manifest_).dump(2) + "\n");
+      std::string manifest = image::to_json(manifest_).dump(2) + "\n";
+      if (auto name = secrets_.redactor.find_in(manifest))
+        return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
+      KILN_TRY(check_logs());
+      return util::write_file_atomic(out_ / "manifest.json", manifest);
     });
+  }
+
+  // The logs are redacted as they are written; this proves it before the build says it is done.
+  Status check_logs()
+  {
+    if (secrets_.redactor.empty())
+      return ok_status();
+    auto found = secrets_.redactor.find_in_tree(out_ / "logs");
+    if (!found)
+      return std::move(found).error();
+    if (*found)
+      return make_error(ExitCode::build_failed,
+                        "secret '" + (*found)->second + "' reached the log " + (*found)->first);
+    return ok_status();
   }
 
   image::Manifest make_manifest(const ExportResult& exported)
@@ -351,6 +408,7 @@ private:
   bool cached_phase_ = false;
   std::string why_;
   Inputs inputs_;
+  Secrets secrets_;
   image::Manifest manifest_;
 };
 

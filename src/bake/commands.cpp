@@ -26,7 +26,7 @@ Status run_in_tree(const TreeCommand& command, StepLog& log)
 {
   std::string shown = command.display.empty() ? util::shell_join(command.argv) : command.display;
   log.note("run in image: " + shown);
-  log.observer().command(shown);
+  log.command(shown);
   sandbox::RunOptions options;
   options.root = command.tree;
   options.overlay = command.overlay;
@@ -34,6 +34,7 @@ Status run_in_tree(const TreeCommand& command, StepLog& log)
   options.env = sandbox::base_environment();
   options.env.insert(options.env.end(), command.extra_env.begin(), command.extra_env.end());
   options.binds = command.binds;
+  options.secret_files = command.secret_files;
   return check(sandbox::run_in_tree(options, &log), command.argv, log);
 }
 
@@ -42,7 +43,7 @@ Status run_on_host(const std::vector<std::string>& argv, const std::vector<std::
 {
   std::string shown = util::shell_join(argv);
   log.note("run: " + shown);
-  log.observer().command(shown);
+  log.command(shown);
   util::ProcessSpec spec;
   spec.argv = argv;
   spec.env = env;

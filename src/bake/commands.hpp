@@ -19,6 +19,7 @@ struct TreeCommand {
   std::vector<std::string> extra_env;
   std::vector<sandbox::Bind> binds;
   std::string display; // what --verbose shows instead of argv; "" shows argv
+  std::vector<std::pair<std::string, std::string>> secret_files; // name, value
 };
 
 // Runs inside the tree; a non-zero exit becomes an Error that names the command.

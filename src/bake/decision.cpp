@@ -1,6 +1,7 @@
 #include "bake/decision.hpp"
 
 #include "bake/inputs.hpp"
+#include "bake/secrets.hpp"
 #include "bake/step_log.hpp"
 #include "util/strings.hpp"
 
@@ -67,6 +68,15 @@ Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definiti
   auto inputs = resolve_inputs(definition, cache->dir(), false, log);
   if (!inputs)
     return std::move(inputs).error();
+  if (!definition.secrets.empty()) {
+    auto secrets = resolve_secrets(definition);
+    if (!secrets)
+      return std::move(secrets).error();
+    auto key = cache->hmac_key();
+    if (!key)
+      return std::move(key).error();
+    inputs->secret_hmacs = secret_hmacs(*secrets, *key);
+  }
   auto specs = layer_specs(definition, *inputs);
   std::vector<LayerExplanation> report;
   std::string parent;

@@ -76,7 +76,8 @@ int generalize_in_child(const fs::path& tree)
   return 0;
 }
 
-int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch)
+int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
+                    const util::Redactor& secrets)
 {
   auto packages = image::installed_packages(tree);
   if (!packages) {
@@ -88,7 +89,8 @@ int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch)
                 static_cast<unsigned long long>(bytes >> 20));
     std::fflush(stdout);
   };
-  auto tar = image::write_rootfs_tar(tree, dir / "rootfs.tar.zst", epoch, progress);
+  auto tar = image::write_rootfs_tar(tree, dir / "rootfs.tar.zst", epoch, progress,
+                                     secrets.empty() ? nullptr : &secrets);
   if (!tar) {
     std::printf("kiln: error: %s\n", tar.error().message.c_str());
     return tar.error().code == ExitCode::environment ? 28 : 1;
@@ -126,7 +128,7 @@ Status generalize_layers(const sandbox::Overlay& layers, const fs::path& mount_p
   sandbox::RunOptions options;
   options.root = mount_point;
   options.overlay = layers;
-  log.observer().command("generalize " + mount_point.string());
+  log.command("generalize " + mount_point.string());
   auto result = sandbox::run_with_tree(
       options, [&] { return generalize_in_child(mount_point); }, &log);
   return check_child(result, "generalize");
@@ -134,7 +136,8 @@ Status generalize_layers(const sandbox::Overlay& layers, const fs::path& mount_p
 
 Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
                                      const sandbox::Overlay& layers, const fs::path& mount_point,
-                                     int64_t source_date_epoch, StepLog& log)
+                                     int64_t source_date_epoch, const util::Redactor& secrets,
+                                     StepLog& log)
 {
   fs::path final_dir = cache.exports_dir() / key;
   fs::path dir =
@@ -145,10 +148,17 @@ Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
   sandbox::RunOptions options;
   options.root = mount_point;
   options.overlay = layers;
-  log.observer().command("export " + mount_point.string());
+  log.command("export " + mount_point.string());
   auto result = sandbox::run_with_tree(
-      options, [&] { return export_in_child(mount_point, dir, source_date_epoch); }, &log);
+      options, [&] { return export_in_child(mount_point, dir, source_date_epoch, secrets); }, &log);
   Status done = check_child(result, "export");
+  if (!done && result) {
+    // The child said what went wrong in its last error line.
+    for (const auto& line : log.tail()) {
+      if (line.rfind("kiln: error: ", 0) == 0)
+        done = make_error(ExitCode::build_failed, line.substr(13));
+    }
+  }
   if (done && result->exit_code == 28)
     done = errno_error("cannot write", (dir / "rootfs.tar.zst").string(), ENOSPC);
   auto exported = done ? read_result(dir / "result.json") : Expected<ExportResult>(Error{});

@@ -11,6 +11,7 @@
 #include "image/dpkg.hpp"
 #include "sandbox/sandbox.hpp"
 #include "util/error.hpp"
+#include "util/redact.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -35,10 +36,12 @@ Status generalize_layers(const sandbox::Overlay& layers, const std::filesystem::
                          StepLog& log);
 
 // Writes the export of the (read-only) stack `layers` into CACHE/exports/KEY.
+// Fails, naming the file, when a secret's value is found in the image.
 Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
                                      const sandbox::Overlay& layers,
                                      const std::filesystem::path& mount_point,
-                                     int64_t source_date_epoch, StepLog& log);
+                                     int64_t source_date_epoch, const util::Redactor& secrets,
+                                     StepLog& log);
 
 // Copies CACHE/exports/KEY/rootfs.tar.zst to OUT/rootfs.tar.zst (temporary name, then rename).
 Status copy_export(LayerCache& cache, const std::string& key, const std::filesystem::path& out_dir);

@@ -41,7 +41,7 @@ Expected<fs::path> download_verified(const spec::Definition& definition, const s
   if (url.rfind("file:", 0) == 0)
     url = "file://" + fs::absolute(spec::local_artifact_path(definition, url)).string();
   log.note("fetching " + util::redact_url(url));
-  log.observer().command("fetch " + util::redact_url(url));
+  log.command("fetch " + util::redact_url(url));
   auto progress = [&log](double done, double total) {
     std::string text = "download " + util::format_bytes(done);
     if (total > 0)

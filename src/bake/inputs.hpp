@@ -20,6 +20,7 @@ struct Inputs {
   std::vector<image::InputDigest> files;        // scripts and copied files, by content
   std::vector<image::ArtifactDigest> artifacts; // downloads, by their verified sha256
   std::map<std::string, std::filesystem::path> artifact_files; // step name -> cached file
+  std::map<std::string, std::string> secret_hmacs;             // secret name -> HMAC of its value
 };
 
 // Hashes every file the definition uses; with `fetch`, also downloads and verifies artifacts.

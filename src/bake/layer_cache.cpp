@@ -8,6 +8,7 @@
 #include <csignal>
 #include <ctime>
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -285,6 +286,27 @@ Status LayerCache::remove(const std::string& key)
     return errno == ENOENT ? ok_status()
                            : errno_error("cannot remove layer", entry.string(), errno);
   return util::remove_tree(doomed);
+}
+
+Expected<std::string> LayerCache::hmac_key()
+{
+  fs::path file = dir_ / "secret.key";
+  if (auto key = util::read_file(file); key && key->size() == 32)
+    return *key;
+  std::string key(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), 32) != 1)
+    return make_error(ExitCode::environment, "cannot make a random key for " + file.string());
+  fs::path tmp = file;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  KILN_TRY(util::write_file_atomic(tmp, key, 0600));
+  // link() never replaces: if another build made its key first, both use that one.
+  if (::link(tmp.c_str(), file.c_str()) != 0 && errno != EEXIST) {
+    int err = errno;
+    fs::remove(tmp);
+    return errno_error("cannot store", file.string(), err);
+  }
+  fs::remove(tmp);
+  return util::read_file(file);
 }
 
 std::vector<LayerMeta> LayerCache::list() const

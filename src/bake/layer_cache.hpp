@@ -78,6 +78,10 @@ public:
 
   std::vector<LayerMeta> list() const;
 
+  // The key under which secrets are HMAC'd into cache keys: random, made once per cache,
+  // readable by root only (CACHE/secret.key).
+  Expected<std::string> hmac_key();
+
 private:
   explicit LayerCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
 

@@ -69,6 +69,8 @@ std::string describe_change(const std::string& field, const json& now)
     return "script " + now.value("script", std::string()) + " changed";
   if (field == "src_sha256")
     return now.value("src", std::string()) + " changed";
+  if (field == "secrets")
+    return "a secret it uses changed";
   return field + " changed";
 }
 
@@ -90,6 +92,16 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
   for (const auto& step : definition.steps) {
     json canonical = canonical_step(step, inputs);
     canonical["kind"] = step.kind();
+    if (!step.secrets.empty()) {
+      // Never a value: the HMAC changes when the value does, and tells nothing about it.
+      json secrets = json::object();
+      for (const auto& name : step.secrets) {
+        auto hmac = inputs.secret_hmacs.find(name);
+        secrets[name] = hmac == inputs.secret_hmacs.end() ? "" : hmac->second;
+      }
+      canonical["secrets"] = secrets;
+      canonical["secret_env"] = step.secret_env;
+    }
     specs.push_back({step.name, step.kind(), canonical, step.kind() == "packages"});
   }
   return specs;

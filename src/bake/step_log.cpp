@@ -7,11 +7,17 @@ StepLog::StepLog(const std::filesystem::path& path, BuildObserver& observer)
 {
 }
 
-void StepLog::on_line(std::string_view line)
+std::string StepLog::clean(std::string_view line) const
 {
+  return redactor_ ? redactor_->apply(line) : std::string(line);
+}
+
+void StepLog::on_line(std::string_view raw)
+{
+  std::string line = clean(raw);
   file_ << line << '\n';
   file_.flush();
-  tail_.emplace_back(line);
+  tail_.push_back(line);
   if (tail_.size() > kTailLines)
     tail_.pop_front();
   observer_.phase_line(line);
@@ -19,8 +25,13 @@ void StepLog::on_line(std::string_view line)
 
 void StepLog::note(std::string_view line)
 {
-  file_ << "kiln: " << line << '\n';
+  file_ << "kiln: " << clean(line) << '\n';
   file_.flush();
+}
+
+void StepLog::command(std::string_view line)
+{
+  observer_.command(clean(line));
 }
 
 } // namespace kiln::bake

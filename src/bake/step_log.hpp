@@ -4,6 +4,7 @@
 
 #include "bake/observer.hpp"
 #include "util/process.hpp"
+#include "util/redact.hpp"
 
 #include <deque>
 #include <filesystem>
@@ -23,6 +24,11 @@ public:
 
   // A line kiln itself writes (a command it runs, a file it removed).
   void note(std::string_view line);
+  // A command about to run, for --verbose.
+  void command(std::string_view line);
+
+  // From now on, secret values in anything this log writes or shows are replaced.
+  void set_redactor(const util::Redactor* redactor) { redactor_ = redactor; }
 
   const std::filesystem::path& path() const { return path_; }
   const std::deque<std::string>& tail() const { return tail_; }
@@ -33,6 +39,9 @@ private:
   std::ofstream file_;
   BuildObserver& observer_;
   std::deque<std::string> tail_;
+  const util::Redactor* redactor_ = nullptr;
+
+  std::string clean(std::string_view line) const;
 };
 
 } // namespace kiln::bake

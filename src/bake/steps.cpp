@@ -4,6 +4,7 @@
 #include "sandbox/sandbox.hpp"
 #include "util/archive.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <fstream>
 
@@ -18,10 +19,16 @@ const std::string kInput = std::string(sandbox::kInputDir) + "/src";
 TreeCommand command(const StepContext& context, std::vector<std::string> argv,
                     std::vector<sandbox::Bind> binds = {})
 {
-  return TreeCommand{
+  TreeCommand tree_command{
       context.tree,     context.overlay,
       std::move(argv),  {"SOURCE_DATE_EPOCH=" + std::to_string(context.source_date_epoch)},
-      std::move(binds), {}};
+      std::move(binds), {},
+      context.secrets};
+  if (context.secret_env) {
+    for (const auto& [name, value] : context.secrets)
+      tree_command.extra_env.push_back(util::upper(name) + "=" + value);
+  }
+  return tree_command;
 }
 
 // The package lists come from the bootstrap (kept for this) or from an earlier step; a tree

@@ -21,6 +21,8 @@ struct StepContext {
   std::filesystem::path scratch; // an empty folder on the host this step may use
   int64_t source_date_epoch = 0;
   DebCache* debs = nullptr; // the shared package cache, for package steps
+  std::vector<std::pair<std::string, std::string>> secrets; // the step's, by name
+  bool secret_env = false;
 };
 
 // The folders of every layer in the stack, topmost first (upper included).

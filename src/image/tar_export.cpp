@@ -55,8 +55,9 @@ using EntryPtr = std::unique_ptr<struct archive_entry, void (*)(struct archive_e
 
 class Writer {
 public:
-  Writer(struct archive* archive, const fs::path& tree, int64_t epoch, const TarProgress& progress)
-      : archive_(archive), tree_(tree), epoch_(epoch), progress_(progress)
+  Writer(struct archive* archive, const fs::path& tree, int64_t epoch, const TarProgress& progress,
+         const util::Redactor* secrets)
+      : archive_(archive), tree_(tree), epoch_(epoch), progress_(progress), secrets_(secrets)
   {
   }
 
@@ -102,7 +103,10 @@ private:
       add_capability(path, entry.get());
     } else if (S_ISLNK(st.st_mode)) {
       std::error_code ec;
-      archive_entry_set_symlink(entry.get(), fs::read_symlink(path, ec).c_str());
+      std::string target = fs::read_symlink(path, ec).string();
+      if (auto secret = secrets_ ? secrets_->find_in(target) : std::nullopt)
+        return secret_found(*secret, name);
+      archive_entry_set_symlink(entry.get(), target.c_str());
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       archive_entry_set_rdevmajor(entry.get(), major(st.st_rdev));
       archive_entry_set_rdevminor(entry.get(), minor(st.st_rdev));
@@ -110,7 +114,7 @@ private:
     if (archive_write_header(archive_, entry.get()) != ARCHIVE_OK)
       return archive_error("cannot write entry " + name);
     if (S_ISREG(st.st_mode) && !hardlink && st.st_size > 0)
-      KILN_TRY(copy_content(path));
+      KILN_TRY(copy_content(path, name));
     ++entries_;
     input_bytes_ += static_cast<uint64_t>(st.st_size);
     if (progress_ && entries_ % 2048 == 0)
@@ -142,8 +146,19 @@ private:
       archive_entry_xattr_add_entry(entry, "security.capability", value, static_cast<size_t>(n));
   }
 
-  Status copy_content(const fs::path& path)
+  Error secret_found(const std::string& secret, const std::string& name)
   {
+    return make_error(ExitCode::build_failed,
+                      "secret '" + secret + "' found in the image: /" + name,
+                      "read secrets from /run/secrets/NAME only; write nothing derived from them "
+                      "into the image");
+  }
+
+  Status copy_content(const fs::path& path, const std::string& name)
+  {
+    std::optional<util::Redactor::Scanner> scanner;
+    if (secrets_)
+      scanner.emplace(*secrets_);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
       return errno_error("cannot read", path.string(), errno);
@@ -158,6 +173,13 @@ private:
         if (n < 0)
           return errno_error("cannot read", path.string(), err);
         return ok_status();
+      }
+      if (scanner) {
+        scanner->feed(std::string_view(buffer.data(), static_cast<size_t>(n)));
+        if (scanner->found()) {
+          ::close(fd);
+          return secret_found(*scanner->found(), name);
+        }
       }
       if (archive_write_data(archive_, buffer.data(), static_cast<size_t>(n)) < 0) {
         ::close(fd);
@@ -179,6 +201,7 @@ private:
   fs::path tree_;
   int64_t epoch_;
   const TarProgress& progress_;
+  const util::Redactor* secrets_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   uint64_t entries_ = 0;
   uint64_t input_bytes_ = 0;
@@ -187,7 +210,8 @@ private:
 } // namespace
 
 Expected<TarResult> write_rootfs_tar(const fs::path& tree, const fs::path& dest,
-                                     int64_t source_date_epoch, const TarProgress& progress)
+                                     int64_t source_date_epoch, const TarProgress& progress,
+                                     const util::Redactor* secrets)
 {
   Sink sink;
   sink.fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -210,7 +234,7 @@ Expected<TarResult> write_rootfs_tar(const fs::path& tree, const fs::path& dest,
     written = make_error(ExitCode::build_failed, std::string("cannot start the archive: ") +
                                                      archive_error_string(archive.get()));
   }
-  Writer writer(archive.get(), tree, source_date_epoch, progress);
+  Writer writer(archive.get(), tree, source_date_epoch, progress, secrets);
   if (written)
     written = writer.write_tree();
   if (written && archive_write_close(archive.get()) != ARCHIVE_OK)

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "util/error.hpp"
+#include "util/redact.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -23,8 +24,11 @@ struct TarResult {
 
 using TarProgress = std::function<void(uint64_t entries, uint64_t input_bytes)>;
 
+// With `secrets`, every file's content and link target is searched for their values as it is
+// written; a hit fails the export, naming the secret and the file.
 Expected<TarResult> write_rootfs_tar(const std::filesystem::path& tree,
                                      const std::filesystem::path& dest, int64_t source_date_epoch,
-                                     const TarProgress& progress);
+                                     const TarProgress& progress,
+                                     const util::Redactor* secrets = nullptr);
 
 } // namespace kiln::image

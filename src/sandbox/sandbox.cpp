@@ -128,6 +128,27 @@ std::string private_mounts(const RunOptions& options)
   return {};
 }
 
+std::string write_secrets(const fs::path& root,
+                          const std::vector<std::pair<std::string, std::string>>& secrets)
+{
+  if (secrets.empty())
+    return {};
+  fs::path dir = root / "run/secrets";
+  if (::mkdir(dir.c_str(), 0700) != 0)
+    return failure("create", dir);
+  for (const auto& [name, value] : secrets) {
+    fs::path file = dir / name;
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+    if (fd < 0)
+      return failure("create", file);
+    bool written = ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+    ::close(fd);
+    if (!written)
+      return failure("write", file);
+  }
+  return {};
+}
+
 std::string enter_tree(const RunOptions& options)
 {
   const fs::path& root = options.root;
@@ -146,6 +167,8 @@ std::string enter_tree(const RunOptions& options)
       !error.empty())
     return error;
   ::mkdir((root / "run/lock").c_str(), 01777);
+  if (auto error = write_secrets(root, options.secret_files); !error.empty())
+    return error;
   if (auto error = bind_resolv_conf(root); !error.empty())
     return error;
   for (const auto& input : options.binds) {

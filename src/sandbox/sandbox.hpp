@@ -47,6 +47,8 @@ struct RunOptions {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::vector<Bind> binds;
+  // Written to /run/secrets/NAME (mode 0400) on the /run tmpfs: gone when the command ends.
+  std::vector<std::pair<std::string, std::string>> secret_files;
   double timeout_seconds = 0;
 };
 

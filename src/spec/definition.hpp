@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -58,8 +59,19 @@ struct Step {
   std::string name; // unique; defaults to "<kind>-<n>"
   Position position;
   StepBody body;
+  std::vector<std::string> secrets; // declared secrets this step may read, at /run/secrets/NAME
+  bool secret_env = false;          // also as environment variables, named in upper case
 
   std::string kind() const;
+};
+
+// Where a secret's value comes from, on the build host. The value itself is never part of the
+// definition, a log, a layer or an output.
+struct SecretSource {
+  enum class Kind { env, file, command };
+  Kind kind = Kind::env;
+  std::string from; // the variable's name, the file's path, or the command line
+  Position position;
 };
 
 struct Definition {
@@ -70,6 +82,7 @@ struct Definition {
   Base base;
   std::vector<Step> steps;
   std::vector<std::string> outputs = {"rootfs"};
+  std::map<std::string, SecretSource> secrets;
 };
 
 // Output formats this version of kiln can write.

@@ -16,6 +16,19 @@ const std::vector<Shape>& shapes()
            {"base", T::object, true, "Where the root filesystem starts from.", "base"},
            {"steps", T::step_list, true, "What to do to the tree, in order."},
            {"outputs", T::string_list, false, "What to write; default [rootfs]."},
+           {"secrets", T::secrets, false,
+            "Named secrets, resolved on the build host; steps list the ones they use."},
+       }},
+      {"secret",
+       "Where a secret comes from: exactly one of env, file, command.",
+       {
+           {"env", T::string, false, "An environment variable of the kiln process."},
+           {"file", T::string, false,
+            "A file on the build host (absolute, or relative to the "
+            "definition's folder)."},
+           {"command", T::string, false,
+            "A command run with sh -c on the build host; its "
+            "standard output is the value."},
        }},
       {"base",
        "The starting tree.",
@@ -32,13 +45,18 @@ const std::vector<Shape>& shapes()
            {"packages", T::string_list, false, "Packages installed by the bootstrap itself."},
        }},
       {"step",
-       "One step: exactly one of packages, shell, file, artifact, and an optional name.",
+       "One step: exactly one of packages, shell, file, artifact; optionally a name and the "
+       "secrets it uses.",
        {
            {"name", T::string, false, "Unique step name; default <kind>-<n>."},
            {"packages", T::string_list, false, "apt packages to install, name or name=version."},
            {"shell", T::shell, false, "A script run with sh -eu inside the image.", "shell"},
            {"file", T::object, false, "Copy a file or folder into the image.", "file"},
            {"artifact", T::object, false, "Fetch a verified download into the image.", "artifact"},
+           {"secrets", T::string_list, false,
+            "Secrets readable at /run/secrets/NAME during this step only."},
+           {"secret_env", T::boolean, false,
+            "Also give the step's secrets as environment variables (NAME in upper case)."},
        }},
       {"shell",
        "An inline script (run) or a script file (script).",
@@ -88,6 +106,7 @@ std::vector<std::string_view> keys_of(const Shape& s)
 const std::vector<std::string_view>& step_kinds()
 {
   static const std::vector<std::string_view> kinds = {"packages", "shell", "file", "artifact"};
+  // (The step shape also has name, secrets and secret_env, which are not kinds.)
   return kinds;
 }
 

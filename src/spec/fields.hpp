@@ -17,6 +17,8 @@ enum class FieldType {
   object,    // a nested mapping with its own shape
   step_list, // the list of steps
   shell,     // a string (inline script) or a mapping
+  boolean,
+  secrets, // a mapping of secret names to their sources
 };
 
 struct Field {

@@ -154,6 +154,56 @@ void load_outputs(Validator& v, const Entries& top, Definition& def)
   def.outputs = *outputs;
 }
 
+void load_secret(Validator& v, const std::string& name, const Entry& entry, Definition& def)
+{
+  std::string where = "secret '" + name + "'";
+  static const std::regex pattern("[a-z_][a-z0-9_]{0,62}");
+  if (!std::regex_match(name, pattern)) {
+    v.error(position_of(entry.key), "secret name '" + name + "' is not valid",
+            "use lowercase letters, digits and '_' (it names /run/secrets/NAME)");
+    return;
+  }
+  size_t errors_before = v.diagnostics().size();
+  auto fields = v.mapping(entry.value, Validator::value_position(entry), shape("secret"), where);
+  if (!fields || (fields->empty() && v.diagnostics().size() > errors_before))
+    return; // a misspelt source was already reported, with the ones that exist
+  if (fields->size() != 1) {
+    v.error(Validator::value_position(entry), where + " needs exactly one of env, file, command",
+            "e.g. " + name + ": {env: " + util::upper(name) + "}");
+    return;
+  }
+  const auto& [kind, source] = *fields->begin();
+  auto from = v.string_value(source, where + " " + kind);
+  if (!from)
+    return;
+  if (from->empty()) {
+    v.error(Validator::value_position(source), where + " " + kind + " is empty",
+            "name the variable, the file or the command that gives the value");
+    return;
+  }
+  SecretSource secret;
+  secret.kind = kind == "env"    ? SecretSource::Kind::env
+                : kind == "file" ? SecretSource::Kind::file
+                                 : SecretSource::Kind::command;
+  secret.from = *from;
+  secret.position = Validator::value_position(source);
+  def.secrets[name] = secret;
+}
+
+void load_secrets(Validator& v, const Entries& top, Definition& def)
+{
+  auto it = top.find("secrets");
+  if (it == top.end())
+    return;
+  if (!it->second.value.IsMap()) {
+    v.error(Validator::value_position(it->second), "secrets must be a mapping of names to sources",
+            "e.g. secrets: {artifactory_token: {env: ARTIFACTORY_TOKEN}}");
+    return;
+  }
+  for (const auto& pair : it->second.value)
+    load_secret(v, pair.first.Scalar(), Entry{pair.first, pair.second}, def);
+}
+
 LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
 {
   LoadResult result;
@@ -161,8 +211,12 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
     load_name(v, *top, def);
     load_version(v, *top, def);
     load_base(v, *top, def);
+    load_secrets(v, *top, def);
+    std::vector<std::string> secret_names;
+    for (const auto& [name, source] : def.secrets)
+      secret_names.push_back(name);
     if (auto steps = top->find("steps"); steps != top->end())
-      def.steps = load_steps(v, steps->second);
+      def.steps = load_steps(v, steps->second, secret_names);
     load_outputs(v, *top, def);
   }
   result.diagnostics = std::move(v.diagnostics());

@@ -36,6 +36,12 @@ json field_schema(const Field& field)
   case FieldType::shell:
     schema = {{"oneOf", json::array({{{"type", "string"}}, {{"$ref", "#/$defs/shell"}}})}};
     break;
+  case FieldType::boolean:
+    schema = {{"type", "boolean"}};
+    break;
+  case FieldType::secrets:
+    schema = {{"type", "object"}, {"additionalProperties", {{"$ref", "#/$defs/secret"}}}};
+    break;
   }
   schema["description"] = field.description;
   return schema;
@@ -73,6 +79,8 @@ json json_schema()
     kinds.push_back({{"required", json::array({kind})}});
   defs["step"]["oneOf"] = kinds;
   defs["shell"]["oneOf"] = json::array({{{"required", {"run"}}}, {{"required", {"script"}}}});
+  defs["secret"]["oneOf"] =
+      json::array({{{"required", {"env"}}}, {{"required", {"file"}}}, {{"required", {"command"}}}});
   defs["artifact"]["oneOf"] =
       json::array({{{"required", {"dest"}}}, {{"required", {"extract_to"}}}});
   defs["artifact"]["properties"]["sha256"]["pattern"] = "^[0-9a-f]{64}$";

@@ -208,7 +208,38 @@ std::optional<StepBody> load_body(Validator& v, const std::string& kind, const E
   return std::nullopt;
 }
 
-std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number)
+bool load_step_secrets(Validator& v, const Entries& fields,
+                       const std::vector<std::string>& declared, Step& step, int number)
+{
+  bool ok = true;
+  if (auto it = fields.find("secrets"); it != fields.end()) {
+    auto names = v.string_list(it->second, step_label(number) + " secrets");
+    if (!names)
+      return false;
+    std::vector<std::string_view> known(declared.begin(), declared.end());
+    size_t index = 0;
+    for (const auto& name : *names) {
+      Position at = position_of(it->second.value[index++]);
+      if (std::find(declared.begin(), declared.end(), name) == declared.end()) {
+        std::string suggestion = util::closest_match(name, known);
+        v.error(at, step_label(number) + " uses secret '" + name + "', which is not declared",
+                suggestion.empty() ? "declare it under secrets: at the top of the definition"
+                                   : "did you mean '" + suggestion + "'?");
+        ok = false;
+      }
+    }
+    step.secrets = *names;
+  }
+  if (auto it = fields.find("secret_env"); it != fields.end()) {
+    auto flag = v.bool_value(it->second, step_label(number) + " secret_env");
+    ok = flag.has_value() && ok;
+    step.secret_env = flag.value_or(false);
+  }
+  return ok;
+}
+
+std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number,
+                              const std::vector<std::string>& secrets)
 {
   if (node.IsNull() || (node.IsMap() && node.size() == 0)) {
     v.error(position_of(node), step_label(number) + " is empty",
@@ -251,8 +282,9 @@ std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number)
       return std::nullopt;
     step.name = *name;
   }
+  bool secrets_ok = load_step_secrets(v, *fields, secrets, step, number);
   auto body = load_body(v, kinds[0], fields->at(kinds[0]), step_label(number, kinds[0]));
-  if (!body)
+  if (!body || !secrets_ok)
     return std::nullopt;
   step.body = std::move(*body);
   return step;
@@ -260,7 +292,8 @@ std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number)
 
 } // namespace
 
-std::vector<Step> load_steps(Validator& v, const Entry& steps_entry)
+std::vector<Step> load_steps(Validator& v, const Entry& steps_entry,
+                             const std::vector<std::string>& secrets)
 {
   std::vector<Step> steps;
   if (!steps_entry.value.IsSequence()) {
@@ -278,7 +311,7 @@ std::vector<Step> load_steps(Validator& v, const Entry& steps_entry)
   std::map<std::string, Position> seen;
   int number = 0;
   for (const auto& node : steps_entry.value) {
-    auto step = load_step(v, node, ++number);
+    auto step = load_step(v, node, ++number, secrets);
     if (!step)
       continue;
     if (auto [it, inserted] = seen.emplace(step->name, step->position); !inserted) {

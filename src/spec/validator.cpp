@@ -149,6 +149,20 @@ std::optional<mode_t> Validator::mode_value(const Entry& entry, const std::strin
   return static_cast<mode_t>(std::stoul(*text, nullptr, 8));
 }
 
+std::optional<bool> Validator::bool_value(const Entry& entry, const std::string& what)
+{
+  auto text = string_value(entry, what);
+  if (!text)
+    return std::nullopt;
+  if (*text == "true")
+    return true;
+  if (*text == "false")
+    return false;
+  error(value_position(entry), what + " must be true or false, not '" + *text + "'",
+        "write " + what.substr(what.rfind(' ') + 1) + ": true");
+  return std::nullopt;
+}
+
 bool Validator::check_relative_input(const Entry& entry, const std::string& path,
                                      const std::string& what)
 {

@@ -44,6 +44,7 @@ public:
   std::optional<std::vector<std::string>> string_list(const Entry& entry, const std::string& what);
   std::optional<int> integer_value(const Entry& entry, const std::string& what);
   std::optional<mode_t> mode_value(const Entry& entry, const std::string& what);
+  std::optional<bool> bool_value(const Entry& entry, const std::string& what);
 
   // A path relative to the definition's folder that must exist and stay inside it.
   bool check_relative_input(const Entry& entry, const std::string& path, const std::string& what);
@@ -57,6 +58,8 @@ private:
 };
 
 // Step parsing lives in steps_loader.cpp.
-std::vector<Step> load_steps(Validator& validator, const Entry& steps_entry);
+// `secrets` are the names declared in the definition, which steps may refer to.
+std::vector<Step> load_steps(Validator& validator, const Entry& steps_entry,
+                             const std::vector<std::string>& secrets);
 
 } // namespace kiln::spec

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -38,6 +39,21 @@ std::string sha256_hex(std::string_view data)
   Sha256 hash;
   hash.update(data);
   return hash.hex_digest();
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data)
+{
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 0xf];
+  }
+  return out;
 }
 
 static Status hash_file_into(const std::filesystem::path& path, Sha256& hash)

@@ -93,7 +93,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings)
   int null_fd = ::open("/dev/null", O_RDONLY);
   ::dup2(null_fd, STDIN_FILENO);
   ::dup2(output_fd, STDOUT_FILENO);
-  ::dup2(output_fd, STDERR_FILENO);
+  if (spec.discard_stderr) {
+    int null_out = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_out, STDERR_FILENO);
+  } else {
+    ::dup2(output_fd, STDERR_FILENO);
+  }
   // Only stdin, stdout and stderr reach the command: whatever kiln inherited or opened goes at
   // exec. (Some programs care: mmdebstrap hands apt a descriptor that dash can only use below 10.)
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -36,7 +36,8 @@ struct ProcessSpec {
   // (argv[0] then only names the work in messages). Used to run kiln's own code inside
   // namespaces, e.g. to read a tree that only exists as an overlay mount.
   std::function<int()> child_main;
-  double timeout_seconds = 0; // 0: none
+  double timeout_seconds = 0;  // 0: none
+  bool discard_stderr = false; // only stdout is read (for commands whose output is a value)
 };
 
 struct ProcessResult {

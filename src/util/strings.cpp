@@ -48,6 +48,14 @@ bool is_lower_hex(std::string_view text)
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+std::string upper(std::string_view text)
+{
+  std::string out(text);
+  for (auto& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 size_t edit_distance(std::string_view a, std::string_view b)
 {
   std::vector<size_t> row(b.size() + 1);

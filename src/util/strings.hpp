@@ -22,6 +22,7 @@ std::optional<int64_t> parse_duration(std::string_view text);
 // "500M", "20G", "1024" (bytes; K, M, G, T are powers of 1024) -> bytes; nullopt when malformed.
 std::optional<uint64_t> parse_size(std::string_view text);
 bool is_lower_hex(std::string_view text);
+std::string upper(std::string_view text);
 
 // Edit distance, for "did you mean" suggestions.
 size_t edit_distance(std::string_view a, std::string_view b);

@@ -224,6 +224,22 @@ std::vector<Malformed> malformed_cases()
       {"unknown output", kHead + "steps: [{shell: x}]\noutputs: [rootf]\n", 5, 11,
        "unknown output 'rootf'", "did you mean 'rootfs'?"},
       {"empty outputs", kHead + "steps: [{shell: x}]\noutputs: []\n", 5, 10, "outputs is empty"},
+      {"secret with two sources",
+       kHead + "secrets: {t: {env: T, file: t.txt}}\nsteps: [{shell: x}]\n", 4, 14,
+       "secret 't' needs exactly one of env, file, command"},
+      {"secret with an unknown source", kHead + "secrets: {t: {vault: x}}\nsteps: [{shell: x}]\n",
+       4, 15, "unknown key 'vault' in secret 't'"},
+      {"secret name with capitals", kHead + "secrets: {Token: {env: T}}\nsteps: [{shell: x}]\n", 4,
+       11, "secret name 'Token' is not valid"},
+      {"secret with an empty source", kHead + "secrets: {t: {env: ''}}\nsteps: [{shell: x}]\n", 4,
+       20, "secret 't' env is empty"},
+      {"step uses an undeclared secret",
+       kHead + "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [tokn]}]\n", 5, 30,
+       "step 1 uses secret 'tokn', which is not declared", "did you mean 'token'?"},
+      {"secret_env not a boolean",
+       kHead +
+           "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [token], secret_env: yes}]\n",
+       5, 50, "step 1 secret_env must be true or false, not 'yes'"},
   };
 }
 
@@ -279,7 +295,8 @@ TEST_F(SpecLoader, diagnostic_text_names_file_line_column_and_hint)
   ASSERT_EQ(diagnostics.size(), 1u);
   EXPECT_EQ(diagnostics[0].str(),
             "image.yaml:5:5: error: unknown key 'pakages' in step 1\n"
-            "  hint: did you mean 'packages'? step 1 takes: name, packages, shell, file, artifact");
+            "  hint: did you mean 'packages'? step 1 takes: name, packages, shell, file, artifact, "
+            "secrets, secret_env");
 }
 
 TEST_F(SpecLoader, a_link_leading_out_of_the_folder_is_refused)

@@ -1,0 +1,106 @@
+#include "bake/secrets.hpp"
+
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/process.hpp"
+
+#include <cstdlib>
+
+namespace kiln::bake {
+
+namespace {
+
+std::string place(const spec::Definition& definition, const spec::SecretSource& source)
+{
+  return definition.file.filename().string() + ":" + std::to_string(source.position.line) + ":" +
+         std::to_string(source.position.column);
+}
+
+// One trailing newline is how files and commands end a value, not part of it.
+std::string chomp(std::string value)
+{
+  if (!value.empty() && value.back() == '\n')
+    value.pop_back();
+  if (!value.empty() && value.back() == '\r')
+    value.pop_back();
+  return value;
+}
+
+struct Collect : util::ProcessObserver {
+  std::string text;
+  void on_line(std::string_view line) override
+  {
+    text += line;
+    text += '\n';
+  }
+};
+
+Expected<std::string> from_command(const std::string& command)
+{
+  Collect out;
+  util::ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", command};
+  spec.discard_stderr = true;
+  spec.timeout_seconds = 120;
+  auto result = util::run_process(spec, &out);
+  if (!result)
+    return std::move(result).error();
+  if (!result->success())
+    return make_error(ExitCode::input, "the command ended with " + result->describe());
+  return chomp(out.text);
+}
+
+Expected<std::string> resolve(const spec::Definition& definition, const spec::SecretSource& source)
+{
+  switch (source.kind) {
+  case spec::SecretSource::Kind::env: {
+    const char* value = std::getenv(source.from.c_str());
+    if (!value)
+      return make_error(ExitCode::input, "environment variable " + source.from + " is not set");
+    return std::string(value);
+  }
+  case spec::SecretSource::Kind::file: {
+    std::filesystem::path path = source.from;
+    if (path.is_relative())
+      path = definition.dir / path;
+    auto text = util::read_file(path);
+    if (!text)
+      return std::move(text).error();
+    return chomp(*text);
+  }
+  case spec::SecretSource::Kind::command:
+    return from_command(source.from);
+  }
+  return make_error(ExitCode::input, "unknown source");
+}
+
+} // namespace
+
+Expected<Secrets> resolve_secrets(const spec::Definition& definition)
+{
+  Secrets secrets;
+  for (const auto& [name, source] : definition.secrets) {
+    auto value = resolve(definition, source);
+    if (value && value->empty())
+      value = make_error(ExitCode::input, "its value is empty");
+    if (!value) {
+      return make_error(ExitCode::input,
+                        "secret '" + name + "' (" + place(definition, source) +
+                            ") cannot be resolved: " + value.error().message,
+                        "make its source available on this machine before running kiln");
+    }
+    secrets.values[name] = *value;
+    secrets.redactor.add(name, *value);
+  }
+  return secrets;
+}
+
+std::map<std::string, std::string> secret_hmacs(const Secrets& secrets, const std::string& hmac_key)
+{
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : secrets.values)
+    out[name] = util::hmac_sha256_hex(hmac_key, value);
+  return out;
+}
+
+} // namespace kiln::bake

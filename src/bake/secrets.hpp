@@ -1,0 +1,28 @@
+// Secrets: resolved on the build host before any step runs, given to the steps that list them
+// at /run/secrets/NAME on the sandbox's /run tmpfs (never in a layer), hidden in every log line
+// and error, and looked for in every layer and output a build makes.
+#pragma once
+
+#include "spec/definition.hpp"
+#include "util/error.hpp"
+#include "util/redact.hpp"
+
+#include <map>
+#include <string>
+
+namespace kiln::bake {
+
+struct Secrets {
+  std::map<std::string, std::string> values;
+  util::Redactor redactor;
+};
+
+// Resolves every declared secret. An error names the secret and its source, never a value.
+Expected<Secrets> resolve_secrets(const spec::Definition& definition);
+
+// HMAC-SHA256 of each secret a step uses, under the cache's own key: a changed value changes the
+// step's cache key, while the key reveals nothing of the value.
+std::map<std::string, std::string> secret_hmacs(const Secrets& secrets,
+                                                const std::string& hmac_key);
+
+} // namespace kiln::bake
