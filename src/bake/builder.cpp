@@ -8,6 +8,7 @@
 #include "bake/inputs.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/plan.hpp"
+#include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
 #include "util/fs.hpp"
@@ -77,6 +78,8 @@ public:
   {
     phases_.push_back({"inputs", "inputs"});
     phases_.push_back({"bootstrap", "bootstrap"});
+    if (!def_.requirements.empty())
+      phases_.push_back({"requirements", "requirements"});
     for (const auto& step : def_.steps)
       phases_.push_back({step.name, step.kind()});
     phases_.push_back({"generalize", "generalize"});
@@ -251,7 +254,10 @@ private:
     if (!pending)
       return std::move(pending).error();
     pending_ = std::move(*pending);
-    Status built = index == 0 ? build_base(log) : build_step(def_.steps[index - 1], index, log);
+    const std::string& kind = specs_[index].kind;
+    Status built = kind == "bootstrap"      ? build_base(log)
+                   : kind == "requirements" ? build_on_stack(nullptr, index, log)
+                                            : build_on_stack(step_for(index), index, log);
     if (!built) {
       cache_.discard(*pending_);
       pending_.reset();
@@ -277,21 +283,34 @@ private:
     return ok_status();
   }
 
-  Status build_step(const spec::Step& step, size_t index, StepLog& log)
+  // The definition's step behind layer `index` (the base and requirements come first).
+  const spec::Step* step_for(size_t index) const
+  {
+    size_t first_step = def_.requirements.empty() ? 1 : 2;
+    return &def_.steps[index - first_step];
+  }
+
+  // Runs a step (or, without one, the requirements) on the stack of layers built so far.
+  Status build_on_stack(const spec::Step* step, size_t index, StepLog& log)
   {
     fs::path scratch = scratch_ / ("step-" + std::to_string(index));
     KILN_TRY(util::make_dirs(scratch));
     sandbox::Overlay overlay = stack();
     overlay.upper = pending_->tree.string();
     overlay.work = pending_->work.string();
-    StepContext context{def_,   inputs_, scratch_ / "merged", overlay, scratch, epoch_,
-                        &debs_, {},      step.secret_env};
-    for (const auto& name : step.secrets)
+    StepContext context{def_,   inputs_, scratch_ / "merged",     overlay, scratch, epoch_,
+                        &debs_, {},      step && step->secret_env};
+    if (!step) {
+      Status applied = apply_requirements(def_.requirements, context, log);
+      (void)util::remove_tree(scratch);
+      return applied;
+    }
+    for (const auto& name : step->secrets)
       context.secrets.emplace_back(name, secrets_.values.at(name));
-    Status status = run_step(step, context, log);
+    Status status = run_step(*step, context, log);
     (void)util::remove_tree(scratch);
-    if (status && !step.secrets.empty())
-      status = check_no_secret_in(pending_->tree, "step '" + step.name + "'");
+    if (status && !step->secrets.empty())
+      status = check_no_secret_in(pending_->tree, "step '" + step->name + "'");
     return status;
   }
 

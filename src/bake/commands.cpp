@@ -38,6 +38,22 @@ Status run_in_tree(const TreeCommand& command, StepLog& log)
   return check(sandbox::run_in_tree(options, &log), command.argv, log);
 }
 
+Expected<int> exit_code_in_tree(const TreeCommand& command, StepLog& log)
+{
+  log.note("ask the image: " + util::shell_join(command.argv));
+  sandbox::RunOptions options;
+  options.root = command.tree;
+  options.overlay = command.overlay;
+  options.argv = command.argv;
+  options.env = sandbox::base_environment();
+  auto result = sandbox::run_in_tree(options, &log);
+  if (!result)
+    return std::move(result).error();
+  if (result->interrupted_by != 0)
+    return make_error(ExitCode::interrupted, command.argv[0] + " " + result->describe());
+  return result->term_signal ? 128 + result->term_signal : result->exit_code;
+}
+
 Status run_on_host(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                    StepLog& log)
 {

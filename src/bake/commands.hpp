@@ -25,6 +25,9 @@ struct TreeCommand {
 // Runs inside the tree; a non-zero exit becomes an Error that names the command.
 Status run_in_tree(const TreeCommand& command, StepLog& log);
 
+// Runs inside the tree and returns its exit code, whatever it is.
+Expected<int> exit_code_in_tree(const TreeCommand& command, StepLog& log);
+
 // Runs on the host in private namespaces (for mmdebstrap).
 Status run_on_host(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                    StepLog& log);

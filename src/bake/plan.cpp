@@ -61,6 +61,24 @@ json canonical_step(const spec::Step& step, const Inputs& inputs)
           {"strip_components", artifact.strip_components}};
 }
 
+json canonical_requirements(const spec::Definition& definition)
+{
+  json groups = json::array();
+  for (const auto& group : definition.requirements.groups)
+    groups.push_back({{"name", group.name}, {"gid", group.gid ? json(*group.gid) : json(nullptr)}});
+  json users = json::array();
+  for (const auto& user : definition.requirements.users) {
+    users.push_back({{"name", user.name},
+                     {"uid", user.uid ? json(*user.uid) : json(nullptr)},
+                     {"shell", user.shell},
+                     {"home", user.home},
+                     {"groups", user.groups},
+                     {"sudo", user.sudo},
+                     {"authorized_keys", user.authorized_keys}});
+  }
+  return {{"kind", "requirements"}, {"groups", groups}, {"users", users}};
+}
+
 std::string describe_change(const std::string& field, const json& now)
 {
   if (field == "parent")
@@ -89,6 +107,8 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
                     {"packages", boot.packages},
                     {"architecture", machine()}},
                    true});
+  if (!definition.requirements.empty())
+    specs.push_back({"requirements", "requirements", canonical_requirements(definition), false});
   for (const auto& step : definition.steps) {
     json canonical = canonical_step(step, inputs);
     canonical["kind"] = step.kind();

@@ -37,6 +37,14 @@ const char* kUpdateIfNoLists = "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1
 
 Status run_packages(const spec::PackagesStep& step, const StepContext& context, StepLog& log)
 {
+  return install_packages(step.packages, context, log);
+}
+
+} // namespace
+
+Status install_packages(const std::vector<std::string>& packages, const StepContext& context,
+                        StepLog& log)
+{
   std::vector<sandbox::Bind> binds;
   if (context.debs) {
     KILN_TRY(context.debs->acquire(log));
@@ -53,7 +61,7 @@ Status run_packages(const spec::PackagesStep& step, const StepContext& context, 
                                      "-o",      "Dpkg::Use-Pty=0",
                                      "-o",      "APT::Color=0",
                                      "-o",      "Dpkg::Options::=--force-unsafe-io"};
-    argv.insert(argv.end(), step.packages.begin(), step.packages.end());
+    argv.insert(argv.end(), packages.begin(), packages.end());
     installed = run_in_tree(command(context, argv, binds), log);
   }
   if (context.debs) {
@@ -68,6 +76,8 @@ Status run_packages(const spec::PackagesStep& step, const StepContext& context, 
   }
   return installed;
 }
+
+namespace {
 
 // The interpreter line of a script: "#!/bin/bash -x" -> {"/bin/bash", "-x"}.
 std::vector<std::string> interpreter_of(const fs::path& script)
@@ -105,6 +115,8 @@ Status run_shell(const spec::ShellStep& step, const StepContext& context, StepLo
   return run_in_tree(command(context, {"/bin/sh", "-eu", "-c", step.run}), log);
 }
 
+} // namespace
+
 // Copies SRC (the bound input) to DEST in the image, from inside the tree so that links in the
 // image resolve inside it. The script is fixed; paths arrive as arguments, never as code.
 Status copy_into_image(const StepContext& context, const fs::path& source, const std::string& dest,
@@ -129,6 +141,8 @@ fi)sh";
                  (mode.empty() ? "" : ", mode " + mode) + ")";
   return run_in_tree(copy, log);
 }
+
+namespace {
 
 std::string octal(std::optional<mode_t> mode)
 {
@@ -170,6 +184,17 @@ std::vector<fs::path> layer_folders(const sandbox::Overlay& overlay)
   for (const auto& lower : overlay.lower)
     folders.push_back(overlay.base_dir / lower);
   return folders;
+}
+
+Status run_in_image(const StepContext& context, std::vector<std::string> argv, StepLog& log)
+{
+  return run_in_tree(command(context, std::move(argv)), log);
+}
+
+Expected<int> exit_code_in_image(const StepContext& context, std::vector<std::string> argv,
+                                 StepLog& log)
+{
+  return exit_code_in_tree(command(context, std::move(argv)), log);
 }
 
 Status run_step(const spec::Step& step, const StepContext& context, StepLog& log)

@@ -30,4 +30,15 @@ std::vector<std::filesystem::path> layer_folders(const sandbox::Overlay& overlay
 
 Status run_step(const spec::Step& step, const StepContext& context, StepLog& log);
 
+// Building blocks shared with the requirements layer.
+Status run_in_image(const StepContext& context, std::vector<std::string> argv, StepLog& log);
+// The exit code of a command in the image (for questions such as "does this user exist?").
+Expected<int> exit_code_in_image(const StepContext& context, std::vector<std::string> argv,
+                                 StepLog& log);
+Status copy_into_image(const StepContext& context, const std::filesystem::path& source,
+                       const std::string& dest, const std::string& owner, const std::string& mode,
+                       StepLog& log);
+Status install_packages(const std::vector<std::string>& packages, const StepContext& context,
+                        StepLog& log);
+
 } // namespace kiln::bake

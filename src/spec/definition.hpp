@@ -65,6 +65,30 @@ struct Step {
   std::string kind() const;
 };
 
+struct Group {
+  std::string name;
+  std::optional<int> gid;
+};
+
+struct User {
+  std::string name;
+  std::optional<int> uid;
+  std::string shell;                        // "" : useradd's default
+  std::string home;                         // "" : /home/NAME
+  std::vector<std::string> groups;          // supplementary; created when missing
+  std::string sudo;                         // a sudoers rule for this user, e.g. "ALL=(ALL) ALL"
+  std::vector<std::string> authorized_keys; // OpenSSH public keys
+
+  std::string home_dir() const { return home.empty() ? "/home/" + name : home; }
+};
+
+// requirements: what the image must provide, each turned into real configuration.
+struct Requirements {
+  std::vector<Group> groups;
+  std::vector<User> users;
+  bool empty() const { return groups.empty() && users.empty(); }
+};
+
 // Where a secret's value comes from, on the build host. The value itself is never part of the
 // definition, a log, a layer or an output.
 struct SecretSource {
@@ -83,6 +107,7 @@ struct Definition {
   std::vector<Step> steps;
   std::vector<std::string> outputs = {"rootfs"};
   std::map<std::string, SecretSource> secrets;
+  Requirements requirements;
 };
 
 // Output formats this version of kiln can write.

@@ -18,7 +18,8 @@ enum class FieldType {
   step_list, // the list of steps
   shell,     // a string (inline script) or a mapping
   boolean,
-  secrets, // a mapping of secret names to their sources
+  object_list, // a list of mappings with one shape
+  secrets,     // a mapping of secret names to their sources
 };
 
 struct Field {

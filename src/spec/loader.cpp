@@ -212,6 +212,8 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
     load_version(v, *top, def);
     load_base(v, *top, def);
     load_secrets(v, *top, def);
+    if (auto requirements = top->find("requirements"); requirements != top->end())
+      def.requirements = load_requirements(v, requirements->second);
     std::vector<std::string> secret_names;
     for (const auto& [name, source] : def.secrets)
       secret_names.push_back(name);

@@ -36,6 +36,9 @@ json field_schema(const Field& field)
   case FieldType::shell:
     schema = {{"oneOf", json::array({{{"type", "string"}}, {{"$ref", "#/$defs/shell"}}})}};
     break;
+  case FieldType::object_list:
+    schema = {{"type", "array"}, {"items", {{"$ref", "#/$defs/" + std::string(field.shape)}}}};
+    break;
   case FieldType::boolean:
     schema = {{"type", "boolean"}};
     break;

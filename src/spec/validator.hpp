@@ -57,6 +57,9 @@ private:
   std::vector<Diagnostic> diagnostics_;
 };
 
+// The requirements section lives in requirements_loader.cpp.
+Requirements load_requirements(Validator& validator, const Entry& entry);
+
 // Step parsing lives in steps_loader.cpp.
 // `secrets` are the names declared in the definition, which steps may refer to.
 std::vector<Step> load_steps(Validator& validator, const Entry& steps_entry,

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# requirements: groups and users (shell, ids, supplementary groups), sudo rules checked with
+# visudo, authorized keys; a rule that does not parse fails the build at the requirements layer.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_mirror
+
+DEF="$WORK/def"
+mkdir -p "$DEF"
+KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKilnTestKeyOnly000000000000000000000000 ci@kiln"
+write_image() { # write_image SUDO_RULE
+  cat >"$DEF/image.yaml" <<YAML
+name: requirements-it
+version: 0.1.0
+base: {bootstrap: {variant: minbase}}
+requirements:
+  groups:
+    - {name: builders, gid: 2100}
+  users:
+    - name: azdo
+      uid: 1001
+      shell: /bin/bash
+      groups: [builders, docker]
+      sudo: "$1"
+      authorized_keys: ["$KEY"]
+    - {name: svc, uid: 1002, home: /srv/svc}
+steps:
+  - name: check
+    shell: 'id azdo && test -d /srv/svc && echo "users exist before the steps"'
+YAML
+}
+
+step "groups, users, sudo and keys in the image"
+write_image "ALL=(ALL) NOPASSWD: ALL"
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img"
+expect_in "$WORK/err" "[3/6] requirements done"
+expect_in "$WORK/img/logs/04-check.log" "users exist before the steps"
+zstd -dc "$WORK/img/rootfs.tar.zst" | python3 -c '
+import sys, tarfile
+key = sys.argv[1]
+tar = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")
+files = {}
+for e in tar:
+    files[e.name] = (e, tar.extractfile(e).read().decode(errors="replace") if e.isfile() else None)
+passwd = files["etc/passwd"][1]
+assert "azdo:x:1001:1001::/home/azdo:/bin/bash" in passwd, passwd
+assert "svc:x:1002:1002::/srv/svc:" in passwd, passwd
+group = files["etc/group"][1]
+assert "builders:x:2100:azdo" in group, group
+assert any(l.startswith("docker:") and l.endswith(":azdo") for l in group.splitlines()), group
+sudoers, text = files["etc/sudoers.d/kiln-azdo"]
+assert (sudoers.mode, sudoers.uid) == (0o440, 0) and text == "azdo ALL=(ALL) NOPASSWD: ALL\n", text
+keys, text = files["home/azdo/.ssh/authorized_keys"]
+assert (keys.mode, keys.uid) == (0o600, 1001) and text == key + "\n", text
+ssh = files["home/azdo/.ssh"][0]
+assert (ssh.mode, ssh.uid) == (0o700, 1001)
+' "$KEY"
+
+step "changing a user rebuilds the requirements layer and the steps above it"
+sed -i 's/uid: 1002/uid: 1003/' "$DEF/image.yaml"
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain
+grep -qE "^miss +requirements .*users changed" "$WORK/out" || { cat "$WORK/out"; fail "no miss for a changed user"; }
+grep -qE "^hit +base " "$WORK/out" || fail "the base should stay cached"
+
+step "a sudo rule that does not parse fails at the requirements layer"
+write_image "ALL=(ALL NOPASSWD ALL"
+expect_exit 1 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/bad"
+expect_in "$WORK/err" "step 3/6 'requirements' failed: the sudo rule for user 'azdo' does not parse: ALL=(ALL NOPASSWD ALL"
+expect_in "$WORK/err" "syntax error"
+expect_no_image "$WORK/bad"
+expect_cache_clean
+echo "PASS"
