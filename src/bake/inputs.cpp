@@ -111,6 +111,8 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, const fs::pa
   if (!digest)
     return std::move(digest).error();
   inputs.definition_sha256 = *digest;
+  for (const auto& certificate : definition.requirements.network.ca_certificates)
+    KILN_TRY(add_file_input(definition, certificate, inputs));
   for (const auto& step : definition.steps) {
     if (const auto* shell = std::get_if<spec::ShellStep>(&step.body);
         shell && !shell->script.empty())

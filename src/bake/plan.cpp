@@ -61,7 +61,7 @@ json canonical_step(const spec::Step& step, const Inputs& inputs)
           {"strip_components", artifact.strip_components}};
 }
 
-json canonical_requirements(const spec::Definition& definition)
+json canonical_requirements(const spec::Definition& definition, const Inputs& inputs)
 {
   json groups = json::array();
   for (const auto& group : definition.requirements.groups)
@@ -76,7 +76,21 @@ json canonical_requirements(const spec::Definition& definition)
                      {"sudo", user.sudo},
                      {"authorized_keys", user.authorized_keys}});
   }
-  return {{"kind", "requirements"}, {"groups", groups}, {"users", users}};
+  const auto& network = definition.requirements.network;
+  json hosts = json::array();
+  for (const auto& host : network.hosts)
+    hosts.push_back({{"ip", host.ip}, {"names", host.names}});
+  json certificates = json::object();
+  for (const auto& file : network.ca_certificates)
+    certificates[file] = digest_of(inputs, file);
+  json result = {{"kind", "requirements"}, {"groups", groups}, {"users", users}};
+  if (!network.empty()) {
+    result["network"] = {{"proxy", network.proxy},         {"https_proxy", network.https_proxy},
+                         {"no_proxy", network.no_proxy},   {"dns", network.dns},
+                         {"search", network.search},       {"hosts", hosts},
+                         {"ca_certificates", certificates}};
+  }
+  return result;
 }
 
 std::string describe_change(const std::string& field, const json& now)
@@ -87,6 +101,8 @@ std::string describe_change(const std::string& field, const json& now)
     return "script " + now.value("script", std::string()) + " changed";
   if (field == "src_sha256")
     return now.value("src", std::string()) + " changed";
+  if (field == "network")
+    return "the network settings changed";
   if (field == "secrets")
     return "a secret it uses changed";
   return field + " changed";
@@ -108,7 +124,8 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
                     {"architecture", machine()}},
                    true});
   if (!definition.requirements.empty())
-    specs.push_back({"requirements", "requirements", canonical_requirements(definition), false});
+    specs.push_back(
+        {"requirements", "requirements", canonical_requirements(definition, inputs), false});
   for (const auto& step : definition.steps) {
     json canonical = canonical_step(step, inputs);
     canonical["kind"] = step.kind();

@@ -80,6 +80,113 @@ Status write_authorized_keys(const spec::User& user, const StepContext& context,
   return run_in_image(context, {"chmod", "0700", ssh_dir}, log);
 }
 
+// Writes CONTENT to DEST in the image (through a scratch file and the copy every step uses).
+Status write_in_image(const StepContext& context, const std::string& dest,
+                      const std::string& content, const std::string& mode, StepLog& log)
+{
+  fs::path file = context.scratch / ("file-" + std::to_string(std::hash<std::string>{}(dest)));
+  KILN_TRY(util::write_file_atomic(file, content, 0644));
+  return copy_into_image(context, file, dest, "0:0", mode, log);
+}
+
+// Appends CONTENT to DEST in the image; the script is fixed, the data arrives as a file.
+Status append_in_image(const StepContext& context, const std::string& dest,
+                       const std::string& content, StepLog& log)
+{
+  fs::path file = context.scratch / ("append-" + std::to_string(std::hash<std::string>{}(dest)));
+  KILN_TRY(util::write_file_atomic(file, content, 0644));
+  std::string staged = "/var/tmp/kiln-append";
+  KILN_TRY(copy_into_image(context, file, staged, "0:0", "0644", log));
+  KILN_TRY(run_in_image(
+      context,
+      {"/bin/sh", "-eu", "-c", "cat \"$1\" >> \"$2\"; rm \"$1\"", "kiln-append", staged, dest},
+      log));
+  return ok_status();
+}
+
+Status apply_proxy(const spec::Network& network, const StepContext& context, StepLog& log)
+{
+  std::string https = network.https_proxy.empty() ? network.proxy : network.https_proxy;
+  std::string no_proxy = util::join(network.no_proxy, ",");
+  std::string profile = "# Written by kiln from requirements.network.\n";
+  std::string environment;
+  auto set = [&](const std::string& name, const std::string& value) {
+    if (value.empty())
+      return;
+    for (const auto& variable : {name, util::upper(name)}) {
+      profile += "export " + variable + "=\"" + value + "\"\n";
+      environment += variable + "=\"" + value + "\"\n";
+    }
+  };
+  set("http_proxy", network.proxy);
+  set("https_proxy", https);
+  set("no_proxy", no_proxy);
+  // The shell reads profile.d; services and the agent (through pam_env) read /etc/environment.
+  KILN_TRY(write_in_image(context, "/etc/profile.d/kiln-proxy.sh", profile, "0644", log));
+  KILN_TRY(append_in_image(context, "/etc/environment", environment, log));
+  std::string apt;
+  if (!network.proxy.empty())
+    apt += "Acquire::http::Proxy \"" + network.proxy + "\";\n";
+  if (!https.empty())
+    apt += "Acquire::https::Proxy \"" + https + "\";\n";
+  for (const auto& host : network.no_proxy) {
+    if (host.front() != '.' && host.find('/') == std::string::npos)
+      apt += "Acquire::http::Proxy::" + host + " \"DIRECT\";\n";
+  }
+  return write_in_image(context, "/etc/apt/apt.conf.d/80kiln-proxy", apt, "0644", log);
+}
+
+// /etc/resolv.conf is the build host's while steps run (bound read-only over the image's), so the
+// image's own is written into the layer from outside.
+Status apply_dns(const spec::Network& network, const StepContext& context, StepLog& log)
+{
+  std::string content = "# Written by kiln from requirements.network.\n";
+  for (const auto& server : network.dns)
+    content += "nameserver " + server + "\n";
+  if (!network.search.empty())
+    content += "search " + util::join(network.search, " ") + "\n";
+  fs::path etc = context.overlay.base_dir / context.overlay.upper / "etc";
+  KILN_TRY(util::make_dirs(etc));
+  fs::remove(etc / "resolv.conf");
+  log.note("writing /etc/resolv.conf");
+  return util::write_file_atomic(etc / "resolv.conf", content, 0644);
+}
+
+Status apply_certificates(const spec::Network& network, const StepContext& context, StepLog& log)
+{
+  auto has_tool =
+      exit_code_in_image(context, {"test", "-x", "/usr/sbin/update-ca-certificates"}, log);
+  if (!has_tool)
+    return std::move(has_tool).error();
+  if (*has_tool != 0)
+    KILN_TRY(install_packages({"ca-certificates"}, context, log));
+  int number = 0;
+  for (const auto& file : network.ca_certificates) {
+    std::string name = "kiln-" + std::to_string(++number) + "-" + fs::path(file).stem().string();
+    KILN_TRY(copy_into_image(context, context.definition.dir / file,
+                             "/usr/local/share/ca-certificates/" + name + ".crt", "0:0", "0644",
+                             log));
+  }
+  return run_in_image(context, {"update-ca-certificates"}, log);
+}
+
+Status apply_network(const spec::Network& network, const StepContext& context, StepLog& log)
+{
+  if (!network.proxy.empty() || !network.https_proxy.empty() || !network.no_proxy.empty())
+    KILN_TRY(apply_proxy(network, context, log));
+  if (!network.hosts.empty()) {
+    std::string lines;
+    for (const auto& host : network.hosts)
+      lines += host.ip + " " + util::join(host.names, " ") + "\n";
+    KILN_TRY(append_in_image(context, "/etc/hosts", lines, log));
+  }
+  if (!network.ca_certificates.empty())
+    KILN_TRY(apply_certificates(network, context, log));
+  if (!network.dns.empty() || !network.search.empty())
+    KILN_TRY(apply_dns(network, context, log));
+  return ok_status();
+}
+
 bool any_sudo(const spec::Requirements& requirements)
 {
   for (const auto& user : requirements.users) {
@@ -110,7 +217,7 @@ Status apply_requirements(const spec::Requirements& requirements, const StepCont
     if (!user.authorized_keys.empty())
       KILN_TRY(write_authorized_keys(user, context, log));
   }
-  return ok_status();
+  return apply_network(requirements.network, context, log);
 }
 
 } // namespace kiln::bake

@@ -61,6 +61,15 @@ Status install_packages(const std::vector<std::string>& packages, const StepCont
                                      "-o",      "Dpkg::Use-Pty=0",
                                      "-o",      "APT::Color=0",
                                      "-o",      "Dpkg::Options::=--force-unsafe-io"};
+    // The proxy an image configures is for where it will run; while it is built, apt uses the
+    // build host's (its http_proxy and https_proxy), or none.
+    for (const auto& [scheme, variable] :
+         {std::pair{"http", "http_proxy"}, {"https", "https_proxy"}}) {
+      const char* host_proxy = std::getenv(variable);
+      argv.push_back("-o");
+      argv.push_back(std::string("Acquire::") + scheme +
+                     "::Proxy=" + (host_proxy && *host_proxy ? host_proxy : "DIRECT"));
+    }
     argv.insert(argv.end(), packages.begin(), packages.end());
     installed = run_in_tree(command(context, argv, binds), log);
   }

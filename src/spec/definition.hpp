@@ -82,11 +82,32 @@ struct User {
   std::string home_dir() const { return home.empty() ? "/home/" + name : home; }
 };
 
+struct HostEntry {
+  std::string ip;
+  std::vector<std::string> names;
+};
+
+struct Network {
+  std::string proxy;       // http(s) proxy for the shell, apt and services; "" : none
+  std::string https_proxy; // "" : the same as proxy
+  std::vector<std::string> no_proxy;
+  std::vector<std::string> dns;             // name servers for /etc/resolv.conf
+  std::vector<std::string> search;          // search domains
+  std::vector<HostEntry> hosts;             // static /etc/hosts entries
+  std::vector<std::string> ca_certificates; // PEM files next to the definition, to trust
+  bool empty() const
+  {
+    return proxy.empty() && https_proxy.empty() && no_proxy.empty() && dns.empty() &&
+           search.empty() && hosts.empty() && ca_certificates.empty();
+  }
+};
+
 // requirements: what the image must provide, each turned into real configuration.
 struct Requirements {
   std::vector<Group> groups;
   std::vector<User> users;
-  bool empty() const { return groups.empty() && users.empty(); }
+  Network network;
+  bool empty() const { return groups.empty() && users.empty() && network.empty(); }
 };
 
 // Where a secret's value comes from, on the build host. The value itself is never part of the

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # requirements: groups and users (shell, ids, supplementary groups), sudo rules checked with
-# visudo, authorized keys; a rule that does not parse fails the build at the requirements layer.
+# visudo, authorized keys, network settings (proxy for shell/apt/services, DNS, hosts, a trusted
+# CA); a sudo rule that does not parse fails the build at the requirements layer.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_mirror
 
 DEF="$WORK/def"
-mkdir -p "$DEF"
+mkdir -p "$DEF/files"
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=Kiln Test Root CA" \
+  -keyout "$WORK/ca.key" -out "$DEF/files/corp-root.pem" 2>/dev/null
 KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKilnTestKeyOnly000000000000000000000000 ci@kiln"
 write_image() { # write_image SUDO_RULE
   cat >"$DEF/image.yaml" <<YAML
@@ -24,6 +27,14 @@ requirements:
       sudo: "$1"
       authorized_keys: ["$KEY"]
     - {name: svc, uid: 1002, home: /srv/svc}
+  network:
+    proxy: http://proxy.corp.invalid:3128
+    no_proxy: [.corp.invalid, localhost, 127.0.0.1]
+    dns: [10.0.0.2, 10.0.0.3]
+    search: [corp.invalid]
+    hosts:
+      - {ip: 10.0.0.5, names: [artifacts.corp.invalid, artifacts]}
+    ca_certificates: [files/corp-root.pem]
 steps:
   - name: check
     shell: 'id azdo && test -d /srv/svc && echo "users exist before the steps"'
@@ -54,7 +65,27 @@ keys, text = files["home/azdo/.ssh/authorized_keys"]
 assert (keys.mode, keys.uid) == (0o600, 1001) and text == key + "\n", text
 ssh = files["home/azdo/.ssh"][0]
 assert (ssh.mode, ssh.uid) == (0o700, 1001)
-' "$KEY"
+proxy = "http://proxy.corp.invalid:3128"
+profile = files["etc/profile.d/kiln-proxy.sh"][1]
+assert f"export https_proxy=\"{proxy}\"" in profile and "NO_PROXY=\".corp.invalid,localhost,127.0.0.1\"" in profile, profile
+assert f"HTTP_PROXY=\"{proxy}\"" in files["etc/environment"][1]
+apt = files["etc/apt/apt.conf.d/80kiln-proxy"][1]
+assert f"Acquire::http::Proxy \"{proxy}\";" in apt and "Acquire::http::Proxy::localhost \"DIRECT\";" in apt, apt
+resolv = files["etc/resolv.conf"][1]
+assert "nameserver 10.0.0.2\nnameserver 10.0.0.3\nsearch corp.invalid\n" in resolv, resolv
+assert "10.0.0.5 artifacts.corp.invalid artifacts\n" in files["etc/hosts"][1]
+assert "usr/local/share/ca-certificates/kiln-1-corp-root.crt" in files
+bundle = files["etc/ssl/certs/ca-certificates.crt"][1]
+pem = open(sys.argv[2]).read().split("-----")[2].strip()
+assert pem.splitlines()[1] in bundle, "the CA is not in the bundle"
+' "$KEY" "$DEF/files/corp-root.pem"
+
+step "a changed certificate rebuilds the requirements layer"
+cp "$DEF/files/corp-root.pem" "$WORK/saved.pem"
+echo "# changed" >>"$DEF/files/corp-root.pem"
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain
+grep -qE "^miss +requirements .*network settings changed" "$WORK/out" || { cat "$WORK/out"; fail "no miss for a changed CA"; }
+cp "$WORK/saved.pem" "$DEF/files/corp-root.pem"
 
 step "changing a user rebuilds the requirements layer and the steps above it"
 sed -i 's/uid: 1002/uid: 1003/' "$DEF/image.yaml"
