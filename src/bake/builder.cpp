@@ -139,7 +139,8 @@ private:
                         "wait for it to finish, or build into another folder with --out");
     // The manifest goes first: without it, nothing left over can look like a finished image.
     std::error_code ec;
-    for (const char* name : {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial"})
+    for (const char* name : {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial",
+                             "security-audit.json", "security-audit.md"})
       fs::remove(out_ / name, ec);
     fs::remove_all(out_ / "logs", ec);
     KILN_TRY(util::make_dirs(out_ / "logs"));
@@ -352,8 +353,10 @@ private:
       if (!exported) {
         sandbox::Overlay overlay = stack();
         overlay.lower.insert(overlay.lower.begin(), (scratch_ / "generalized").string());
-        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", epoch_,
-                                  secrets_.redactor, log);
+        ExportChecks checks{&secrets_.redactor, nullptr};
+        if (!def_.requirements.security.baseline.empty())
+          checks.security = &def_.requirements.security;
+        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", epoch_, checks, log);
         if (!made)
           return std::move(made).error();
         exported = std::move(*made);
@@ -406,6 +409,7 @@ private:
     m.kiln_version = kVersion;
     m.git_commit = util::git_head_commit(def_.file);
     m.source_date_epoch = epoch_;
+    m.security = exported.security;
     return m;
   }
 

@@ -3,6 +3,7 @@
 #include "bake/bootstrap.hpp"
 #include "image/generalize.hpp"
 #include "image/tar_export.hpp"
+#include "security/baseline.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 
@@ -25,7 +26,11 @@ json to_json(const ExportResult& r)
   for (const auto& p : r.packages)
     packages.push_back(
         {{"name", p.name}, {"version", p.version}, {"architecture", p.architecture}});
-  return {{"sha256", r.sha256}, {"size", r.size}, {"entries", r.entries}, {"packages", packages}};
+  return {{"sha256", r.sha256},
+          {"size", r.size},
+          {"entries", r.entries},
+          {"packages", packages},
+          {"security", r.security}};
 }
 
 Expected<ExportResult> read_result(const fs::path& file)
@@ -35,7 +40,7 @@ Expected<ExportResult> read_result(const fs::path& file)
     return std::move(text).error();
   try {
     json j = json::parse(*text);
-    ExportResult r{j.at("sha256"), j.at("size"), j.at("entries"), {}};
+    ExportResult r{j.at("sha256"), j.at("size"), j.at("entries"), {}, j.value("security", json())};
     for (const auto& p : j.at("packages"))
       r.packages.push_back({p.at("name"), p.at("version"), p.at("architecture")});
     return r;
@@ -76,8 +81,26 @@ int generalize_in_child(const fs::path& tree)
   return 0;
 }
 
+// Audits the finished tree and writes security-audit.json and .md beside the tar.
+Expected<json> write_audit(const fs::path& tree, const fs::path& dir,
+                           const spec::Security& security)
+{
+  auto findings = security::audit(tree, security.waive);
+  if (!findings)
+    return std::move(findings).error();
+  json report = security::report_json(*findings);
+  KILN_TRY(util::write_file_atomic(dir / "security-audit.json", report.dump(2) + "\n"));
+  KILN_TRY(
+      util::write_file_atomic(dir / "security-audit.md", security::report_markdown(*findings)));
+  for (const auto& f : *findings) {
+    if (f.status == "fail")
+      std::printf("security audit: %s FAILED: %s\n", f.rule.c_str(), f.detail.c_str());
+  }
+  return report["summary"];
+}
+
 int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
-                    const util::Redactor& secrets)
+                    const ExportChecks& checks)
 {
   auto packages = image::installed_packages(tree);
   if (!packages) {
@@ -89,13 +112,23 @@ int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
                 static_cast<unsigned long long>(bytes >> 20));
     std::fflush(stdout);
   };
-  auto tar = image::write_rootfs_tar(tree, dir / "rootfs.tar.zst", epoch, progress,
-                                     secrets.empty() ? nullptr : &secrets);
+  json audit;
+  if (checks.security) {
+    auto summary = write_audit(tree, dir, *checks.security);
+    if (!summary) {
+      std::printf("kiln: error: %s\n", summary.error().message.c_str());
+      return 1;
+    }
+    audit = *summary;
+  }
+  const util::Redactor* secrets =
+      checks.secrets && !checks.secrets->empty() ? checks.secrets : nullptr;
+  auto tar = image::write_rootfs_tar(tree, dir / "rootfs.tar.zst", epoch, progress, secrets);
   if (!tar) {
     std::printf("kiln: error: %s\n", tar.error().message.c_str());
     return tar.error().code == ExitCode::environment ? 28 : 1;
   }
-  ExportResult result{tar->sha256, tar->size, tar->entries, std::move(*packages)};
+  ExportResult result{tar->sha256, tar->size, tar->entries, std::move(*packages), audit};
   Status written = util::write_file_atomic(dir / "result.json", to_json(result).dump() + "\n");
   std::printf("rootfs.tar.zst: %llu entries, %llu bytes, sha256 %s\n",
               static_cast<unsigned long long>(tar->entries),
@@ -136,7 +169,7 @@ Status generalize_layers(const sandbox::Overlay& layers, const fs::path& mount_p
 
 Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
                                      const sandbox::Overlay& layers, const fs::path& mount_point,
-                                     int64_t source_date_epoch, const util::Redactor& secrets,
+                                     int64_t source_date_epoch, const ExportChecks& checks,
                                      StepLog& log)
 {
   fs::path final_dir = cache.exports_dir() / key;
@@ -150,7 +183,7 @@ Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
   options.overlay = layers;
   log.command("export " + mount_point.string());
   auto result = sandbox::run_with_tree(
-      options, [&] { return export_in_child(mount_point, dir, source_date_epoch, secrets); }, &log);
+      options, [&] { return export_in_child(mount_point, dir, source_date_epoch, checks); }, &log);
   Status done = check_child(result, "export");
   if (!done && result) {
     // The child said what went wrong in its last error line.
@@ -177,21 +210,28 @@ Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
 
 Status copy_export(LayerCache& cache, const std::string& key, const fs::path& out_dir)
 {
-  fs::path source = cache.exports_dir() / key / "rootfs.tar.zst";
-  fs::path partial = out_dir / ".rootfs.tar.zst.partial";
-  fs::remove(partial);
-  // A hard link costs nothing; if OUT's copy is ever altered in place, the cached export fails
-  // its sha256 check on next use and is made again.
-  if (::link(source.c_str(), partial.c_str()) != 0) {
-    std::error_code ec;
-    fs::copy_file(source, partial, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-      fs::remove(partial);
-      return errno_error("cannot copy the image to", partial.string(), ec.value());
+  for (const char* name : {"rootfs.tar.zst", "security-audit.json", "security-audit.md"}) {
+    fs::path source = cache.exports_dir() / key / name;
+    fs::path target = out_dir / name;
+    if (!fs::exists(source)) {
+      fs::remove(target); // a report from an earlier build must not sit beside this image
+      continue;
     }
+    fs::path partial = out_dir / ("." + std::string(name) + ".partial");
+    fs::remove(partial);
+    // A hard link costs nothing; if OUT's copy is ever altered in place, the cached export fails
+    // its sha256 check on next use and is made again.
+    if (::link(source.c_str(), partial.c_str()) != 0) {
+      std::error_code ec;
+      fs::copy_file(source, partial, fs::copy_options::overwrite_existing, ec);
+      if (ec) {
+        fs::remove(partial);
+        return errno_error("cannot copy the image to", partial.string(), ec.value());
+      }
+    }
+    if (::rename(partial.c_str(), target.c_str()) != 0)
+      return errno_error("cannot rename into place", target.string(), errno);
   }
-  if (::rename(partial.c_str(), (out_dir / "rootfs.tar.zst").c_str()) != 0)
-    return errno_error("cannot rename into place", (out_dir / "rootfs.tar.zst").string(), errno);
   return ok_status();
 }
 

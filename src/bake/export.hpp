@@ -10,11 +10,13 @@
 #include "bake/step_log.hpp"
 #include "image/dpkg.hpp"
 #include "sandbox/sandbox.hpp"
+#include "spec/definition.hpp"
 #include "util/error.hpp"
 #include "util/redact.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,13 @@ struct ExportResult {
   uint64_t size = 0;
   uint64_t entries = 0;
   std::vector<image::Package> packages;
+  nlohmann::json security; // the audit's summary, or null without a baseline
+};
+
+// What the export checks besides writing the tar.
+struct ExportChecks {
+  const util::Redactor* secrets = nullptr;  // values that must not be in the image
+  const spec::Security* security = nullptr; // a baseline to audit, when the image has one
 };
 
 // The cached export under KEY, after checking the tar against its recorded sha256.
@@ -40,10 +49,11 @@ Status generalize_layers(const sandbox::Overlay& layers, const std::filesystem::
 Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
                                      const sandbox::Overlay& layers,
                                      const std::filesystem::path& mount_point,
-                                     int64_t source_date_epoch, const util::Redactor& secrets,
+                                     int64_t source_date_epoch, const ExportChecks& checks,
                                      StepLog& log);
 
-// Copies CACHE/exports/KEY/rootfs.tar.zst to OUT/rootfs.tar.zst (temporary name, then rename).
+// Copies CACHE/exports/KEY/rootfs.tar.zst (and the audit report, when there is one) to OUT, each
+// under a temporary name first.
 Status copy_export(LayerCache& cache, const std::string& key, const std::filesystem::path& out_dir);
 
 } // namespace kiln::bake

@@ -84,6 +84,10 @@ json canonical_requirements(const spec::Definition& definition, const Inputs& in
   for (const auto& file : network.ca_certificates)
     certificates[file] = digest_of(inputs, file);
   json result = {{"kind", "requirements"}, {"groups", groups}, {"users", users}};
+  if (!definition.requirements.security.baseline.empty()) {
+    result["security"] = {{"baseline", definition.requirements.security.baseline},
+                          {"waive", definition.requirements.security.waive}};
+  }
   if (!network.empty()) {
     result["network"] = {{"proxy", network.proxy},         {"https_proxy", network.https_proxy},
                          {"no_proxy", network.no_proxy},   {"dns", network.dns},
@@ -101,6 +105,8 @@ std::string describe_change(const std::string& field, const json& now)
     return "script " + now.value("script", std::string()) + " changed";
   if (field == "src_sha256")
     return now.value("src", std::string()) + " changed";
+  if (field == "security")
+    return "the security settings changed";
   if (field == "network")
     return "the network settings changed";
   if (field == "secrets")

@@ -1,5 +1,6 @@
 #include "bake/requirements.hpp"
 
+#include "security/baseline.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -187,6 +188,44 @@ Status apply_network(const spec::Network& network, const StepContext& context, S
   return ok_status();
 }
 
+// Sets KEY to VALUE in /etc/login.defs: the active line is replaced, or one is added. The script
+// is fixed; key and value arrive as arguments.
+const char* kSetLoginDefs = R"sh(key=$1 value=$2
+if grep -Eq "^[[:space:]]*$key[[:space:]]" /etc/login.defs; then
+  sed -i -E "s/^[[:space:]]*$key[[:space:]].*/$key $value/" /etc/login.defs
+else
+  printf '%s %s\n' "$key" "$value" >> /etc/login.defs
+fi)sh";
+
+Status apply_security(const spec::Security& security, const StepContext& context, StepLog& log)
+{
+  auto changes = security::changes(security.waive);
+  for (const auto& [path, content] : changes.files)
+    KILN_TRY(write_in_image(context, path, content, "0644", log));
+  for (const auto& [key, value] : changes.login_defs) {
+    KILN_TRY(run_in_image(
+        context, {"/bin/sh", "-eu", "-c", kSetLoginDefs, "kiln-login-defs", key, value}, log));
+  }
+  for (const auto& change : changes.modes) {
+    KILN_TRY(run_in_image(context, {"chown", change.owner, change.path}, log));
+    KILN_TRY(run_in_image(context, {"chmod", change.mode, change.path}, log));
+  }
+  if (!changes.masked_services.empty()) {
+    // Masking does not need systemd running: a unit linked to /dev/null in /etc cannot start,
+    // even if its package is installed by a later step.
+    std::vector<std::string> argv = {
+        "/bin/sh", "-eu", "-c",
+        "mkdir -p /etc/systemd/system; for unit in \"$@\"; do "
+        "ln -sfn /dev/null \"/etc/systemd/system/$unit.service\"; done",
+        "kiln-mask"};
+    argv.insert(argv.end(), changes.masked_services.begin(), changes.masked_services.end());
+    KILN_TRY(run_in_image(context, argv, log));
+  }
+  log.note("security baseline " + security.baseline + " applied, " +
+           std::to_string(security.waive.size()) + " rules waived");
+  return ok_status();
+}
+
 bool any_sudo(const spec::Requirements& requirements)
 {
   for (const auto& user : requirements.users) {
@@ -217,7 +256,10 @@ Status apply_requirements(const spec::Requirements& requirements, const StepCont
     if (!user.authorized_keys.empty())
       KILN_TRY(write_authorized_keys(user, context, log));
   }
-  return apply_network(requirements.network, context, log);
+  KILN_TRY(apply_network(requirements.network, context, log));
+  if (!requirements.security.baseline.empty())
+    KILN_TRY(apply_security(requirements.security, context, log));
+  return ok_status();
 }
 
 } // namespace kiln::bake

@@ -44,6 +44,11 @@ void print_summary(const bake::BuildResult& result)
                 util::format_bytes(output.size).c_str());
   }
   std::printf("  manifest  %s\n", result.manifest_path.c_str());
+  if (const auto& audit = result.manifest.security; audit.is_object()) {
+    std::printf("  security  %s (%d pass, %d fail, %d waived)\n",
+                (result.out_dir / "security-audit.md").c_str(), audit.value("pass", 0),
+                audit.value("fail", 0), audit.value("waived", 0));
+  }
   std::printf("  logs      %s\n", (result.out_dir / "logs").c_str());
 }
 

@@ -44,6 +44,7 @@ struct Manifest {
   std::string kiln_version;
   std::optional<std::string> git_commit;
   int64_t source_date_epoch = 0;
+  nlohmann::json security; // the security audit's summary, or null
 };
 
 nlohmann::json to_json(const Manifest& manifest);

@@ -102,12 +102,21 @@ struct Network {
   }
 };
 
+struct Security {
+  std::string baseline;                     // "cis-level1", or "" for none
+  std::map<std::string, std::string> waive; // rule id -> reason
+};
+
 // requirements: what the image must provide, each turned into real configuration.
 struct Requirements {
   std::vector<Group> groups;
   std::vector<User> users;
   Network network;
-  bool empty() const { return groups.empty() && users.empty() && network.empty(); }
+  Security security;
+  bool empty() const
+  {
+    return groups.empty() && users.empty() && network.empty() && security.baseline.empty();
+  }
 };
 
 // Where a secret's value comes from, on the build host. The value itself is never part of the

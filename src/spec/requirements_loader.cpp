@@ -1,5 +1,7 @@
 // Loading and checking the `requirements:` section of a definition.
+#include "security/baseline.hpp"
 #include "spec/validator.hpp"
+#include "util/strings.hpp"
 
 #include <arpa/inet.h>
 #include <regex>
@@ -287,6 +289,60 @@ Network load_network(Validator& v, const Entry& entry)
   return network;
 }
 
+void load_waiver(Validator& v, const YAML::Node& node, int number, Security& security)
+{
+  std::string where = "requirements.security.waive item " + std::to_string(number);
+  auto fields = v.mapping(node, position_of(node), shape("waiver"), where);
+  if (!fields || !fields->count("rule") || !fields->count("reason"))
+    return;
+  auto rule = v.string_value(fields->at("rule"), where + " rule");
+  auto reason = v.string_value(fields->at("reason"), where + " reason");
+  if (!rule || !reason)
+    return;
+  auto ids = security::rule_ids();
+  if (std::find(ids.begin(), ids.end(), *rule) == ids.end()) {
+    std::string suggestion = util::closest_match(*rule, ids);
+    v.error(Validator::value_position(fields->at("rule")),
+            "security rule '" + *rule + "' does not exist",
+            (suggestion.empty() ? std::string() : "did you mean '" + suggestion + "'? ") +
+                "kiln build writes every rule's id to OUT/security-audit.md");
+    return;
+  }
+  if (util::trim(*reason).empty()) {
+    v.error(Validator::value_position(fields->at("reason")), where + " reason is empty",
+            "say why the rule does not fit this image");
+    return;
+  }
+  security.waive[*rule] = *reason;
+}
+
+Security load_security(Validator& v, const Entry& entry)
+{
+  Security security;
+  auto fields = v.mapping(entry.value, Validator::value_position(entry), shape("security"),
+                          "requirements.security");
+  if (!fields || !fields->count("baseline"))
+    return security;
+  auto baseline = v.string_value(fields->at("baseline"), "requirements.security baseline");
+  if (baseline && *baseline != "cis-level1") {
+    v.error(Validator::value_position(fields->at("baseline")),
+            "unknown security baseline '" + *baseline + "'", "the baseline kiln has is cis-level1");
+    return security;
+  }
+  security.baseline = baseline.value_or("");
+  if (auto it = fields->find("waive"); it != fields->end()) {
+    if (!it->second.value.IsSequence()) {
+      v.error(Validator::value_position(it->second), "requirements.security waive must be a list",
+              "write each waiver as '- {rule: ID, reason: WHY}'");
+    } else {
+      int number = 0;
+      for (const auto& node : it->second.value)
+        load_waiver(v, node, ++number, security);
+    }
+  }
+  return security;
+}
+
 } // namespace
 
 Requirements load_requirements(Validator& v, const Entry& entry)
@@ -300,6 +356,8 @@ Requirements load_requirements(Validator& v, const Entry& entry)
   requirements.users = load_list<User>(v, *fields, "users", load_user);
   if (auto it = fields->find("network"); it != fields->end())
     requirements.network = load_network(v, it->second);
+  if (auto it = fields->find("security"); it != fields->end())
+    requirements.security = load_security(v, it->second);
   return requirements;
 }
 

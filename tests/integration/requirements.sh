@@ -35,16 +35,35 @@ requirements:
     hosts:
       - {ip: 10.0.0.5, names: [artifacts.corp.invalid, artifacts]}
     ca_certificates: [files/corp-root.pem]
+  security:
+    baseline: cis-level1
+    waive:
+      - {rule: usb-storage, reason: "agents read USB test fixtures"}
 steps:
   - name: check
     shell: 'id azdo && test -d /srv/svc && echo "users exist before the steps"'
+  - name: undo
+    shell: 'sed -i "s/^PASS_MAX_DAYS.*/PASS_MAX_DAYS 99999/" /etc/login.defs'
 YAML
 }
 
 step "groups, users, sudo and keys in the image"
 write_image "ALL=(ALL) NOPASSWD: ALL"
 expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img"
-expect_in "$WORK/err" "[3/6] requirements done"
+expect_in "$WORK/err" "[3/7] requirements done"
+expect_in "$WORK/out" "security  $WORK/img/security-audit.md (30 pass, 1 fail, 1 waived)"
+python3 - "$WORK/img" <<'PY'
+import json, sys
+out = sys.argv[1]
+report = json.load(open(out + "/security-audit.json"))
+status = {r["rule"]: (r["status"], r["detail"]) for r in report["rules"]}
+assert status["password-max-days"] == ("fail", "/etc/login.defs sets PASS_MAX_DAYS to '99999', not 365"), status["password-max-days"]
+assert status["usb-storage"] == ("waived", "agents read USB test fixtures")
+assert status["sshd-root-login"][0] == "pass" and status["perms-shadow"][0] == "pass"
+assert report["summary"] == {"pass": 30, "fail": 1, "waived": 1}, report["summary"]
+assert json.load(open(out + "/manifest.json"))["security_audit"] == report["summary"]
+assert "| usb-storage | 1.1.1.9 | waived |" in open(out + "/security-audit.md").read()
+PY
 expect_in "$WORK/img/logs/04-check.log" "users exist before the steps"
 zstd -dc "$WORK/img/rootfs.tar.zst" | python3 -c '
 import sys, tarfile
@@ -78,6 +97,12 @@ assert "usr/local/share/ca-certificates/kiln-1-corp-root.crt" in files
 bundle = files["etc/ssl/certs/ca-certificates.crt"][1]
 pem = open(sys.argv[2]).read().split("-----")[2].strip()
 assert pem.splitlines()[1] in bundle, "the CA is not in the bundle"
+assert files["etc/ssh/sshd_config.d/10-kiln-cis-root-login.conf"][1].endswith("PermitRootLogin no\n")
+assert "etc/modprobe.d/kiln-cis-usb-storage.conf" not in files, "a waived rule was applied"
+assert files["etc/systemd/system/cups.service"][0].linkname == "/dev/null"
+assert "\nPASS_MIN_DAYS 1\n" in files["etc/login.defs"][1]
+shadow = files["etc/shadow"][0]
+assert shadow.mode == 0o640, oct(shadow.mode)
 ' "$KEY" "$DEF/files/corp-root.pem"
 
 step "a changed certificate rebuilds the requirements layer"
@@ -96,7 +121,7 @@ grep -qE "^hit +base " "$WORK/out" || fail "the base should stay cached"
 step "a sudo rule that does not parse fails at the requirements layer"
 write_image "ALL=(ALL NOPASSWD ALL"
 expect_exit 1 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/bad"
-expect_in "$WORK/err" "step 3/6 'requirements' failed: the sudo rule for user 'azdo' does not parse: ALL=(ALL NOPASSWD ALL"
+expect_in "$WORK/err" "step 3/7 'requirements' failed: the sudo rule for user 'azdo' does not parse: ALL=(ALL NOPASSWD ALL"
 expect_in "$WORK/err" "syntax error"
 expect_no_image "$WORK/bad"
 expect_cache_clean

@@ -236,9 +236,8 @@ std::vector<Malformed> malformed_cases()
       {"step uses an undeclared secret",
        kHead + "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [tokn]}]\n", 5, 30,
        "step 1 uses secret 'tokn', which is not declared", "did you mean 'token'?"},
-      {"unknown requirements section",
-       kHead + "requirements: {security: {}}\nsteps: [{shell: x}]\n", 4, 16,
-       "unknown key 'security' in requirements"},
+      {"unknown requirements section", kHead + "requirements: {domain: {}}\nsteps: [{shell: x}]\n",
+       4, 16, "unknown key 'domain' in requirements"},
       {"user with a misspelt key",
        kHead + "requirements: {users: [{name: azdo, shel: /bin/bash}]}\nsteps: [{shell: x}]\n", 4,
        37, "unknown key 'shel' in requirements.users item 1", "did you mean 'shell'?"},
@@ -271,6 +270,17 @@ std::vector<Malformed> malformed_cases()
        kHead +
            "requirements: {network: {ca_certificates: [files/nope.pem]}}\nsteps: [{shell: x}]\n",
        4, 44, "requirements.network ca_certificates item 'files/nope.pem' does not exist"},
+      {"waiver of a rule that does not exist",
+       kHead + "requirements: {security: {baseline: cis-level1, waive: [{rule: sshd-root-logon, "
+               "reason: x}]}}\nsteps: [{shell: x}]\n",
+       4, 64, "security rule 'sshd-root-logon' does not exist", "did you mean 'sshd-root-login'?"},
+      {"waiver without a reason",
+       kHead + "requirements: {security: {baseline: cis-level1, waive: [{rule: aslr}]}}\n"
+               "steps: [{shell: x}]\n",
+       4, 57, "missing required key 'reason' in requirements.security.waive item 1"},
+      {"unknown baseline",
+       kHead + "requirements: {security: {baseline: cis-level9}}\nsteps: [{shell: x}]\n", 4, 37,
+       "unknown security baseline 'cis-level9'"},
       {"secret_env not a boolean",
        kHead +
            "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [token], secret_env: yes}]\n",
