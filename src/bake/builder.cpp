@@ -11,6 +11,7 @@
 #include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
+#include "util/archive.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
 #include "util/process.hpp"
@@ -256,8 +257,8 @@ private:
       return std::move(pending).error();
     pending_ = std::move(*pending);
     const std::string& kind = specs_[index].kind;
-    Status built = kind == "bootstrap"      ? build_base(log)
-                   : kind == "requirements" ? build_on_stack(nullptr, index, log)
+    Status built = kind == "bootstrap" || kind == "image" ? build_base(log)
+                   : kind == "requirements"               ? build_on_stack(nullptr, index, log)
                                             : build_on_stack(step_for(index), index, log);
     if (!built) {
       cache_.discard(*pending_);
@@ -276,8 +277,15 @@ private:
 
   Status build_base(StepLog& log)
   {
-    KILN_TRY(util::remove_tree(pending_->tree)); // mmdebstrap wants to create it
-    KILN_TRY(bootstrap(def_.base.bootstrap, pending_->tree, epoch_, &debs_, log));
+    if (inputs_.parent) {
+      // The parent's rootfs, verified against its manifest in the inputs phase, as it was built.
+      log.note("unpacking " + (inputs_.parent->dir / "rootfs.tar.zst").string());
+      KILN_TRY(
+          util::extract_archive(inputs_.parent->dir / "rootfs.tar.zst", pending_->tree, 0, true));
+    } else {
+      KILN_TRY(util::remove_tree(pending_->tree)); // mmdebstrap wants to create it
+      KILN_TRY(bootstrap(def_.base.bootstrap, pending_->tree, epoch_, &debs_, log));
+    }
     fs::path policy = pending_->tree / "usr/sbin/policy-rc.d";
     if (!fs::exists(fs::symlink_status(policy)))
       KILN_TRY(util::write_file_atomic(policy, kPolicyRcD, 0755));
@@ -387,6 +395,30 @@ private:
     return ok_status();
   }
 
+  // What the image was built on: a parent image by digest (its ancestry), or a bootstrap, and the
+  // catalog entry it came from.
+  nlohmann::json manifest_base() const
+  {
+    if (inputs_.parent) {
+      return {{"image",
+               {{"name", inputs_.parent->name},
+                {"version", inputs_.parent->version},
+                {"rootfs_sha256", inputs_.parent->rootfs_sha256},
+                {"manifest_sha256", inputs_.parent->manifest_sha256}}}};
+    }
+    const auto& boot = def_.base.bootstrap;
+    nlohmann::json base = {
+        {"bootstrap",
+         {{"suite", boot.suite},
+          {"variant", boot.variant},
+          {"mirror", boot.mirror.empty() ? nlohmann::json(nullptr) : nlohmann::json(boot.mirror)},
+          {"components", boot.components},
+          {"packages", boot.packages}}}};
+    if (!def_.base.catalog.empty())
+      base["catalog"] = def_.base.catalog;
+    return base;
+  }
+
   image::Manifest make_manifest(const ExportResult& exported)
   {
     image::Manifest m;
@@ -396,14 +428,7 @@ private:
     m.definition_sha256 = inputs_.definition_sha256;
     m.inputs = inputs_.files;
     m.artifacts = inputs_.artifacts;
-    const auto& boot = def_.base.bootstrap;
-    m.base = {
-        {"bootstrap",
-         {{"suite", boot.suite},
-          {"variant", boot.variant},
-          {"mirror", boot.mirror.empty() ? nlohmann::json(nullptr) : nlohmann::json(boot.mirror)},
-          {"components", boot.components},
-          {"packages", boot.packages}}}};
+    m.base = manifest_base();
     m.packages = exported.packages;
     m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
     m.kiln_version = kVersion;

@@ -10,12 +10,23 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kiln::bake {
 
+// The kiln image a definition builds on (base: image:PATH).
+struct ParentImage {
+  std::filesystem::path dir;
+  std::string name;
+  std::string version;
+  std::string rootfs_sha256;
+  std::string manifest_sha256;
+};
+
 struct Inputs {
+  std::optional<ParentImage> parent;
   std::string definition_sha256;
   std::vector<image::InputDigest> files;        // scripts and copied files, by content
   std::vector<image::ArtifactDigest> artifacts; // downloads, by their verified sha256

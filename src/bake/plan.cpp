@@ -120,15 +120,25 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
 {
   const auto& boot = definition.base.bootstrap;
   std::vector<LayerSpec> specs;
-  specs.push_back({"base",
-                   "bootstrap",
-                   {{"suite", boot.suite},
-                    {"variant", boot.variant},
-                    {"mirror", boot.mirror},
-                    {"components", boot.components},
-                    {"packages", boot.packages},
-                    {"architecture", machine()}},
-                   true});
+  if (inputs.parent) {
+    // The parent is known by the digest of its rootfs: a rebuilt parent is a new base.
+    specs.push_back({"base",
+                     "image",
+                     {{"image", inputs.parent->name},
+                      {"version", inputs.parent->version},
+                      {"rootfs_sha256", inputs.parent->rootfs_sha256}},
+                     false});
+  } else {
+    specs.push_back({"base",
+                     "bootstrap",
+                     {{"suite", boot.suite},
+                      {"variant", boot.variant},
+                      {"mirror", boot.mirror},
+                      {"components", boot.components},
+                      {"packages", boot.packages},
+                      {"architecture", machine()}},
+                     true});
+  }
   if (!definition.requirements.empty())
     specs.push_back(
         {"requirements", "requirements", canonical_requirements(definition, inputs), false});

@@ -59,7 +59,7 @@ int run(int argc, char** argv)
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
   std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app),
-                                   add_cache(app)};
+                                   add_cache(app), add_catalog(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

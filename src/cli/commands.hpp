@@ -20,6 +20,7 @@ struct Command {
 
 Command add_validate(CLI::App& app);
 Command add_schema(CLI::App& app);
+Command add_catalog(CLI::App& app);
 Command add_build(CLI::App& app);
 Command add_cache(CLI::App& app);
 

@@ -25,7 +25,9 @@ struct Bootstrap {
 };
 
 struct Base {
-  Bootstrap bootstrap;
+  Bootstrap bootstrap;         // for a bootstrap base, and for a catalog entry that bootstraps
+  std::string catalog;         // "catalog:NAME": the entry's name
+  std::filesystem::path image; // "image:PATH": a built kiln image's output folder
 };
 
 struct PackagesStep {

@@ -1,5 +1,6 @@
 #include "spec/loader.hpp"
 
+#include "spec/catalog.hpp"
 #include "spec/validator.hpp"
 #include "util/fs.hpp"
 #include "util/semver.hpp"
@@ -108,11 +109,60 @@ void load_bootstrap(Validator& v, const Entry& entry, Bootstrap& boot)
   }
 }
 
+// base: catalog:NAME, taken from the catalog of approved images.
+void load_catalog_base(Validator& v, const Entry& entry, const std::string& name, Definition& def)
+{
+  auto entries = catalog();
+  if (!entries) {
+    v.error(Validator::value_position(entry), entries.error().message, entries.error().hint);
+    return;
+  }
+  std::vector<std::string_view> names;
+  for (const auto& e : *entries) {
+    names.push_back(e.name);
+    if (e.name != name)
+      continue;
+    def.base.catalog = name;
+    def.base.bootstrap = e.bootstrap;
+    if (!e.security_baseline.empty() && def.requirements.security.baseline.empty())
+      def.requirements.security.baseline = e.security_baseline;
+    return;
+  }
+  std::string suggestion = util::closest_match(name, names);
+  v.error(Validator::value_position(entry), "base catalog:" + name + " is not in the catalog",
+          (suggestion.empty() ? "" : "did you mean '" + suggestion + "'? ") +
+              "kiln catalog ls lists the approved images");
+}
+
+// base: image:PATH, another kiln image's output folder.
+void load_image_base(Validator& v, const Entry& entry, const std::string& path, Definition& def)
+{
+  fs::path folder = fs::path(path).is_absolute() ? fs::path(path) : v.dir() / path;
+  if (!fs::exists(folder / "manifest.json") || !fs::exists(folder / "rootfs.tar.zst")) {
+    v.error(Validator::value_position(entry),
+            "base image:" + path + " is not a built kiln image (no manifest.json and " +
+                "rootfs.tar.zst in " + folder.lexically_normal().string() + ")",
+            "build the parent first (kiln build PARENT.yaml --out " + path + ")");
+    return;
+  }
+  def.base.image = folder.lexically_normal();
+}
+
 void load_base(Validator& v, const Entries& top, Definition& def)
 {
   auto it = top.find("base");
   if (it == top.end())
     return;
+  if (it->second.value.IsScalar()) {
+    std::string text = it->second.value.Scalar();
+    if (text.rfind("catalog:", 0) == 0)
+      return load_catalog_base(v, it->second, text.substr(8), def);
+    if (text.rfind("image:", 0) == 0)
+      return load_image_base(v, it->second, text.substr(6), def);
+    v.error(Validator::value_position(it->second), "base '" + text + "' is not a base",
+            "write catalog:NAME, image:PATH, or a bootstrap: mapping");
+    return;
+  }
   auto fields =
       v.mapping(it->second.value, Validator::value_position(it->second), shape("base"), "base");
   if (!fields)
@@ -210,10 +260,10 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
   if (auto top = v.mapping(root, {1, 1}, shape("definition"), "the definition")) {
     load_name(v, *top, def);
     load_version(v, *top, def);
-    load_base(v, *top, def);
     load_secrets(v, *top, def);
     if (auto requirements = top->find("requirements"); requirements != top->end())
       def.requirements = load_requirements(v, requirements->second);
+    load_base(v, *top, def); // after requirements: a catalog entry may add a baseline
     std::vector<std::string> secret_names;
     for (const auto& [name, source] : def.secrets)
       secret_names.push_back(name);

@@ -93,6 +93,11 @@ json json_schema()
   schema["title"] = "kiln image definition v1";
   schema["properties"]["name"]["pattern"] = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
   schema["properties"]["outputs"]["items"]["enum"] = kSupportedOutputs;
+  schema["properties"]["base"] = {
+      {"description",
+       "A bootstrap, catalog:NAME (an approved base) or image:PATH (a built image)."},
+      {"oneOf", json::array({{{"type", "string"}, {"pattern", "^(catalog|image):.+$"}},
+                             {{"$ref", "#/$defs/base"}}})}};
   schema["$defs"] = defs;
   return schema;
 }

@@ -35,15 +35,17 @@ Error archive_error(struct archive* a, const std::filesystem::path& file)
 } // namespace
 
 Status extract_archive(const std::filesystem::path& file, const std::filesystem::path& dest,
-                       int strip_components)
+                       int strip_components, bool whole_tree)
 {
   ArchivePtr reader(archive_read_new(), archive_read_free);
   archive_read_support_format_all(reader.get());
   archive_read_support_filter_all(reader.get());
   ArchivePtr writer(archive_write_disk_new(), archive_write_free);
-  archive_write_disk_set_options(writer.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+              ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+  if (whole_tree)
+    flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR;
+  archive_write_disk_set_options(writer.get(), flags);
   if (archive_read_open_filename(reader.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
     return archive_error(reader.get(), file);
   struct archive_entry* entry = nullptr;

@@ -8,7 +8,10 @@
 
 namespace kiln::util {
 
+// With `whole_tree`, owners, permissions and extended attributes (file capabilities) are kept as
+// the archive has them, as needed to unpack a root filesystem; otherwise files belong to the
+// caller.
 Status extract_archive(const std::filesystem::path& archive, const std::filesystem::path& dest,
-                       int strip_components);
+                       int strip_components, bool whole_tree = false);
 
 } // namespace kiln::util

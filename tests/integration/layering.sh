@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Approved bases and layering: an image built on catalog:debian-12-cis (hardened), a second image
+# built on the first (image:PATH) with the parent's ancestry in its manifest; a parent that does
+# not match its manifest, and bases that cannot be found, are refused.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_mirror
+
+step "the catalog lists the shipped entries and the user's own"
+cat >"$WORK/catalog.yaml" <<'YAML'
+images:
+  - name: corp-debian-12
+    description: Debian 12 with curl
+    bootstrap: {packages: [ca-certificates, curl]}
+YAML
+expect_exit 0 -- env KILN_CATALOG="$WORK/catalog.yaml" "$KILN" catalog ls
+expect_in "$WORK/out" "debian-12-minimal"
+expect_in "$WORK/out" "debian-12-cis"
+expect_in "$WORK/out" "corp-debian-12         Debian 12 with curl  [$WORK/catalog.yaml]"
+
+mkdir -p "$WORK/parent" "$WORK/child"
+cat >"$WORK/parent/image.yaml" <<'YAML'
+name: parent
+version: 1.2.0
+base: catalog:debian-12-cis
+requirements:
+  users: [{name: azdo, uid: 1001}]
+steps:
+  - shell: 'echo parent > /etc/parent-marker && install -o azdo -m 0600 /dev/null /home/azdo/owned'
+YAML
+cat >"$WORK/child/image.yaml" <<'YAML'
+name: child
+version: 0.1.0
+base: image:../parent-out
+steps:
+  - shell: 'test -f /etc/parent-marker && echo child > /etc/child-marker'
+YAML
+
+step "a base that cannot be found is a validation error"
+expect_exit 3 -- "$KILN" validate "$WORK/child/image.yaml"
+expect_in "$WORK/err" "image.yaml:3:7: error: base image:../parent-out is not a built kiln image"
+sed 's/catalog:debian-12-cis/catalog:debian-12-cys/' "$WORK/parent/image.yaml" >"$WORK/typo.yaml"
+expect_exit 3 -- "$KILN" validate "$WORK/typo.yaml"
+expect_in "$WORK/err" "base catalog:debian-12-cys is not in the catalog"
+expect_in "$WORK/err" "did you mean 'debian-12-cis'?"
+
+step "the parent, from the hardened catalog entry"
+expect_exit 0 -- "$KILN" build "$WORK/parent/image.yaml" --out "$WORK/parent-out"
+expect_in "$WORK/out" "security  $WORK/parent-out/security-audit.md (32 pass, 0 fail, 0 waived)"
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["base"]; assert b["catalog"]=="debian-12-cis", b' "$WORK/parent-out/manifest.json"
+
+step "the child, built on the parent"
+expect_exit 0 -- "$KILN" build "$WORK/child/image.yaml" --out "$WORK/child-out"
+python3 - "$WORK/parent-out/manifest.json" "$WORK/child-out/manifest.json" <<'PY'
+import hashlib, json, sys
+parent, child = (json.load(open(p)) for p in sys.argv[1:])
+base = child["base"]["image"]
+assert (base["name"], base["version"]) == ("parent", "1.2.0"), base
+assert base["rootfs_sha256"] == parent["outputs"][0]["sha256"]
+assert base["manifest_sha256"] == hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()
+PY
+zstd -dc "$WORK/child-out/rootfs.tar.zst" | python3 -c '
+import sys, tarfile
+entries = {e.name: e for e in tarfile.open(fileobj=sys.stdin.buffer, mode="r|")}
+assert "etc/parent-marker" in entries and "etc/child-marker" in entries
+owned = entries["home/azdo/owned"]
+assert (owned.uid, owned.mode) == (1001, 0o600), (owned.uid, oct(owned.mode))
+assert entries["etc/ssh/sshd_config.d/10-kiln-cis-root-login.conf"].isfile()
+'
+
+step "a rebuilt parent is a new base for the child"
+expect_exit 0 -- "$KILN" build "$WORK/child/image.yaml" --explain
+grep -qE "^hit +base " "$WORK/out" || fail "an unchanged parent should be cached"
+echo "tampered" >>"$WORK/parent-out/rootfs.tar.zst"
+expect_exit 4 -- "$KILN" build "$WORK/child/image.yaml" --out "$WORK/child-bad"
+expect_in "$WORK/err" "the parent image in $WORK/parent-out does not match its manifest"
+expect_no_image "$WORK/child-bad"
+echo "PASS"
