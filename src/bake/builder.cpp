@@ -435,6 +435,15 @@ private:
     m.git_commit = util::git_head_commit(def_.file);
     m.source_date_epoch = epoch_;
     m.security = exported.security;
+    const auto& storage = def_.requirements.storage;
+    if (!storage.empty()) {
+      nlohmann::json mounts = nlohmann::json::array();
+      for (const auto& mount : storage.mounts) {
+        mounts.push_back(
+            {{"path", mount.path}, {"size", mount.size}, {"fs", mount.fs}, {"label", mount.label}});
+      }
+      m.storage = {{"root_size", storage.root_size}, {"mounts", mounts}};
+    }
     return m;
   }
 

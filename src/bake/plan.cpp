@@ -84,6 +84,13 @@ json canonical_requirements(const spec::Definition& definition, const Inputs& in
   for (const auto& file : network.ca_certificates)
     certificates[file] = digest_of(inputs, file);
   json result = {{"kind", "requirements"}, {"groups", groups}, {"users", users}};
+  if (!definition.requirements.storage.empty()) {
+    json mounts = json::array();
+    for (const auto& m : definition.requirements.storage.mounts)
+      mounts.push_back({{"path", m.path}, {"size", m.size}, {"fs", m.fs}, {"label", m.label}});
+    result["storage"] = {{"root_size", definition.requirements.storage.root_size},
+                         {"mounts", mounts}};
+  }
   if (!definition.requirements.security.baseline.empty()) {
     result["security"] = {{"baseline", definition.requirements.security.baseline},
                           {"waive", definition.requirements.security.waive}};
@@ -105,6 +112,8 @@ std::string describe_change(const std::string& field, const json& now)
     return "script " + now.value("script", std::string()) + " changed";
   if (field == "src_sha256")
     return now.value("src", std::string()) + " changed";
+  if (field == "storage")
+    return "the storage settings changed";
   if (field == "security")
     return "the security settings changed";
   if (field == "network")

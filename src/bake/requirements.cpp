@@ -226,6 +226,19 @@ Status apply_security(const spec::Security& security, const StepContext& context
   return ok_status();
 }
 
+// Extra filesystems are found by label at boot; nofail keeps a machine without them booting.
+Status apply_storage(const spec::Storage& storage, const StepContext& context, StepLog& log)
+{
+  std::string lines;
+  for (const auto& mount : storage.mounts) {
+    KILN_TRY(run_in_image(context, {"mkdir", "-p", mount.path}, log));
+    lines += "LABEL=" + mount.label + " " + mount.path + " " + mount.fs + " defaults,nofail 0 2\n";
+  }
+  if (!lines.empty())
+    KILN_TRY(append_in_image(context, "/etc/fstab", lines, log));
+  return ok_status();
+}
+
 bool any_sudo(const spec::Requirements& requirements)
 {
   for (const auto& user : requirements.users) {
@@ -257,6 +270,7 @@ Status apply_requirements(const spec::Requirements& requirements, const StepCont
       KILN_TRY(write_authorized_keys(user, context, log));
   }
   KILN_TRY(apply_network(requirements.network, context, log));
+  KILN_TRY(apply_storage(requirements.storage, context, log));
   if (!requirements.security.baseline.empty())
     KILN_TRY(apply_security(requirements.security, context, log));
   return ok_status();

@@ -40,6 +40,7 @@ json to_json(const Manifest& m)
       {"git_commit", m.git_commit ? json(*m.git_commit) : json(nullptr)},
       {"source_date_epoch", m.source_date_epoch},
       {"security_audit", m.security},
+      {"storage", m.storage},
   };
 }
 

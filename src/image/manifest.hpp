@@ -45,6 +45,7 @@ struct Manifest {
   std::optional<std::string> git_commit;
   int64_t source_date_epoch = 0;
   nlohmann::json security; // the security audit's summary, or null
+  nlohmann::json storage;  // the disk layout disk outputs will use, or null
 };
 
 nlohmann::json to_json(const Manifest& manifest);

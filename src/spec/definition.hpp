@@ -1,6 +1,7 @@
 // The image definition model (format v1), as loaded from YAML by spec/loader.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -104,6 +105,19 @@ struct Network {
   }
 };
 
+struct MountPoint {
+  std::string path;  // where it is mounted in the image
+  uint64_t size = 0; // bytes, for the disk outputs
+  std::string fs = "ext4";
+  std::string label; // the filesystem label /etc/fstab finds it by
+};
+
+struct Storage {
+  uint64_t root_size = 0; // bytes; 0: as small as the content allows (disk outputs)
+  std::vector<MountPoint> mounts;
+  bool empty() const { return root_size == 0 && mounts.empty(); }
+};
+
 struct Security {
   std::string baseline;                     // "cis-level1", or "" for none
   std::map<std::string, std::string> waive; // rule id -> reason
@@ -114,10 +128,12 @@ struct Requirements {
   std::vector<Group> groups;
   std::vector<User> users;
   Network network;
+  Storage storage;
   Security security;
   bool empty() const
   {
-    return groups.empty() && users.empty() && network.empty() && security.baseline.empty();
+    return groups.empty() && users.empty() && network.empty() && storage.empty() &&
+           security.baseline.empty();
   }
 };
 

@@ -4,10 +4,13 @@
 #include "util/strings.hpp"
 
 #include <arpa/inet.h>
+#include <filesystem>
 #include <regex>
 #include <set>
 
 namespace kiln::spec {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -316,6 +319,94 @@ void load_waiver(Validator& v, const YAML::Node& node, int number, Security& sec
   security.waive[*rule] = *reason;
 }
 
+std::optional<uint64_t> size_value(Validator& v, const Entry& entry, const std::string& what)
+{
+  auto text = v.string_value(entry, what);
+  if (!text)
+    return std::nullopt;
+  auto bytes = util::parse_size(*text);
+  if (!bytes || *bytes < (64ull << 20)) {
+    v.error(Validator::value_position(entry),
+            what + " '" + *text + "' is not a size of 64M or more", "write e.g. 20G or 512M");
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+std::optional<MountPoint> load_mount(Validator& v, const Entries& fields, const std::string& where)
+{
+  MountPoint mount;
+  if (!fields.count("path") || !fields.count("size"))
+    return std::nullopt;
+  auto path = v.string_value(fields.at("path"), where + " path");
+  if (!path || !v.check_image_path(fields.at("path"), *path, where + " path"))
+    return std::nullopt;
+  mount.path = *path;
+  auto size = size_value(v, fields.at("size"), where + " size");
+  if (!size)
+    return std::nullopt;
+  mount.size = *size;
+  if (auto it = fields.find("fs"); it != fields.end()) {
+    auto fs = v.string_value(it->second, where + " fs");
+    if (fs && *fs != "ext4" && *fs != "xfs" && *fs != "btrfs") {
+      v.error(Validator::value_position(it->second), where + " fs '" + *fs + "' is not supported",
+              "use ext4, xfs or btrfs");
+      return std::nullopt;
+    }
+    mount.fs = fs.value_or("ext4");
+  }
+  std::string name = fs::path(mount.path).filename().string();
+  mount.label = name.substr(0, 16);
+  if (auto it = fields.find("label"); it != fields.end()) {
+    auto label = v.string_value(it->second, where + " label");
+    static const std::regex pattern("[A-Za-z0-9_-]{1,16}");
+    if (label && !std::regex_match(*label, pattern)) {
+      v.error(Validator::value_position(it->second), where + " label '" + *label + "' is not valid",
+              "use up to 16 letters, digits, '_' and '-'");
+      return std::nullopt;
+    }
+    mount.label = label.value_or(mount.label);
+  }
+  return mount;
+}
+
+Storage load_storage(Validator& v, const Entry& entry)
+{
+  Storage storage;
+  auto fields = v.mapping(entry.value, Validator::value_position(entry), shape("storage"),
+                          "requirements.storage");
+  if (!fields)
+    return storage;
+  if (auto it = fields->find("root_size"); it != fields->end())
+    storage.root_size = size_value(v, it->second, "requirements.storage root_size").value_or(0);
+  auto it = fields->find("mounts");
+  if (it == fields->end())
+    return storage;
+  if (!it->second.value.IsSequence()) {
+    v.error(Validator::value_position(it->second), "requirements.storage mounts must be a list",
+            "write each as '- {path: /var/lib/docker, size: 50G}'");
+    return storage;
+  }
+  std::set<std::string> paths;
+  int number = 0;
+  for (const auto& node : it->second.value) {
+    std::string where = "requirements.storage.mounts item " + std::to_string(++number);
+    auto mount_fields = v.mapping(node, position_of(node), shape("mount"), where);
+    if (!mount_fields)
+      continue;
+    auto mount = load_mount(v, *mount_fields, where);
+    if (!mount)
+      continue;
+    if (!paths.insert(mount->path).second) {
+      v.error(position_of(node), where + " mounts " + mount->path + " a second time",
+              "keep one filesystem per path");
+      continue;
+    }
+    storage.mounts.push_back(*mount);
+  }
+  return storage;
+}
+
 Security load_security(Validator& v, const Entry& entry)
 {
   Security security;
@@ -358,6 +449,8 @@ Requirements load_requirements(Validator& v, const Entry& entry)
     requirements.network = load_network(v, it->second);
   if (auto it = fields->find("security"); it != fields->end())
     requirements.security = load_security(v, it->second);
+  if (auto it = fields->find("storage"); it != fields->end())
+    requirements.storage = load_storage(v, it->second);
   return requirements;
 }
 

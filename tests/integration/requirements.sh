@@ -35,6 +35,11 @@ requirements:
     hosts:
       - {ip: 10.0.0.5, names: [artifacts.corp.invalid, artifacts]}
     ca_certificates: [files/corp-root.pem]
+  storage:
+    root_size: 20G
+    mounts:
+      - {path: /var/lib/docker, size: 50G}
+      - {path: /opt/azdo/work, size: 100G, fs: xfs, label: agent-work}
   security:
     baseline: cis-level1
     waive:
@@ -61,7 +66,11 @@ assert status["password-max-days"] == ("fail", "/etc/login.defs sets PASS_MAX_DA
 assert status["usb-storage"] == ("waived", "agents read USB test fixtures")
 assert status["sshd-root-login"][0] == "pass" and status["perms-shadow"][0] == "pass"
 assert report["summary"] == {"pass": 30, "fail": 1, "waived": 1}, report["summary"]
-assert json.load(open(out + "/manifest.json"))["security_audit"] == report["summary"]
+manifest = json.load(open(out + "/manifest.json"))
+assert manifest["security_audit"] == report["summary"]
+storage = manifest["storage"]
+assert storage["root_size"] == 20 << 30, storage
+assert storage["mounts"][1] == {"path": "/opt/azdo/work", "size": 100 << 30, "fs": "xfs", "label": "agent-work"}, storage
 assert "| usb-storage | 1.1.1.9 | waived |" in open(out + "/security-audit.md").read()
 PY
 expect_in "$WORK/img/logs/04-check.log" "users exist before the steps"
@@ -101,6 +110,10 @@ assert files["etc/ssh/sshd_config.d/10-kiln-cis-root-login.conf"][1].endswith("P
 assert "etc/modprobe.d/kiln-cis-usb-storage.conf" not in files, "a waived rule was applied"
 assert files["etc/systemd/system/cups.service"][0].linkname == "/dev/null"
 assert "\nPASS_MIN_DAYS 1\n" in files["etc/login.defs"][1]
+fstab = files["etc/fstab"][1]
+assert "LABEL=docker /var/lib/docker ext4 defaults,nofail 0 2\n" in fstab, fstab
+assert "LABEL=agent-work /opt/azdo/work xfs defaults,nofail 0 2\n" in fstab, fstab
+assert files["var/lib/docker"][0].isdir()
 shadow = files["etc/shadow"][0]
 assert shadow.mode == 0o640, oct(shadow.mode)
 ' "$KEY" "$DEF/files/corp-root.pem"

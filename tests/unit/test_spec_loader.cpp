@@ -291,6 +291,17 @@ std::vector<Malformed> malformed_cases()
       {"base image that was never built",
        "name: a\nversion: 1.0.0\nbase: image:out/parent\nsteps: [{shell: x}]\n", 3, 7,
        "base image:out/parent is not a built kiln image"},
+      {"storage size too small",
+       kHead + "requirements: {storage: {root_size: 10M}}\nsteps: [{shell: x}]\n", 4, 37,
+       "requirements.storage root_size '10M' is not a size of 64M or more"},
+      {"storage mount with an unknown filesystem",
+       kHead + "requirements: {storage: {mounts: [{path: /data, size: 1G, fs: ntfs}]}}\n"
+               "steps: [{shell: x}]\n",
+       4, 63, "requirements.storage.mounts item 1 fs 'ntfs' is not supported"},
+      {"storage mount path not absolute",
+       kHead + "requirements: {storage: {mounts: [{path: data, size: 1G}]}}\nsteps: [{shell: x}]\n",
+       4, 42,
+       "requirements.storage.mounts item 1 path 'data' must be an absolute path in the image"},
       {"secret_env not a boolean",
        kHead +
            "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [token], secret_env: yes}]\n",
