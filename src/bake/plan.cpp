@@ -84,6 +84,12 @@ json canonical_requirements(const spec::Definition& definition, const Inputs& in
   for (const auto& file : network.ca_certificates)
     certificates[file] = digest_of(inputs, file);
   json result = {{"kind", "requirements"}, {"groups", groups}, {"users", users}};
+  if (const auto& d = definition.requirements.domain; !d.empty()) {
+    result["domain"] = {{"realm", d.realm},
+                        {"join_user", d.join_user},
+                        {"computer_ou", d.computer_ou},
+                        {"credential", d.credential}};
+  }
   if (!definition.requirements.storage.empty()) {
     json mounts = json::array();
     for (const auto& m : definition.requirements.storage.mounts)
@@ -112,6 +118,8 @@ std::string describe_change(const std::string& field, const json& now)
     return "script " + now.value("script", std::string()) + " changed";
   if (field == "src_sha256")
     return now.value("src", std::string()) + " changed";
+  if (field == "domain")
+    return "the domain settings changed";
   if (field == "storage")
     return "the storage settings changed";
   if (field == "security")

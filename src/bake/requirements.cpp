@@ -239,6 +239,74 @@ Status apply_storage(const spec::Storage& storage, const StepContext& context, S
   return ok_status();
 }
 
+std::string lower(std::string text)
+{
+  for (auto& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// The first-boot join: the deployment leaves the join password at `credential` (on a tmpfs, by
+// cloud-init or SSM); the unit joins once, then removes it. Values are quoted: they come from the
+// definition, validated, never from a secret.
+std::string join_script(const spec::Domain& d)
+{
+  std::string ou =
+      d.computer_ou.empty() ? "" : " --computer-ou=" + util::shell_quote(d.computer_ou);
+  return "#!/bin/sh\n"
+         "# Joins " +
+         d.realm +
+         " at first boot (written by kiln from requirements.domain).\n"
+         "set -eu\n"
+         "credential=" +
+         util::shell_quote(d.credential) +
+         "\n"
+         "if [ ! -s \"$credential\" ]; then\n"
+         "  echo \"kiln-domain-join: no join credential at $credential\" >&2\n"
+         "  exit 1\n"
+         "fi\n"
+         "realm join --unattended --user=" +
+         util::shell_quote(d.join_user) + ou + " " + util::shell_quote(d.realm) +
+         " < \"$credential\"\n"
+         "mkdir -p /var/lib/kiln\n"
+         "touch /var/lib/kiln/domain-joined\n"
+         "rm -f \"$credential\"\n";
+}
+
+Status apply_domain(const spec::Domain& domain, const StepContext& context, StepLog& log)
+{
+  KILN_TRY(install_packages(
+      {"realmd", "sssd", "sssd-tools", "adcli", "krb5-user", "libnss-sss", "libpam-sss"}, context,
+      log));
+  KILN_TRY(write_in_image(context, "/etc/krb5.conf",
+                          "[libdefaults]\n    default_realm = " + domain.realm +
+                              "\n    dns_lookup_realm = false\n    dns_lookup_kdc = true\n"
+                              "    rdns = false\n",
+                          "0644", log));
+  KILN_TRY(write_in_image(context, "/etc/realmd.conf",
+                          "[service]\nautomatic-install = no\n\n[" + lower(domain.realm) +
+                              "]\nfully-qualified-names = no\n",
+                          "0644", log));
+  KILN_TRY(write_in_image(context, "/usr/local/sbin/kiln-domain-join", join_script(domain), "0755",
+                          log));
+  KILN_TRY(run_in_image(context, {"sh", "-n", "/usr/local/sbin/kiln-domain-join"}, log));
+  std::string unit = "[Unit]\nDescription=Join the " + domain.realm +
+                     " Active Directory realm (kiln)\n"
+                     "Wants=network-online.target\nAfter=network-online.target\n"
+                     "ConditionPathExists=!/var/lib/kiln/domain-joined\n\n"
+                     "[Service]\nType=oneshot\nExecStart=/usr/local/sbin/kiln-domain-join\n"
+                     "RemainAfterExit=yes\n\n[Install]\nWantedBy=multi-user.target\n";
+  KILN_TRY(
+      write_in_image(context, "/etc/systemd/system/kiln-domain-join.service", unit, "0644", log));
+  // Enabled the way systemctl enable would, without a running systemd.
+  return run_in_image(context,
+                      {"/bin/sh", "-eu", "-c",
+                       "mkdir -p /etc/systemd/system/multi-user.target.wants && ln -sfn "
+                       "/etc/systemd/system/kiln-domain-join.service "
+                       "/etc/systemd/system/multi-user.target.wants/kiln-domain-join.service"},
+                      log);
+}
+
 bool any_sudo(const spec::Requirements& requirements)
 {
   for (const auto& user : requirements.users) {
@@ -271,6 +339,8 @@ Status apply_requirements(const spec::Requirements& requirements, const StepCont
   }
   KILN_TRY(apply_network(requirements.network, context, log));
   KILN_TRY(apply_storage(requirements.storage, context, log));
+  if (!requirements.domain.empty())
+    KILN_TRY(apply_domain(requirements.domain, context, log));
   if (!requirements.security.baseline.empty())
     KILN_TRY(apply_security(requirements.security, context, log));
   return ok_status();

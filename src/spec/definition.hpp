@@ -118,6 +118,16 @@ struct Storage {
   bool empty() const { return root_size == 0 && mounts.empty(); }
 };
 
+// Active Directory: prepared at bake time, joined at first boot with a credential the deployment
+// delivers. Nothing here is secret.
+struct Domain {
+  std::string realm;                                // CORP.EXAMPLE.COM
+  std::string join_user;                            // the account that joins computers
+  std::string computer_ou;                          // "" : the realm's default
+  std::string credential = "/run/kiln/domain-join"; // where the password is at first boot
+  bool empty() const { return realm.empty(); }
+};
+
 struct Security {
   std::string baseline;                     // "cis-level1", or "" for none
   std::map<std::string, std::string> waive; // rule id -> reason
@@ -130,10 +140,11 @@ struct Requirements {
   Network network;
   Storage storage;
   Security security;
+  Domain domain;
   bool empty() const
   {
     return groups.empty() && users.empty() && network.empty() && storage.empty() &&
-           security.baseline.empty();
+           security.baseline.empty() && domain.empty();
   }
 };
 

@@ -407,6 +407,53 @@ Storage load_storage(Validator& v, const Entry& entry)
   return storage;
 }
 
+Domain load_domain(Validator& v, const Entry& entry)
+{
+  Domain domain;
+  auto fields = v.mapping(entry.value, Validator::value_position(entry), shape("domain"),
+                          "requirements.domain");
+  if (!fields || !fields->count("realm") || !fields->count("join_user"))
+    return domain;
+  auto realm = v.string_value(fields->at("realm"), "requirements.domain realm");
+  static const std::regex realm_pattern(
+      "[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?(\\.[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?)+");
+  if (realm && !std::regex_match(*realm, realm_pattern)) {
+    v.error(Validator::value_position(fields->at("realm")),
+            "requirements.domain realm '" + *realm + "' is not a realm name",
+            "write the DNS domain in capitals, e.g. CORP.EXAMPLE.COM");
+    return domain;
+  }
+  auto user = v.string_value(fields->at("join_user"), "requirements.domain join_user");
+  static const std::regex user_pattern("[A-Za-z0-9._$-]{1,64}");
+  if (user && !std::regex_match(*user, user_pattern)) {
+    v.error(Validator::value_position(fields->at("join_user")),
+            "requirements.domain join_user '" + *user + "' is not an account name",
+            "give the account's name without the realm, e.g. svc-join");
+    return domain;
+  }
+  if (auto it = fields->find("computer_ou"); it != fields->end()) {
+    auto ou = v.string_value(it->second, "requirements.domain computer_ou");
+    static const std::regex ou_pattern("[A-Za-z0-9=,._ -]+");
+    if (ou && !std::regex_match(*ou, ou_pattern)) {
+      v.error(Validator::value_position(it->second),
+              "requirements.domain computer_ou '" + *ou + "' is not a distinguished name",
+              "write e.g. OU=Agents,DC=corp,DC=example,DC=com");
+      return domain;
+    }
+    domain.computer_ou = ou.value_or("");
+  }
+  if (auto it = fields->find("credential"); it != fields->end()) {
+    auto path = v.string_value(it->second, "requirements.domain credential");
+    if (path && v.check_image_path(it->second, *path, "requirements.domain credential"))
+      domain.credential = *path;
+  }
+  if (realm && user) {
+    domain.realm = *realm;
+    domain.join_user = *user;
+  }
+  return domain;
+}
+
 Security load_security(Validator& v, const Entry& entry)
 {
   Security security;
@@ -451,6 +498,8 @@ Requirements load_requirements(Validator& v, const Entry& entry)
     requirements.security = load_security(v, it->second);
   if (auto it = fields->find("storage"); it != fields->end())
     requirements.storage = load_storage(v, it->second);
+  if (auto it = fields->find("domain"); it != fields->end())
+    requirements.domain = load_domain(v, it->second);
   return requirements;
 }
 

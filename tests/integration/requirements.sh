@@ -40,6 +40,10 @@ requirements:
     mounts:
       - {path: /var/lib/docker, size: 50G}
       - {path: /opt/azdo/work, size: 100G, fs: xfs, label: agent-work}
+  domain:
+    realm: CORP.EXAMPLE.COM
+    join_user: svc-join
+    computer_ou: OU=Agents,DC=corp,DC=example,DC=com
   security:
     baseline: cis-level1
     waive:
@@ -110,6 +114,16 @@ assert files["etc/ssh/sshd_config.d/10-kiln-cis-root-login.conf"][1].endswith("P
 assert "etc/modprobe.d/kiln-cis-usb-storage.conf" not in files, "a waived rule was applied"
 assert files["etc/systemd/system/cups.service"][0].linkname == "/dev/null"
 assert "\nPASS_MIN_DAYS 1\n" in files["etc/login.defs"][1]
+join = files["usr/local/sbin/kiln-domain-join"]
+assert join[0].mode == 0o755, oct(join[0].mode)
+assert "realm join --unattended --user=svc-join --computer-ou='OU=Agents,DC=corp,DC=example,DC=com' CORP.EXAMPLE.COM < \"$credential\"\n" in join[1], join[1]
+assert "credential=/run/kiln/domain-join\n" in join[1]
+assert "default_realm = CORP.EXAMPLE.COM" in files["etc/krb5.conf"][1]
+wants = files["etc/systemd/system/multi-user.target.wants/kiln-domain-join.service"][0]
+assert wants.linkname == "/etc/systemd/system/kiln-domain-join.service"
+assert "ConditionPathExists=!/var/lib/kiln/domain-joined" in files["etc/systemd/system/kiln-domain-join.service"][1]
+for package in ["realmd", "sssd", "adcli", "krb5-user", "libnss-sss"]:
+    assert "var/lib/dpkg/info/" + package + ".list" in files or any(n.startswith("var/lib/dpkg/info/" + package + ":") for n in files), package
 fstab = files["etc/fstab"][1]
 assert "LABEL=docker /var/lib/docker ext4 defaults,nofail 0 2\n" in fstab, fstab
 assert "LABEL=agent-work /opt/azdo/work xfs defaults,nofail 0 2\n" in fstab, fstab
