@@ -7,6 +7,7 @@
 #include "bake/export.hpp"
 #include "bake/inputs.hpp"
 #include "bake/layer_cache.hpp"
+#include "bake/manifest_builder.hpp"
 #include "bake/plan.hpp"
 #include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
@@ -16,7 +17,6 @@
 #include "util/git.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
-#include "util/version.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -372,7 +372,7 @@ private:
         cached_phase_ = true;
       }
       KILN_TRY(copy_export(cache_, key, out_));
-      manifest_ = make_manifest(*exported);
+      manifest_ = build_manifest(def_, inputs_, *exported, epoch_);
       std::string manifest = image::to_json(manifest_).dump(2) + "\n";
       if (auto name = secrets_.redactor.find_in(manifest))
         return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
@@ -393,58 +393,6 @@ private:
       return make_error(ExitCode::build_failed,
                         "secret '" + (*found)->second + "' reached the log " + (*found)->first);
     return ok_status();
-  }
-
-  // What the image was built on: a parent image by digest (its ancestry), or a bootstrap, and the
-  // catalog entry it came from.
-  nlohmann::json manifest_base() const
-  {
-    if (inputs_.parent) {
-      return {{"image",
-               {{"name", inputs_.parent->name},
-                {"version", inputs_.parent->version},
-                {"rootfs_sha256", inputs_.parent->rootfs_sha256},
-                {"manifest_sha256", inputs_.parent->manifest_sha256}}}};
-    }
-    const auto& boot = def_.base.bootstrap;
-    nlohmann::json base = {
-        {"bootstrap",
-         {{"suite", boot.suite},
-          {"variant", boot.variant},
-          {"mirror", boot.mirror.empty() ? nlohmann::json(nullptr) : nlohmann::json(boot.mirror)},
-          {"components", boot.components},
-          {"packages", boot.packages}}}};
-    if (!def_.base.catalog.empty())
-      base["catalog"] = def_.base.catalog;
-    return base;
-  }
-
-  image::Manifest make_manifest(const ExportResult& exported)
-  {
-    image::Manifest m;
-    m.name = def_.name;
-    m.version = def_.version;
-    m.definition_file = def_.file.filename().string();
-    m.definition_sha256 = inputs_.definition_sha256;
-    m.inputs = inputs_.files;
-    m.artifacts = inputs_.artifacts;
-    m.base = manifest_base();
-    m.packages = exported.packages;
-    m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
-    m.kiln_version = kVersion;
-    m.git_commit = util::git_head_commit(def_.file);
-    m.source_date_epoch = epoch_;
-    m.security = exported.security;
-    const auto& storage = def_.requirements.storage;
-    if (!storage.empty()) {
-      nlohmann::json mounts = nlohmann::json::array();
-      for (const auto& mount : storage.mounts) {
-        mounts.push_back(
-            {{"path", mount.path}, {"size", mount.size}, {"fs", mount.fs}, {"label", mount.label}});
-      }
-      m.storage = {{"root_size", storage.root_size}, {"mounts", mounts}};
-    }
-    return m;
   }
 
   const spec::Definition& def_;

@@ -57,8 +57,10 @@ private:
   std::vector<Diagnostic> diagnostics_;
 };
 
-// The requirements section lives in requirements_loader.cpp.
+// The requirements section lives in requirements_loader.cpp, its network part in
+// network_loader.cpp.
 Requirements load_requirements(Validator& validator, const Entry& entry);
+Network load_network(Validator& validator, const Entry& entry);
 
 // Step parsing lives in steps_loader.cpp.
 // `secrets` are the names declared in the definition, which steps may refer to.

@@ -20,18 +20,23 @@ void Sha256::update(const void* data, size_t size)
   EVP_DigestUpdate(ctx_.get(), data, size);
 }
 
+static std::string to_hex(const unsigned char* bytes, unsigned int length)
+{
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[bytes[i] >> 4];
+    out += hex[bytes[i] & 0xf];
+  }
+  return out;
+}
+
 std::string Sha256::hex_digest()
 {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(ctx_.get(), digest, &length);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0xf];
-  }
-  return out;
+  return to_hex(digest, length);
 }
 
 std::string sha256_hex(std::string_view data)
@@ -47,13 +52,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data)
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0xf];
-  }
-  return out;
+  return to_hex(digest, length);
 }
 
 static Status hash_file_into(const std::filesystem::path& path, Sha256& hash)

@@ -1,0 +1,70 @@
+#include "bake/manifest_builder.hpp"
+
+#include "util/git.hpp"
+#include "util/version.hpp"
+
+namespace kiln::bake {
+
+using nlohmann::json;
+
+namespace {
+
+// What the image was built on: a parent image by digest (its ancestry), or a bootstrap, and the
+// catalog entry it came from.
+json manifest_base(const spec::Definition& def, const Inputs& inputs)
+{
+  if (inputs.parent) {
+    return {{"image",
+             {{"name", inputs.parent->name},
+              {"version", inputs.parent->version},
+              {"rootfs_sha256", inputs.parent->rootfs_sha256},
+              {"manifest_sha256", inputs.parent->manifest_sha256}}}};
+  }
+  const auto& boot = def.base.bootstrap;
+  json base = {{"bootstrap",
+                {{"suite", boot.suite},
+                 {"variant", boot.variant},
+                 {"mirror", boot.mirror.empty() ? json(nullptr) : json(boot.mirror)},
+                 {"components", boot.components},
+                 {"packages", boot.packages}}}};
+  if (!def.base.catalog.empty())
+    base["catalog"] = def.base.catalog;
+  return base;
+}
+
+json manifest_storage(const spec::Storage& storage)
+{
+  if (storage.empty())
+    return nullptr;
+  json mounts = json::array();
+  for (const auto& mount : storage.mounts) {
+    mounts.push_back(
+        {{"path", mount.path}, {"size", mount.size}, {"fs", mount.fs}, {"label", mount.label}});
+  }
+  return {{"root_size", storage.root_size}, {"mounts", mounts}};
+}
+
+} // namespace
+
+image::Manifest build_manifest(const spec::Definition& def, const Inputs& inputs,
+                               const ExportResult& exported, int64_t source_date_epoch)
+{
+  image::Manifest m;
+  m.name = def.name;
+  m.version = def.version;
+  m.definition_file = def.file.filename().string();
+  m.definition_sha256 = inputs.definition_sha256;
+  m.inputs = inputs.files;
+  m.artifacts = inputs.artifacts;
+  m.base = manifest_base(def, inputs);
+  m.packages = exported.packages;
+  m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
+  m.kiln_version = kVersion;
+  m.git_commit = util::git_head_commit(def.file);
+  m.source_date_epoch = source_date_epoch;
+  m.security = exported.security;
+  m.storage = manifest_storage(def.requirements.storage);
+  return m;
+}
+
+} // namespace kiln::bake
