@@ -118,15 +118,15 @@ Network load_network(Validator& v, const Entry& entry)
                     .value_or(std::vector<std::string>{});
   network.search = checked_list(v, *fields, "search", is_host_name, "a domain", "corp.example.com")
                        .value_or(std::vector<std::string>{});
-  if (auto it = fields->find("hosts"); it != fields->end() && it->second.value.IsSequence()) {
+  if (auto it = fields->find("hosts");
+      it != fields->end() &&
+      v.is_list(it->second, "requirements.network hosts",
+                "write each entry as '- {ip: 10.0.0.5, names: [artifacts.corp]}'")) {
     int number = 0;
     for (const auto& node : it->second.value) {
       if (auto host = load_host(v, node, ++number))
         network.hosts.push_back(*host);
     }
-  } else if (it != fields->end()) {
-    v.error(Validator::value_position(it->second), "requirements.network hosts must be a list",
-            "write each entry as '- {ip: 10.0.0.5, names: [artifacts.corp]}'");
   }
   if (auto it = fields->find("ca_certificates"); it != fields->end()) {
     auto files = v.string_list(it->second, "requirements.network ca_certificates");

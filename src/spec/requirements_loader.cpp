@@ -136,14 +136,9 @@ std::vector<T> load_list(Validator& v, const Entries& fields, const char* key, L
 {
   std::vector<T> items;
   auto it = fields.find(key);
-  if (it == fields.end())
+  if (it == fields.end() || !v.is_list(it->second, std::string("requirements.") + key,
+                                       "write each item as a '- name: ...' entry"))
     return items;
-  if (!it->second.value.IsSequence()) {
-    v.error(Validator::value_position(it->second),
-            std::string("requirements.") + key + " must be a list",
-            "write each item as a '- name: ...' entry");
-    return items;
-  }
   std::set<std::string> seen;
   int number = 0;
   for (const auto& node : it->second.value) {
@@ -249,13 +244,9 @@ Storage load_storage(Validator& v, const Entry& entry)
   if (auto it = fields->find("root_size"); it != fields->end())
     storage.root_size = size_value(v, it->second, "requirements.storage root_size").value_or(0);
   auto it = fields->find("mounts");
-  if (it == fields->end())
+  if (it == fields->end() || !v.is_list(it->second, "requirements.storage mounts",
+                                        "write each as '- {path: /var/lib/docker, size: 50G}'"))
     return storage;
-  if (!it->second.value.IsSequence()) {
-    v.error(Validator::value_position(it->second), "requirements.storage mounts must be a list",
-            "write each as '- {path: /var/lib/docker, size: 50G}'");
-    return storage;
-  }
   std::set<std::string> paths;
   int number = 0;
   for (const auto& node : it->second.value) {
@@ -337,15 +328,12 @@ Security load_security(Validator& v, const Entry& entry)
     return security;
   }
   security.baseline = baseline.value_or("");
-  if (auto it = fields->find("waive"); it != fields->end()) {
-    if (!it->second.value.IsSequence()) {
-      v.error(Validator::value_position(it->second), "requirements.security waive must be a list",
-              "write each waiver as '- {rule: ID, reason: WHY}'");
-    } else {
-      int number = 0;
-      for (const auto& node : it->second.value)
-        load_waiver(v, node, ++number, security);
-    }
+  if (auto it = fields->find("waive");
+      it != fields->end() && v.is_list(it->second, "requirements.security waive",
+                                       "write each waiver as '- {rule: ID, reason: WHY}'")) {
+    int number = 0;
+    for (const auto& node : it->second.value)
+      load_waiver(v, node, ++number, security);
   }
   return security;
 }

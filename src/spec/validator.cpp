@@ -149,6 +149,14 @@ std::optional<mode_t> Validator::mode_value(const Entry& entry, const std::strin
   return static_cast<mode_t>(std::stoul(*text, nullptr, 8));
 }
 
+bool Validator::is_list(const Entry& entry, const std::string& what, const std::string& hint)
+{
+  if (entry.value.IsSequence())
+    return true;
+  error(value_position(entry), what + " must be a list", hint);
+  return false;
+}
+
 std::optional<bool> Validator::bool_value(const Entry& entry, const std::string& what)
 {
   auto text = string_value(entry, what);

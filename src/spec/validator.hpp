@@ -45,6 +45,8 @@ public:
   std::optional<int> integer_value(const Entry& entry, const std::string& what);
   std::optional<mode_t> mode_value(const Entry& entry, const std::string& what);
   std::optional<bool> bool_value(const Entry& entry, const std::string& what);
+  // True when the entry is a list of items; otherwise reports "WHAT must be a list".
+  bool is_list(const Entry& entry, const std::string& what, const std::string& hint);
 
   // A path relative to the definition's folder that must exist and stay inside it.
   bool check_relative_input(const Entry& entry, const std::string& path, const std::string& what);
