@@ -310,7 +310,8 @@ std::vector<Malformed> malformed_cases()
        kHead + "requirements: {domain: {realm: CORP.EXAMPLE.COM}}\nsteps: [{shell: x}]\n", 4, 24,
        "missing required key 'join_user' in requirements.domain"},
       {"waivers not a list",
-       kHead + "requirements: {security: {baseline: cis-level1, waive: aslr}}\nsteps: [{shell: x}]\n",
+       kHead +
+           "requirements: {security: {baseline: cis-level1, waive: aslr}}\nsteps: [{shell: x}]\n",
        4, 56, "requirements.security waive must be a list"},
       {"secret_env not a boolean",
        kHead +
