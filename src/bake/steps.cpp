@@ -33,7 +33,24 @@ TreeCommand command(const StepContext& context, std::vector<std::string> argv,
 
 // The package lists come from the bootstrap (kept for this) or from an earlier step; a tree
 // without them gets them first.
-const char* kUpdateIfNoLists = "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update";
+// Its arguments are apt options (build_apt_options).
+const char* kUpdateIfNoLists =
+    "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update \"$@\"";
+
+// Options for every apt run kiln makes in a tree. The proxy an image configures is for where it
+// will run; while it is built, apt uses the build host's (its http_proxy and https_proxy), or none.
+std::vector<std::string> build_apt_options()
+{
+  std::vector<std::string> options = {"-o", "APT::Color=0"};
+  for (const auto& [scheme, variable] :
+       {std::pair{"http", "http_proxy"}, {"https", "https_proxy"}}) {
+    const char* host_proxy = std::getenv(variable);
+    options.push_back("-o");
+    options.push_back(std::string("Acquire::") + scheme +
+                      "::Proxy=" + (host_proxy && *host_proxy ? host_proxy : "DIRECT"));
+  }
+  return options;
+}
 
 Status run_packages(const spec::PackagesStep& step, const StepContext& context, StepLog& log)
 {
@@ -50,26 +67,20 @@ Status install_packages(const std::vector<std::string>& packages, const StepCont
     KILN_TRY(context.debs->acquire(log));
     binds.push_back({context.debs->dir(), "/var/cache/apt/archives", true});
   }
-  TreeCommand update = command(context, {"/bin/sh", "-eu", "-c", kUpdateIfNoLists}, binds);
+  std::vector<std::string> update_argv = {"/bin/sh", "-eu", "-c", kUpdateIfNoLists, "kiln-update"};
+  for (auto& option : build_apt_options())
+    update_argv.push_back(std::move(option));
+  TreeCommand update = command(context, update_argv, binds);
   update.display = "apt-get update (only if the tree has no package lists)";
   Status installed = run_in_tree(update, log);
   if (installed) {
     // dpkg's fsync after every file buys nothing here: a step that does not finish is thrown
     // away with its layer. mmdebstrap skips it the same way.
-    std::vector<std::string> argv = {"apt-get", "install",
-                                     "-y",      "--no-install-recommends",
-                                     "-o",      "Dpkg::Use-Pty=0",
-                                     "-o",      "APT::Color=0",
-                                     "-o",      "Dpkg::Options::=--force-unsafe-io"};
-    // The proxy an image configures is for where it will run; while it is built, apt uses the
-    // build host's (its http_proxy and https_proxy), or none.
-    for (const auto& [scheme, variable] :
-         {std::pair{"http", "http_proxy"}, {"https", "https_proxy"}}) {
-      const char* host_proxy = std::getenv(variable);
-      argv.push_back("-o");
-      argv.push_back(std::string("Acquire::") + scheme +
-                     "::Proxy=" + (host_proxy && *host_proxy ? host_proxy : "DIRECT"));
-    }
+    std::vector<std::string> argv = {
+        "apt-get", "install",         "-y", "--no-install-recommends",
+        "-o",      "Dpkg::Use-Pty=0", "-o", "Dpkg::Options::=--force-unsafe-io"};
+    for (auto& option : build_apt_options())
+      argv.push_back(std::move(option));
     argv.insert(argv.end(), packages.begin(), packages.end());
     installed = run_in_tree(command(context, argv, binds), log);
   }

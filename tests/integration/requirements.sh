@@ -145,6 +145,21 @@ expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain
 grep -qE "^miss +requirements .*users changed" "$WORK/out" || { cat "$WORK/out"; fail "no miss for a changed user"; }
 grep -qE "^hit +base " "$WORK/out" || fail "the base should stay cached"
 
+step "the image's proxy does not reach kiln's own apt runs, even apt-get update"
+mkdir -p "$WORK/proxied"
+cat >"$WORK/proxied/image.yaml" <<'YAML'
+name: proxied
+version: 0.1.0
+base: {bootstrap: {variant: minbase}}
+requirements:
+  network: {proxy: http://proxy.corp.invalid:3128}
+steps:
+  - shell: 'rm -rf /var/lib/apt/lists/*'
+  - packages: [jq]
+YAML
+expect_exit 0 -- "$KILN" build "$WORK/proxied/image.yaml" --out "$WORK/proxied-out"
+expect_in "$WORK/proxied-out/logs/05-packages-2.log" "Setting up jq"
+
 step "a sudo rule that does not parse fails at the requirements layer"
 write_image "ALL=(ALL NOPASSWD ALL"
 expect_exit 1 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/bad"
