@@ -13,6 +13,8 @@ PACKAGES=(
   libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev
   # run: the base tree, archives, git facts for the manifest
   mmdebstrap zstd ca-certificates git
+  # the ansible step: ansible-playbook and the community.general.chroot connection
+  ansible
   # tests and the benchmark: they read the outputs back, check processes, make a test CA
   python3 curl tar procps util-linux openssl bc
 )

@@ -28,7 +28,8 @@ struct BuildOptions {
   std::optional<int64_t> source_date_epoch; // default: see resolve_source_date_epoch
   // Rebuild from this step on (a step name, "base", or "all"); nullopt: none.
   std::optional<std::string> refresh;
-  int64_t max_age = kDefaultMaxAge; // seconds; base and package layers older than this are rebuilt
+  int64_t max_age =
+      kDefaultMaxAge; // seconds; base, package and ansible layers older than this are rebuilt
 };
 
 struct BuildResult {

@@ -22,20 +22,28 @@ Status check(const Expected<util::ProcessResult>& result, const std::vector<std:
 
 } // namespace
 
-Status run_in_tree(const TreeCommand& command, StepLog& log)
+Expected<util::ProcessResult> run_tree_command(const TreeCommand& command, StepLog& log,
+                                               util::ProcessObserver* observer)
 {
   std::string shown = command.display.empty() ? util::shell_join(command.argv) : command.display;
-  log.note("run in image: " + shown);
+  log.note((command.chroot ? "run in image: " : "run beside the image: ") + shown);
   log.command(shown);
   sandbox::RunOptions options;
   options.root = command.tree;
   options.overlay = command.overlay;
   options.argv = command.argv;
-  options.env = sandbox::base_environment();
+  if (command.chroot)
+    options.env = sandbox::base_environment();
   options.env.insert(options.env.end(), command.extra_env.begin(), command.extra_env.end());
   options.binds = command.binds;
   options.secret_files = command.secret_files;
-  return check(sandbox::run_in_tree(options, &log), command.argv, log);
+  options.chroot = command.chroot;
+  return sandbox::run_in_tree(options, observer ? observer : &log);
+}
+
+Status run_in_tree(const TreeCommand& command, StepLog& log)
+{
+  return check(run_tree_command(command, log), command.argv, log);
 }
 
 Expected<int> exit_code_in_tree(const TreeCommand& command, StepLog& log)

@@ -20,10 +20,17 @@ struct TreeCommand {
   std::vector<sandbox::Bind> binds;
   std::string display; // what --verbose shows instead of argv; "" shows argv
   std::vector<std::pair<std::string, std::string>> secret_files; // name, value
+  // false: argv runs on the host beside the prepared tree, with only extra_env as environment.
+  bool chroot = true;
 };
 
 // Runs inside the tree; a non-zero exit becomes an Error that names the command.
 Status run_in_tree(const TreeCommand& command, StepLog& log);
+
+// Runs inside the tree (or beside it) and returns how the process ended. Output lines go to
+// `observer` when given (which should pass them on to the log), else to the log.
+Expected<util::ProcessResult> run_tree_command(const TreeCommand& command, StepLog& log,
+                                               util::ProcessObserver* observer = nullptr);
 
 // Runs inside the tree and returns its exit code, whatever it is.
 Expected<int> exit_code_in_tree(const TreeCommand& command, StepLog& log);

@@ -1,5 +1,6 @@
 #include "bake/inputs.hpp"
 
+#include "bake/ansible.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/http.hpp"
@@ -79,6 +80,31 @@ Expected<fs::path> download_verified(const spec::Definition& definition, const s
   }
   log.note("verified sha256 " + *actual);
   return cached;
+}
+
+// The playbook's whole folder, the roles folder, and the controller's version; with `check`, the
+// playbook's syntax too.
+Status add_ansible_inputs(const spec::Definition& definition, const spec::Step& step,
+                          const spec::AnsibleStep& ansible, const fs::path& cache_dir, bool check,
+                          Inputs& inputs, StepLog& log)
+{
+  if (inputs.ansible_version.empty()) {
+    auto version = ansible_version();
+    if (!version)
+      return std::move(version).error();
+    inputs.ansible_version = *version;
+    log.note("ansible: " + *version);
+  }
+  KILN_TRY(add_file_input(definition, ansible.folder(), inputs));
+  if (!ansible.roles_path.empty())
+    KILN_TRY(add_file_input(definition, ansible.roles_path, inputs));
+  if (!check)
+    return ok_status();
+  fs::path scratch = cache_dir / "tmp" / ("ansible-check-" + std::to_string(::getpid()));
+  KILN_TRY(util::make_dirs(scratch));
+  Status checked = check_playbook(definition, step, scratch, log);
+  KILN_TRY(util::remove_tree(scratch));
+  return checked;
 }
 
 } // namespace
@@ -171,6 +197,8 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, const fs::pa
     }
     if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
       inputs.artifacts.push_back({step.name, util::redact_url(artifact->url), artifact->sha256});
+    if (const auto* ansible = std::get_if<spec::AnsibleStep>(&step.body))
+      KILN_TRY(add_ansible_inputs(definition, step, *ansible, cache_dir, fetch, inputs, log));
   }
   return inputs;
 }

@@ -32,9 +32,11 @@ struct Inputs {
   std::vector<image::ArtifactDigest> artifacts; // downloads, by their verified sha256
   std::map<std::string, std::filesystem::path> artifact_files; // step name -> cached file
   std::map<std::string, std::string> secret_hmacs;             // secret name -> HMAC of its value
+  std::string ansible_version; // the controller's, when the definition has ansible steps
 };
 
-// Hashes every file the definition uses; with `fetch`, also downloads and verifies artifacts.
+// Hashes every file the definition uses; with `fetch`, also downloads and verifies artifacts and
+// checks the syntax of every playbook.
 Expected<Inputs> resolve_inputs(const spec::Definition& definition,
                                 const std::filesystem::path& cache_dir, bool fetch, StepLog& log);
 

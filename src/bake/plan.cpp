@@ -52,6 +52,17 @@ json canonical_step(const spec::Step& step, const Inputs& inputs)
             {"mode", optional_mode(file->mode)},
             {"owner", file->owner}};
   }
+  if (const auto* ansible = std::get_if<spec::AnsibleStep>(&step.body)) {
+    return {{"playbook", ansible->playbook},
+            {"folder_sha256", digest_of(inputs, ansible->folder())},
+            {"roles_path", ansible->roles_path},
+            {"roles_sha256", digest_of(inputs, ansible->roles_path)},
+            {"extra_vars", ansible->extra_vars},
+            {"tags", ansible->tags},
+            {"group", ansible->group},
+            {"keep_python", ansible->keep_python},
+            {"ansible", inputs.ansible_version}};
+  }
   // The download is known by its sha256: a new URL for the same bytes is the same layer.
   const auto& artifact = std::get<spec::ArtifactStep>(step.body);
   return {{"sha256", artifact.sha256},
@@ -118,6 +129,12 @@ std::string describe_change(const std::string& field, const json& now)
     return "script " + now.value("script", std::string()) + " changed";
   if (field == "src_sha256")
     return now.value("src", std::string()) + " changed";
+  if (field == "folder_sha256")
+    return "the playbook folder of " + now.value("playbook", std::string()) + " changed";
+  if (field == "roles_sha256")
+    return "the roles in " + now.value("roles_path", std::string()) + " changed";
+  if (field == "ansible")
+    return "the build host's Ansible changed";
   if (field == "domain")
     return "the domain settings changed";
   if (field == "storage")
@@ -172,7 +189,9 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
       canonical["secrets"] = secrets;
       canonical["secret_env"] = step.secret_env;
     }
-    specs.push_back({step.name, step.kind(), canonical, step.kind() == "packages"});
+    // Steps that fetch packages go stale with the mirror (--max-age).
+    bool expires = step.kind() == "packages" || step.kind() == "ansible";
+    specs.push_back({step.name, step.kind(), canonical, expires});
   }
   return specs;
 }

@@ -20,7 +20,7 @@ struct LayerSpec {
   std::string step;      // "base" or the step's name
   std::string kind;      // "bootstrap" or the step's kind
   nlohmann::json inputs; // the canonical step and its input digests
-  bool expires = false;  // base and package layers go stale after the maximum age
+  bool expires = false;  // base, package and ansible layers go stale after the maximum age
 };
 
 // The base layer first, then one per step.

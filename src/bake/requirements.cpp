@@ -134,7 +134,7 @@ Status apply_proxy(const spec::Network& network, const StepContext& context, Ste
     if (host.front() != '.' && host.find('/') == std::string::npos)
       apt += "Acquire::http::Proxy::" + host + " \"DIRECT\";\n";
   }
-  return write_in_image(context, "/etc/apt/apt.conf.d/80kiln-proxy", apt, "0644", log);
+  return write_in_image(context, kAptProxyFile, apt, "0644", log);
 }
 
 // /etc/resolv.conf is the build host's while steps run (bound read-only over the image's), so the

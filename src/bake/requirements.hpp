@@ -9,6 +9,9 @@
 
 namespace kiln::bake {
 
+// Where the image's apt proxy goes (network.proxy); kiln's own apt runs bypass it.
+inline constexpr const char* kAptProxyFile = "/etc/apt/apt.conf.d/80kiln-proxy";
+
 Status apply_requirements(const spec::Requirements& requirements, const StepContext& context,
                           StepLog& log);
 

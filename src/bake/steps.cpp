@@ -1,5 +1,6 @@
 #include "bake/steps.hpp"
 
+#include "bake/ansible.hpp"
 #include "bake/commands.hpp"
 #include "sandbox/sandbox.hpp"
 #include "util/archive.hpp"
@@ -16,85 +17,101 @@ namespace {
 
 const std::string kInput = std::string(sandbox::kInputDir) + "/src";
 
-TreeCommand command(const StepContext& context, std::vector<std::string> argv,
-                    std::vector<sandbox::Bind> binds = {})
-{
-  TreeCommand tree_command{
-      context.tree,     context.overlay,
-      std::move(argv),  {"SOURCE_DATE_EPOCH=" + std::to_string(context.source_date_epoch)},
-      std::move(binds), {},
-      context.secrets};
-  if (context.secret_env) {
-    for (const auto& [name, value] : context.secrets)
-      tree_command.extra_env.push_back(util::upper(name) + "=" + value);
-  }
-  return tree_command;
-}
-
 // The package lists come from the bootstrap (kept for this) or from an earlier step; a tree
 // without them gets them first.
 // Its arguments are apt options (build_apt_options).
 const char* kUpdateIfNoLists =
     "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update \"$@\"";
 
-// Options for every apt run kiln makes in a tree. The proxy an image configures is for where it
-// will run; while it is built, apt uses the build host's (its http_proxy and https_proxy), or none.
-std::vector<std::string> build_apt_options()
+Status install_with_binds(const std::vector<std::string>& packages, const StepContext& context,
+                          const std::vector<sandbox::Bind>& binds, StepLog& log)
 {
-  std::vector<std::string> options = {"-o", "APT::Color=0"};
-  for (const auto& [scheme, variable] :
-       {std::pair{"http", "http_proxy"}, {"https", "https_proxy"}}) {
-    const char* host_proxy = std::getenv(variable);
-    options.push_back("-o");
-    options.push_back(std::string("Acquire::") + scheme +
-                      "::Proxy=" + (host_proxy && *host_proxy ? host_proxy : "DIRECT"));
-  }
-  return options;
-}
-
-Status run_packages(const spec::PackagesStep& step, const StepContext& context, StepLog& log)
-{
-  return install_packages(step.packages, context, log);
+  std::vector<std::string> update_argv = {"/bin/sh", "-eu", "-c", kUpdateIfNoLists, "kiln-update"};
+  for (auto& option : build_apt_options())
+    update_argv.push_back(std::move(option));
+  TreeCommand update = tree_command(context, update_argv, binds);
+  update.display = "apt-get update (only if the tree has no package lists)";
+  KILN_TRY(run_in_tree(update, log));
+  // dpkg's fsync after every file buys nothing here: a step that does not finish is thrown
+  // away with its layer. mmdebstrap skips it the same way.
+  std::vector<std::string> argv = {
+      "apt-get", "install",         "-y", "--no-install-recommends",
+      "-o",      "Dpkg::Use-Pty=0", "-o", "Dpkg::Options::=--force-unsafe-io"};
+  for (auto& option : build_apt_options())
+    argv.push_back(std::move(option));
+  argv.insert(argv.end(), packages.begin(), packages.end());
+  return run_in_tree(tree_command(context, argv, binds), log);
 }
 
 } // namespace
 
-Status install_packages(const std::vector<std::string>& packages, const StepContext& context,
-                        StepLog& log)
+TreeCommand tree_command(const StepContext& context, std::vector<std::string> argv,
+                         std::vector<sandbox::Bind> binds)
+{
+  TreeCommand made{
+      context.tree,     context.overlay,
+      std::move(argv),  {"SOURCE_DATE_EPOCH=" + std::to_string(context.source_date_epoch)},
+      std::move(binds), {},
+      context.secrets};
+  if (context.secret_env) {
+    for (const auto& [name, value] : context.secrets)
+      made.extra_env.push_back(util::upper(name) + "=" + value);
+  }
+  return made;
+}
+
+// The proxy an image configures is for where it will run; while it is built, apt uses the build
+// host's (its http_proxy and https_proxy), or none.
+std::vector<std::pair<std::string, std::string>> build_apt_proxies()
+{
+  std::vector<std::pair<std::string, std::string>> proxies;
+  for (const auto& [scheme, variable] :
+       {std::pair{"http", "http_proxy"}, {"https", "https_proxy"}}) {
+    const char* host_proxy = std::getenv(variable);
+    proxies.emplace_back(std::string("Acquire::") + scheme + "::Proxy",
+                         host_proxy && *host_proxy ? host_proxy : "DIRECT");
+  }
+  return proxies;
+}
+
+std::vector<std::string> build_apt_options()
+{
+  std::vector<std::string> options = {"-o", "APT::Color=0"};
+  for (const auto& [name, value] : build_apt_proxies()) {
+    options.push_back("-o");
+    options.push_back(name + "=" + value);
+  }
+  return options;
+}
+
+Status with_package_cache(const StepContext& context, StepLog& log,
+                          const std::function<Status(const std::vector<sandbox::Bind>&)>& work)
 {
   std::vector<sandbox::Bind> binds;
   if (context.debs) {
     KILN_TRY(context.debs->acquire(log));
     binds.push_back({context.debs->dir(), "/var/cache/apt/archives", true});
   }
-  std::vector<std::string> update_argv = {"/bin/sh", "-eu", "-c", kUpdateIfNoLists, "kiln-update"};
-  for (auto& option : build_apt_options())
-    update_argv.push_back(std::move(option));
-  TreeCommand update = command(context, update_argv, binds);
-  update.display = "apt-get update (only if the tree has no package lists)";
-  Status installed = run_in_tree(update, log);
-  if (installed) {
-    // dpkg's fsync after every file buys nothing here: a step that does not finish is thrown
-    // away with its layer. mmdebstrap skips it the same way.
-    std::vector<std::string> argv = {
-        "apt-get", "install",         "-y", "--no-install-recommends",
-        "-o",      "Dpkg::Use-Pty=0", "-o", "Dpkg::Options::=--force-unsafe-io"};
-    for (auto& option : build_apt_options())
-      argv.push_back(std::move(option));
-    argv.insert(argv.end(), packages.begin(), packages.end());
-    installed = run_in_tree(command(context, argv, binds), log);
-  }
+  Status done = work(binds);
   if (context.debs) {
-    // Whatever apt fetched, even for a failed install, may serve the next bake once verified.
+    // Whatever apt fetched, even for a failed run, may serve the next bake once verified.
     std::vector<fs::path> lists;
     for (const auto& layer : layer_folders(context.overlay))
       lists.push_back(layer / "var/lib/apt/lists");
     Status recorded = context.debs->record_new(lists, log);
     context.debs->release();
-    if (installed && !recorded)
+    if (done && !recorded)
       return recorded;
   }
-  return installed;
+  return done;
+}
+
+Status install_packages(const std::vector<std::string>& packages, const StepContext& context,
+                        StepLog& log)
+{
+  return with_package_cache(context, log, [&](const std::vector<sandbox::Bind>& binds) {
+    return install_with_binds(packages, context, binds, log);
+  });
 }
 
 namespace {
@@ -130,9 +147,9 @@ Status run_shell(const spec::ShellStep& step, const StepContext& context, StepLo
     if (shell == "sh" || shell == "bash" || shell == "dash")
       argv.insert(argv.begin() + 1, "-eu");
     argv.push_back(kInput);
-    return run_in_tree(command(context, argv, {{script, kInput}}), log);
+    return run_in_tree(tree_command(context, argv, {{script, kInput}}), log);
   }
-  return run_in_tree(command(context, {"/bin/sh", "-eu", "-c", step.run}), log);
+  return run_in_tree(tree_command(context, {"/bin/sh", "-eu", "-c", step.run}), log);
 }
 
 } // namespace
@@ -155,8 +172,8 @@ else
   if [ -n "$mode" ]; then chmod "$mode" "$dest"; fi
 fi)sh";
   TreeCommand copy =
-      command(context, {"/bin/sh", "-eu", "-c", kCopy, "kiln-copy", kInput, dest, owner, mode},
-              {{source, kInput}});
+      tree_command(context, {"/bin/sh", "-eu", "-c", kCopy, "kiln-copy", kInput, dest, owner, mode},
+                   {{source, kInput}});
   copy.display = "copy " + source.string() + " to " + dest + " (owner " + owner +
                  (mode.empty() ? "" : ", mode " + mode) + ")";
   return run_in_tree(copy, log);
@@ -208,23 +225,25 @@ std::vector<fs::path> layer_folders(const sandbox::Overlay& overlay)
 
 Status run_in_image(const StepContext& context, std::vector<std::string> argv, StepLog& log)
 {
-  return run_in_tree(command(context, std::move(argv)), log);
+  return run_in_tree(tree_command(context, std::move(argv)), log);
 }
 
 Expected<int> exit_code_in_image(const StepContext& context, std::vector<std::string> argv,
                                  StepLog& log)
 {
-  return exit_code_in_tree(command(context, std::move(argv)), log);
+  return exit_code_in_tree(tree_command(context, std::move(argv)), log);
 }
 
 Status run_step(const spec::Step& step, const StepContext& context, StepLog& log)
 {
   if (const auto* packages = std::get_if<spec::PackagesStep>(&step.body))
-    return run_packages(*packages, context, log);
+    return install_packages(packages->packages, context, log);
   if (const auto* shell = std::get_if<spec::ShellStep>(&step.body))
     return run_shell(*shell, context, log);
   if (const auto* file = std::get_if<spec::FileStep>(&step.body))
     return run_file(*file, context, log);
+  if (const auto* ansible = std::get_if<spec::AnsibleStep>(&step.body))
+    return run_ansible(*ansible, context, log);
   return run_artifact(step, std::get<spec::ArtifactStep>(step.body), context, log);
 }
 

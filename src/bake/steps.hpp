@@ -1,6 +1,7 @@
-// The step kinds of format v1: packages, shell, file, artifact.
+// The step kinds of format v1: packages, shell, file, artifact, ansible (bake/ansible.cpp).
 #pragma once
 
+#include "bake/commands.hpp"
 #include "bake/deb_cache.hpp"
 #include "bake/inputs.hpp"
 #include "bake/step_log.hpp"
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 
 namespace kiln::bake {
 
@@ -30,7 +32,20 @@ std::vector<std::filesystem::path> layer_folders(const sandbox::Overlay& overlay
 
 Status run_step(const spec::Step& step, const StepContext& context, StepLog& log);
 
-// Building blocks shared with the requirements layer.
+// Building blocks shared with the requirements layer and the ansible step.
+
+// A command for the step's tree: SOURCE_DATE_EPOCH, the step's secrets, and `binds`.
+TreeCommand tree_command(const StepContext& context, std::vector<std::string> argv,
+                         std::vector<sandbox::Bind> binds = {});
+// The apt settings for the build host's proxy ("DIRECT" when it has none), as name, value.
+std::vector<std::pair<std::string, std::string>> build_apt_proxies();
+// The options every apt run kiln makes in a tree starts with (no colour, those proxies).
+std::vector<std::string> build_apt_options();
+// Runs `work` with the shared package cache bound at /var/cache/apt/archives (when the build has
+// one), then keeps the verified packages apt fetched.
+Status with_package_cache(const StepContext& context, StepLog& log,
+                          const std::function<Status(const std::vector<sandbox::Bind>&)>& work);
+
 Status run_in_image(const StepContext& context, std::vector<std::string> argv, StepLog& log);
 // The exit code of a command in the image (for questions such as "does this user exist?").
 Expected<int> exit_code_in_image(const StepContext& context, std::vector<std::string> argv,

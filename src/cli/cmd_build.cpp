@@ -140,8 +140,9 @@ Command add_build(CLI::App& app)
                 "Say per step whether it is cached and, if not, what changed; build nothing");
   sub->add_option("--refresh", options->refresh,
                   "Rebuild from this step on: a step name, base, or all");
-  sub->add_option("--max-age", options->max_age,
-                  "Rebuild base and package layers older than this (default 7d; $KILN_MAX_AGE)");
+  sub->add_option(
+      "--max-age", options->max_age,
+      "Rebuild base, package and ansible layers older than this (default 7d; $KILN_MAX_AGE)");
   sub->add_option("--source-date-epoch", options->source_date_epoch,
                   "Clamp file times to this Unix time (default: $SOURCE_DATE_EPOCH, else the "
                   "definition's last git commit time, else its mtime)");

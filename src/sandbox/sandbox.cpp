@@ -36,7 +36,9 @@ std::string bind(const fs::path& source, const fs::path& target, bool read_only)
   if (S_ISDIR(st.st_mode)) {
     std::error_code ec;
     fs::create_directories(target, ec);
-  } else {
+  } else if (::access(target.c_str(), F_OK) != 0) {
+    // Only a missing target is created: opening an existing one for writing would copy it up
+    // into the overlay's upper layer.
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
     int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -177,6 +179,8 @@ std::string enter_tree(const RunOptions& options)
         !error.empty())
       return error;
   }
+  if (!options.chroot)
+    return {};
   if (::chroot(root.c_str()) != 0)
     return failure("chroot into", root);
   if (::chdir("/") != 0)

@@ -50,6 +50,9 @@ struct RunOptions {
   // Written to /run/secrets/NAME (mode 0400) on the /run tmpfs: gone when the command ends.
   std::vector<std::pair<std::string, std::string>> secret_files;
   double timeout_seconds = 0;
+  // false: the command runs on the host, beside the prepared tree at `root`, instead of chrooted
+  // into it (for a tool that enters the tree itself, such as Ansible's chroot connection).
+  bool chroot = true;
 };
 
 // The environment every command in a tree starts with (plus the caller's additions).

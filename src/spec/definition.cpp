@@ -4,8 +4,13 @@ namespace kiln::spec {
 
 std::string Step::kind() const
 {
-  static const char* names[] = {"packages", "shell", "file", "artifact"};
+  static const char* names[] = {"packages", "shell", "file", "artifact", "ansible"};
   return names[body.index()];
+}
+
+std::string AnsibleStep::folder() const
+{
+  return std::filesystem::path(playbook).parent_path().string();
 }
 
 std::filesystem::path local_artifact_path(const Definition& definition, const std::string& url)

@@ -56,7 +56,20 @@ struct ArtifactStep {
   int strip_components = 0;
 };
 
-using StepBody = std::variant<PackagesStep, ShellStep, FileStep, ArtifactStep>;
+// Runs ansible-playbook on the build host against the image tree (community.general.chroot).
+struct AnsibleStep {
+  std::string playbook;   // relative to the definition's folder, in a folder of its own
+  std::string roles_path; // a folder relative to the definition's; "" : Ansible's default
+  std::string extra_vars; // a JSON object, "" for none
+  std::vector<std::string> tags;
+  std::string group = "kiln"; // the inventory group the image is in
+  bool keep_python = false;   // keep the python3 kiln installs for the run
+
+  // The folder the playbook is in: all of it is an input of the step.
+  std::string folder() const;
+};
+
+using StepBody = std::variant<PackagesStep, ShellStep, FileStep, ArtifactStep, AnsibleStep>;
 
 struct Step {
   std::string name; // unique; defaults to "<kind>-<n>"

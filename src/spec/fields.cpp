@@ -127,14 +127,15 @@ const std::vector<Shape>& shapes()
            {"packages", T::string_list, false, "Packages installed by the bootstrap itself."},
        }},
       {"step",
-       "One step: exactly one of packages, shell, file, artifact; optionally a name and the "
-       "secrets it uses.",
+       "One step: exactly one of packages, shell, file, artifact, ansible; optionally a name "
+       "and the secrets it uses.",
        {
            {"name", T::string, false, "Unique step name; default <kind>-<n>."},
            {"packages", T::string_list, false, "apt packages to install, name or name=version."},
            {"shell", T::shell, false, "A script run with sh -eu inside the image.", "shell"},
            {"file", T::object, false, "Copy a file or folder into the image.", "file"},
            {"artifact", T::object, false, "Fetch a verified download into the image.", "artifact"},
+           {"ansible", T::object, false, "Run an Ansible playbook against the image.", "ansible"},
            {"secrets", T::string_list, false,
             "Secrets readable at /run/secrets/NAME during this step only."},
            {"secret_env", T::boolean, false,
@@ -164,6 +165,22 @@ const std::vector<Shape>& shapes()
            {"mode", T::mode, false, "Permission bits for dest, e.g. \"0755\"."},
            {"strip_components", T::integer, false, "Leading path parts to drop when extracting."},
        }},
+      {"ansible",
+       "ansible-playbook run on the build host against the image through the "
+       "community.general.chroot connection.",
+       {
+           {"playbook", T::string, true,
+            "The playbook, relative to the definition, in a folder of its own (the whole folder "
+            "is an input of the step)."},
+           {"roles_path", T::string, false,
+            "A folder of roles, relative to the definition; default: the playbook folder's "
+            "roles/."},
+           {"extra_vars", T::variables, false, "Variables passed with --extra-vars."},
+           {"tags", T::string_list, false, "Run only the tasks with these tags."},
+           {"group", T::string, false, "The inventory group the image is in; default kiln."},
+           {"keep_python", T::boolean, false,
+            "Keep the python3 kiln installs for the run; default false (it is removed)."},
+       }},
   };
   return all;
 }
@@ -187,7 +204,8 @@ std::vector<std::string_view> keys_of(const Shape& s)
 
 const std::vector<std::string_view>& step_kinds()
 {
-  static const std::vector<std::string_view> kinds = {"packages", "shell", "file", "artifact"};
+  static const std::vector<std::string_view> kinds = {"packages", "shell", "file", "artifact",
+                                                      "ansible"};
   // (The step shape also has name, secrets and secret_env, which are not kinds.)
   return kinds;
 }

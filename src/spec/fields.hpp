@@ -20,6 +20,7 @@ enum class FieldType {
   boolean,
   object_list, // a list of mappings with one shape
   secrets,     // a mapping of secret names to their sources
+  variables,   // a mapping of names to any YAML values (Ansible's extra vars)
 };
 
 struct Field {

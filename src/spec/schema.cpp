@@ -45,6 +45,9 @@ json field_schema(const Field& field)
   case FieldType::secrets:
     schema = {{"type", "object"}, {"additionalProperties", {{"$ref", "#/$defs/secret"}}}};
     break;
+  case FieldType::variables:
+    schema = {{"type", "object"}};
+    break;
   }
   schema["description"] = field.description;
   return schema;

@@ -202,6 +202,9 @@ std::optional<StepBody> load_body(Validator& v, const std::string& kind, const E
   } else if (kind == "file") {
     if (auto step = load_file(v, entry, where))
       return StepBody{*step};
+  } else if (kind == "ansible") {
+    if (auto step = load_ansible(v, entry, where))
+      return StepBody{*step};
   } else if (auto step = load_artifact(v, entry, where)) {
     return StepBody{*step};
   }
@@ -243,7 +246,7 @@ std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number,
 {
   if (node.IsNull() || (node.IsMap() && node.size() == 0)) {
     v.error(position_of(node), step_label(number) + " is empty",
-            "give it one of: packages, shell, file, artifact");
+            "give it one of: packages, shell, file, artifact, ansible");
     return std::nullopt;
   }
   size_t errors_before = v.diagnostics().size();
@@ -263,7 +266,7 @@ std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number,
             kinds.empty()
                 ? step_label(number) + " has no kind"
                 : step_label(number) + " has more than one kind (" + util::join(kinds, ", ") + ")",
-            kinds.empty() ? "give it one of: packages, shell, file, artifact"
+            kinds.empty() ? "give it one of: packages, shell, file, artifact, ansible"
                           : "split it into one step per kind");
     return std::nullopt;
   }
@@ -305,7 +308,7 @@ std::vector<Step> load_steps(Validator& v, const Entry& steps_entry,
   }
   if (steps_entry.value.size() == 0) {
     v.error(Validator::value_position(steps_entry), "the definition has no steps",
-            "add at least one step: packages, shell, file or artifact");
+            "add at least one step: packages, shell, file, artifact or ansible");
     return steps;
   }
   std::map<std::string, Position> seen;

@@ -68,5 +68,8 @@ Network load_network(Validator& validator, const Entry& entry);
 // `secrets` are the names declared in the definition, which steps may refer to.
 std::vector<Step> load_steps(Validator& validator, const Entry& steps_entry,
                              const std::vector<std::string>& secrets);
+// An ansible: step's body (ansible_loader.cpp); `where` names the step in messages.
+std::optional<AnsibleStep> load_ansible(Validator& validator, const Entry& entry,
+                                        const std::string& where);
 
 } // namespace kiln::spec

@@ -61,7 +61,7 @@ TEST(schema, describes_every_key_the_loader_accepts)
     EXPECT_EQ(properties.size(), shape.fields.size()) << shape.name;
   }
   EXPECT_EQ(schema["required"], nlohmann::json({"name", "version", "base", "steps"}));
-  EXPECT_EQ(schema["$defs"]["step"]["oneOf"].size(), 4u);
+  EXPECT_EQ(schema["$defs"]["step"]["oneOf"].size(), 5u); // one per step kind
 }
 
 } // namespace

@@ -20,6 +20,9 @@ protected:
     dir_.write("files/setup.sh", "#!/bin/sh\necho hi\n");
     dir_.write("files/conf/a.conf", "a=1\n");
     dir_.write("vendor/tool.tar.gz", "not really an archive");
+    dir_.write("ansible/site.yml", "- hosts: kiln\n  tasks: []\n");
+    dir_.write("ansible/roles/motd/tasks/main.yml", "[]\n");
+    dir_.write("play.yml", "- hosts: kiln\n");
   }
 
   std::vector<Diagnostic> errors(const std::string& yaml)
@@ -313,6 +316,35 @@ std::vector<Malformed> malformed_cases()
        kHead +
            "requirements: {security: {baseline: cis-level1, waive: aslr}}\nsteps: [{shell: x}]\n",
        4, 56, "requirements.security waive must be a list"},
+      {"ansible without playbook", kHead + "steps:\n  - ansible: {tags: [x]}\n", 5, 14,
+       "missing required key 'playbook' in step 1 (ansible)"},
+      {"ansible playbook missing", kHead + "steps:\n  - ansible: {playbook: ansible/nope.yml}\n", 5,
+       25, "step 1 (ansible) playbook 'ansible/nope.yml' does not exist"},
+      {"ansible playbook beside the definition",
+       kHead + "steps:\n  - ansible: {playbook: play.yml}\n", 5, 25,
+       "step 1 (ansible) playbook 'play.yml' is not in a folder of its own", "ansible/site.yml"},
+      {"ansible playbook is a folder", kHead + "steps:\n  - ansible: {playbook: ansible/roles}\n",
+       5, 25, "step 1 (ansible) playbook 'ansible/roles' is not a file"},
+      {"ansible playbook outside", kHead + "steps:\n  - ansible: {playbook: ../site.yml}\n", 5, 25,
+       "step 1 (ansible) playbook '../site.yml' is outside the definition's folder"},
+      {"ansible roles_path is a file",
+       kHead + "steps:\n  - ansible: {playbook: ansible/site.yml, roles_path: play.yml}\n", 5, 55,
+       "step 1 (ansible) roles_path 'play.yml' is not a folder"},
+      {"ansible extra_vars a list",
+       kHead + "steps:\n  - ansible: {playbook: ansible/site.yml, extra_vars: [a]}\n", 5, 55,
+       "step 1 (ansible) extra_vars must be a mapping of names"},
+      {"ansible extra_vars bad name",
+       kHead + "steps:\n  - ansible: {playbook: ansible/site.yml, extra_vars: {agent-pool: x}}\n",
+       5, 56, "step 1 (ansible) extra_vars name 'agent-pool' is not a variable name"},
+      {"ansible group with a dash",
+       kHead + "steps:\n  - ansible: {playbook: ansible/site.yml, group: build-agents}\n", 5, 50,
+       "step 1 (ansible) group 'build-agents' is not an inventory group name"},
+      {"ansible keep_python not a boolean",
+       kHead + "steps:\n  - ansible: {playbook: ansible/site.yml, keep_python: maybe}\n", 5, 56,
+       "step 1 (ansible) keep_python must be true or false, not 'maybe'"},
+      {"ansible key misspelt",
+       kHead + "steps:\n  - ansible: {playbook: ansible/site.yml, extra_var: {a: 1}}\n", 5, 43,
+       "unknown key 'extra_var' in step 1 (ansible)", "extra_vars"},
       {"secret_env not a boolean",
        kHead +
            "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [token], secret_env: yes}]\n",
@@ -373,7 +405,36 @@ TEST_F(SpecLoader, diagnostic_text_names_file_line_column_and_hint)
   EXPECT_EQ(diagnostics[0].str(),
             "image.yaml:5:5: error: unknown key 'pakages' in step 1\n"
             "  hint: did you mean 'packages'? step 1 takes: name, packages, shell, file, artifact, "
-            "secrets, secret_env");
+            "ansible, secrets, secret_env");
+}
+
+TEST_F(SpecLoader, an_ansible_step_keeps_its_settings_and_types_its_extra_vars)
+{
+  auto result = load_definition_text(kHead + R"(steps:
+  - name: configure
+    ansible:
+      playbook: ansible/./site.yml
+      roles_path: ansible/roles
+      extra_vars: {pool: linux, count: 2, ratio: 0.5, debug: false, code: "007", none: ~,
+                   hosts: [a, b], proxy: {port: 3128}}
+      tags: [agent, motd]
+      group: build_agents
+      keep_python: true
+)",
+                                     "image.yaml", dir_.path());
+  ASSERT_TRUE(result.diagnostics.empty()) << result.diagnostics[0].str();
+  const auto& step = result.definition->steps.at(0);
+  EXPECT_EQ(step.kind(), "ansible");
+  const auto& ansible = std::get<kiln::spec::AnsibleStep>(step.body);
+  EXPECT_EQ(ansible.playbook, "ansible/site.yml");
+  EXPECT_EQ(ansible.folder(), "ansible");
+  EXPECT_EQ(ansible.roles_path, "ansible/roles");
+  EXPECT_EQ(ansible.extra_vars,
+            R"({"code":"007","count":2,"debug":false,"hosts":["a","b"],"none":null,)"
+            R"("pool":"linux","proxy":{"port":3128},"ratio":0.5})");
+  EXPECT_EQ(ansible.tags, (std::vector<std::string>{"agent", "motd"}));
+  EXPECT_EQ(ansible.group, "build_agents");
+  EXPECT_TRUE(ansible.keep_python);
 }
 
 TEST_F(SpecLoader, a_link_leading_out_of_the_folder_is_refused)
