@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks kiln's bake of the reference agent image against the floor: what a person would do
+# Benchmarks kiln's bake of the reference agent image (bench/reference-agent) against the floor: what a person would do
 # by hand, one `mmdebstrap --include=<the same packages>` plus one chroot script doing the rest.
 # Every case runs in this one invocation, on this machine, and is reported as seconds and as a
 # ratio to the floor and to kiln's cold bake. Needs root and the Debian mirror.
@@ -28,7 +28,7 @@ REPEAT=1
 WORK=$(mktemp -d /var/tmp/kiln-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 EXAMPLE="$WORK/example"
-cp -r "$ROOT/examples/linux-agent" "$EXAMPLE"
+cp -r "$ROOT/bench/reference-agent" "$EXAMPLE"
 export SOURCE_DATE_EPOCH=1700000000
 PACKAGES="ca-certificates,git,curl,jq,unzip,python3,build-essential,sudo,openssh-client"
 

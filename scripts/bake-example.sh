@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 out=${1:-out/linux-agent}
+# The example's secret (the key of an encrypted licence file): a demo value unless you set one.
+export AGENT_FEED_TOKEN=${AGENT_FEED_TOKEN:-kiln-example-feed-token}
 ./build/src/kiln build examples/linux-agent/image.yaml --out "$out"
 echo
 echo "The image is in $out: rootfs.tar.zst, manifest.json, and logs/ for every step."

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bakes examples/linux-agent as a user would and checks the outputs, the manifest, the contents
-# of the tar, the logs, and that a second bake with the same epoch gives the same bytes.
+# of the tar (the CIS base, the proxy, what the Ansible role did with the secret), the logs, and
+# that a second bake with the same epoch gives the same bytes.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_mirror
@@ -8,22 +9,27 @@ require_mirror
 EXAMPLE="$SOURCE_DIR/examples/linux-agent"
 EPOCH=1700000000
 OUT="$WORK/out1"
+command -v ansible-playbook >/dev/null || skip "ansible is not installed (scripts/setup.sh installs it)"
+export AGENT_FEED_TOKEN=kiln-example-feed-token # what scripts/bake-example.sh uses
 
 step "bake the example"
 expect_exit 0 -- env SOURCE_DATE_EPOCH=$EPOCH "$KILN" build "$EXAMPLE/image.yaml" --out "$OUT"
-expect_in "$WORK/out" "built linux-agent 1.0.0 in"
+expect_in "$WORK/out" "built linux-agent 1.1.0 in"
 expect_in "$WORK/out" "rootfs    $OUT/rootfs.tar.zst"
 expect_in "$WORK/out" "manifest  $OUT/manifest.json"
-expect_in "$WORK/err" "[9/9] export done in"
+expect_in "$WORK/out" "security  $OUT/security-audit.md (32 pass, 0 fail, 0 waived)"
+expect_in "$WORK/err" "[11/11] export done in"
 expect_nothing_left "$WORK" "$OUT/.kiln-work"
 [ ! -e "$OUT/.kiln-work" ] || fail "the work folder was left behind"
 
 step "logs: one per phase"
-for log in 01-inputs 02-bootstrap 03-tools 04-agent-user 05-profile 06-agent-tools 07-agent-setup \
-           08-generalize 09-export; do
+for log in 01-inputs 02-bootstrap 03-requirements 04-tools 05-agent-user 06-profile \
+           07-agent-tools 08-agent-config 09-agent-setup 10-generalize 11-export; do
   [ -s "$OUT/logs/$log.log" ] || fail "missing or empty log $log.log"
 done
-expect_in "$OUT/logs/07-agent-setup.log" "agent-healthcheck: all tools present"
+expect_in "$OUT/logs/09-agent-setup.log" "agent-healthcheck: all tools present"
+expect_in "$OUT/logs/08-agent-config.log" "TASK [azdo_agent : Decrypt the licence with the feed token]"
+if grep -rqF "$AGENT_FEED_TOKEN" "$OUT"; then fail "the feed token is in the outputs"; fi
 
 step "manifest"
 python3 - "$OUT" "$EXAMPLE" "$EPOCH" <<'PY'
@@ -33,20 +39,22 @@ m = json.load(open(os.path.join(out, "manifest.json")))
 def sha(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 assert m["manifest_format"] == 1
-assert (m["name"], m["version"]) == ("linux-agent", "1.0.0"), m["name"]
+assert (m["name"], m["version"]) == ("linux-agent", "1.1.0"), m["name"]
 rootfs = m["outputs"][0]
 assert rootfs["name"] == "rootfs" and rootfs["file"] == "rootfs.tar.zst"
 assert rootfs["sha256"] == sha(os.path.join(out, "rootfs.tar.zst")), "rootfs sha256"
 assert rootfs["size"] == os.path.getsize(os.path.join(out, "rootfs.tar.zst"))
 assert m["definition"]["sha256"] == sha(os.path.join(example, "image.yaml"))
 inputs = {i["path"]: i["sha256"] for i in m["definition"]["inputs"]}
-assert set(inputs) == {"files/agent-env.sh", "files/setup.sh"}, inputs
+assert set(inputs) == {"files/agent-env.sh", "files/setup.sh", "ansible"}, inputs
 assert m["artifacts"][0]["sha256"] == sha(os.path.join(example, "artifacts/agent-tools-1.2.0.tar.gz"))
 packages = {p["name"]: p for p in m["packages"]}
 for name in ["git", "curl", "jq", "unzip", "python3", "build-essential", "sudo", "ca-certificates"]:
     assert name in packages, name
 assert packages["git"]["architecture"] == "amd64" and packages["git"]["version"]
-assert m["base"]["bootstrap"]["suite"] == "bookworm"
+assert m["base"]["catalog"] == "debian-12-cis" and m["base"]["bootstrap"]["suite"] == "bookworm"
+audit = m["security_audit"]
+assert (audit["pass"], audit["fail"], audit["waived"]) == (32, 0, 0), audit
 assert m["source_date_epoch"] == epoch
 assert m["kiln_version"]
 print("manifest ok:", len(m["packages"]), "packages")
@@ -71,6 +79,12 @@ assert entries["opt/agent-tools/bin/agent-healthcheck"].mode == 0o755
 assert entries["opt/agent-tools/README"].isfile()
 assert entries["home/azdo"].uid == 1001
 assert "etc/azdo-agent-release" in entries
+assert entries["opt/azdo/.proxy"].uid == 1001
+assert entries["opt/azdo/_diag"].mode == 0o750
+assert entries["etc/logrotate.d/azdo-agent"].isfile()
+assert entries["opt/agent-tools/LICENSE.txt"].isfile()
+assert "etc/apt/apt.conf.d/80kiln-proxy" in entries
+assert not [n for n in names if "tools-license.enc" in n], "the encrypted licence was left"
 assert "usr/sbin/policy-rc.d" not in entries, "policy-rc.d left in the image"
 assert "etc/passwd-" not in entries
 assert not [n for n in names if n.startswith("var/lib/apt/lists/") and n.endswith("_Packages")]
@@ -81,6 +95,12 @@ assert mid is None or mid.size == 0
 print("tar ok:", len(names), "entries")
 ' "$EPOCH"
 zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - etc/passwd | grep -q '^azdo:x:1001:' || fail "azdo user missing"
+zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - opt/agent-tools/LICENSE.txt 2>/dev/null |
+  grep -q '^Seats: 50 build agents$' || fail "the licence was not decrypted"
+zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - opt/azdo/.proxy 2>/dev/null |
+  grep -qx 'http://proxy.corp.example:3128' || fail "the agent's proxy is not set"
+zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - etc/environment 2>/dev/null |
+  grep -q '^http_proxy="http://proxy.corp.example:3128"' || fail "/etc/environment has no proxy"
 
 step "a second bake with the same epoch is byte-identical"
 expect_exit 0 -- env SOURCE_DATE_EPOCH=$EPOCH "$KILN" build "$EXAMPLE/image.yaml" --out "$WORK/out2" --json

@@ -4,7 +4,7 @@
 
 step "validate accepts the example"
 expect_exit 0 -- "$KILN" validate "$SOURCE_DIR/examples/linux-agent/image.yaml"
-expect_in "$WORK/out" "image.yaml: ok (linux-agent 1.0.0, 5 steps)"
+expect_in "$WORK/out" "image.yaml: ok (linux-agent 1.1.0, 6 steps)"
 
 step "validate reports every error with file:line:col and a hint, exit 3"
 mkdir -p "$WORK/bad"
