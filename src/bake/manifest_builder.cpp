@@ -60,6 +60,7 @@ image::Manifest build_manifest(const spec::Definition& def, const Inputs& inputs
   m.packages = exported.packages;
   m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
   m.kiln_version = kVersion;
+  m.ansible_version = inputs.ansible_version;
   m.git_commit = util::git_head_commit(def.file);
   m.source_date_epoch = source_date_epoch;
   m.security = exported.security;

@@ -43,7 +43,8 @@ Expected<uint64_t> size_option(const std::string& option, const std::string& tex
 
 static const char* kFooter = R"(Examples:
   kiln validate examples/linux-agent/image.yaml
-  sudo kiln build examples/linux-agent/image.yaml --out out/linux-agent
+  sudo ./scripts/bake-example.sh     # builds kiln, bakes examples/linux-agent
+  sudo kiln build image.yaml --out out/my-agent
   kiln schema > kiln-image.schema.json
   kiln cache ls
 

@@ -158,7 +158,7 @@ and the content of every file it reads: a rebuild runs only the steps whose inpu
 changed. Package lists and downloads are cached too.
 
 Examples:
-  sudo kiln build examples/linux-agent/image.yaml
+  sudo AGENT_FEED_TOKEN=kiln-example-feed-token kiln build examples/linux-agent/image.yaml
   sudo kiln build image.yaml --explain          # what would be rebuilt, and why
   sudo kiln build image.yaml --refresh tools    # rebuild from step 'tools' on
   sudo kiln build image.yaml --refresh all      # fresh package lists and packages

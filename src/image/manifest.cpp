@@ -37,6 +37,7 @@ json to_json(const Manifest& m)
       {"packages", packages},
       {"outputs", outputs},
       {"kiln_version", m.kiln_version},
+      {"ansible_version", m.ansible_version.empty() ? json(nullptr) : json(m.ansible_version)},
       {"git_commit", m.git_commit ? json(*m.git_commit) : json(nullptr)},
       {"source_date_epoch", m.source_date_epoch},
       {"security_audit", m.security},

@@ -42,6 +42,7 @@ struct Manifest {
   std::vector<Package> packages;
   std::vector<OutputFile> outputs;
   std::string kiln_version;
+  std::string ansible_version; // the build host's, when ansible steps ran; "" otherwise
   std::optional<std::string> git_commit;
   int64_t source_date_epoch = 0;
   nlohmann::json security; // the security audit's summary, or null

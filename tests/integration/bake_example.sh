@@ -57,6 +57,7 @@ audit = m["security_audit"]
 assert (audit["pass"], audit["fail"], audit["waived"]) == (32, 0, 0), audit
 assert m["source_date_epoch"] == epoch
 assert m["kiln_version"]
+assert m["ansible_version"].startswith("ansible-playbook [core "), m["ansible_version"]
 print("manifest ok:", len(m["packages"]), "packages")
 PY
 
