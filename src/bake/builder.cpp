@@ -9,6 +9,7 @@
 #include "bake/layer_cache.hpp"
 #include "bake/manifest_builder.hpp"
 #include "bake/plan.hpp"
+#include "bake/preflight.hpp"
 #include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
@@ -17,6 +18,8 @@
 #include "util/git.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
+#include "verify/record.hpp"
+#include "verify/runner.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -30,44 +33,7 @@ namespace kiln::bake {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-int64_t resolve_source_date_epoch(const spec::Definition& definition)
-{
-  if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env) {
-    try {
-      return std::stoll(env);
-    } catch (...) {
-    }
-  }
-  if (auto time = util::git_commit_time(definition.file))
-    return *time;
-  struct stat st {};
-  if (::stat(definition.file.c_str(), &st) == 0)
-    return st.st_mtime;
-  return 0;
-}
-
-fs::path default_cache_dir()
-{
-  if (const char* env = std::getenv("KILN_CACHE_DIR"); env && *env)
-    return env;
-  if (::geteuid() == 0)
-    return "/var/cache/kiln";
-  const char* home = std::getenv("HOME");
-  return fs::path(home ? home : "/tmp") / ".cache/kiln";
-}
-
 namespace {
-
-Status check_environment()
-{
-  if (::geteuid() != 0)
-    return make_error(ExitCode::environment, "kiln build needs root",
-                      "run it as root (sudo kiln build ...): it creates namespaces and mounts");
-  if (util::find_program("mmdebstrap").empty())
-    return make_error(ExitCode::environment, "mmdebstrap is not installed",
-                      "install it: apt-get install mmdebstrap");
-  return ok_status();
-}
 
 class Build {
 public:
@@ -83,6 +49,8 @@ public:
       phases_.push_back({"requirements", "requirements"});
     for (const auto& step : def_.steps)
       phases_.push_back({step.name, step.kind()});
+    if (!def_.tests.empty())
+      phases_.push_back({"tests", "tests"});
     phases_.push_back({"generalize", "generalize"});
     phases_.push_back({"export", "export"});
   }
@@ -114,6 +82,10 @@ public:
     specs_ = layer_specs(def_, inputs_);
     for (size_t i = 0; i < specs_.size(); ++i)
       KILN_TRY(layer_phase(i));
+    if (!def_.tests.empty()) {
+      KILN_TRY(phase(static_cast<int>(specs_.size()) + 2,
+                     [&](StepLog& log) { return run_image_tests(def_.tests, "", log); }));
+    }
     KILN_TRY(export_phases());
     BuildResult result;
     result.out_dir = out_;
@@ -144,6 +116,7 @@ private:
                              "security-audit.json", "security-audit.md"})
       fs::remove(out_ / name, ec);
     fs::remove_all(out_ / "logs", ec);
+    fs::remove_all(out_ / "tests", ec);
     KILN_TRY(util::make_dirs(out_ / "logs"));
     KILN_TRY(util::remove_tree(scratch_));
     return util::make_dirs(scratch_ / "merged");
@@ -225,29 +198,66 @@ private:
     return overlay;
   }
 
+  // Runs tests on the layers built so far, read-only; their results go to OUT/tests at once, so
+  // that a pipeline can publish them even when one fails.
+  Status run_image_tests(const std::vector<spec::ImageTest>& tests, const std::string& step,
+                         StepLog& log)
+  {
+    sandbox::RunOptions tree;
+    tree.root = scratch_ / "merged";
+    tree.overlay = stack();
+    fs::path scratch = scratch_ / "tests";
+    KILN_TRY(util::make_dirs(scratch));
+    auto results = verify::run_tests(tests, step, tree, scratch, log);
+    (void)util::remove_tree(scratch);
+    if (!results)
+      return std::move(results).error();
+    test_results_.insert(test_results_.end(), results->begin(), results->end());
+    KILN_TRY(verify::write_test_outputs(out_, def_.name + " " + def_.version, verify::plan_of(def_),
+                                        test_results_));
+    bool failed = std::any_of(results->begin(), results->end(),
+                              [](const verify::TestResult& r) { return !r.passed; });
+    if (failed)
+      return make_error(ExitCode::build_failed, verify::summarize(*results),
+                        "see " + (out_ / "tests/junit.xml").string() +
+                            "; once fixed, kiln test OUT --definition FILE runs the tests alone");
+    log.note(verify::summarize(*results));
+    return ok_status();
+  }
+
   Status layer_phase(size_t index)
   {
     return phase(static_cast<int>(index) + 2, [&](StepLog& log) -> Status {
-      std::string parent = layers_.empty() ? "" : layers_.back().digest;
-      Decision d =
-          decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
-      if (d.layer) {
-        log.note("cached layer " + d.key);
-        cached_phase_ = true;
-        ++cached_;
-        layers_.push_back(*d.layer);
+      KILN_TRY(obtain_layer(index, log));
+      const spec::Step* step = index >= first_step_index() ? step_for(index) : nullptr;
+      if (!step || step->tests.empty())
         return ok_status();
-      }
-      why_ = d.why;
-      log.note("building layer " + d.key + ": " + d.why);
-      if (fs::exists(cache_.layers_dir() / d.key))
-        KILN_TRY(cache_.remove(d.key)); // stale: replaced by the one built now
-      auto layer = build_layer(index, d.key, log);
-      if (!layer)
-        return std::move(layer).error();
-      layers_.push_back(std::move(*layer));
-      return ok_status();
+      return run_image_tests(step->tests, step->name, log);
     });
+  }
+
+  // The layer behind phase `index`: from the cache, or built now.
+  Status obtain_layer(size_t index, StepLog& log)
+  {
+    std::string parent = layers_.empty() ? "" : layers_.back().digest;
+    Decision d =
+        decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
+    if (d.layer) {
+      log.note("cached layer " + d.key);
+      cached_phase_ = true;
+      ++cached_;
+      layers_.push_back(*d.layer);
+      return ok_status();
+    }
+    why_ = d.why;
+    log.note("building layer " + d.key + ": " + d.why);
+    if (fs::exists(cache_.layers_dir() / d.key))
+      KILN_TRY(cache_.remove(d.key)); // stale: replaced by the one built now
+    auto layer = build_layer(index, d.key, log);
+    if (!layer)
+      return std::move(layer).error();
+    layers_.push_back(std::move(*layer));
+    return ok_status();
   }
 
   Expected<LayerMeta> build_layer(size_t index, const std::string& key, StepLog& log)
@@ -292,12 +302,11 @@ private:
     return ok_status();
   }
 
-  // The definition's step behind layer `index` (the base and requirements come first).
-  const spec::Step* step_for(size_t index) const
-  {
-    size_t first_step = def_.requirements.empty() ? 1 : 2;
-    return &def_.steps[index - first_step];
-  }
+  // The base and requirements layers come before the steps'.
+  size_t first_step_index() const { return def_.requirements.empty() ? 1 : 2; }
+
+  // The definition's step behind layer `index`.
+  const spec::Step* step_for(size_t index) const { return &def_.steps[index - first_step_index()]; }
 
   // Runs a step (or, without one, the requirements) on the stack of layers built so far.
   Status build_on_stack(const spec::Step* step, size_t index, StepLog& log)
@@ -373,6 +382,8 @@ private:
       }
       KILN_TRY(copy_export(cache_, key, out_));
       manifest_ = build_manifest(def_, inputs_, *exported, epoch_);
+      if (!test_results_.empty())
+        manifest_.tests = {{"total", test_results_.size()}, {"failed", 0}};
       std::string manifest = image::to_json(manifest_).dump(2) + "\n";
       if (auto name = secrets_.redactor.find_in(manifest))
         return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
@@ -415,33 +426,8 @@ private:
   Inputs inputs_;
   Secrets secrets_;
   image::Manifest manifest_;
+  std::vector<verify::TestResult> test_results_;
 };
-
-// Mounts a tiny overlay in the cache folder, so that a filesystem that cannot hold layers is
-// reported before minutes of work rather than at the first step.
-Status check_overlay_support(const fs::path& cache_dir)
-{
-  fs::path probe = cache_dir / "tmp" / ("overlay-probe-" + std::to_string(::getpid()));
-  for (const char* sub : {"lower", "upper", "work", "merged"})
-    KILN_TRY(util::make_dirs(probe / sub));
-  sandbox::RunOptions options;
-  options.root = probe / "merged";
-  options.overlay =
-      sandbox::Overlay{probe, {"lower"}, (probe / "upper").string(), (probe / "work").string()};
-  auto result = sandbox::run_with_tree(
-      options, [] { return 0; }, nullptr);
-  (void)util::remove_tree(probe);
-  if (!result && result.error().message.find("overlayfs") != std::string::npos) {
-    return make_error(ExitCode::environment,
-                      "the cache folder " + cache_dir.string() +
-                          " is on a filesystem that cannot hold overlayfs layers",
-                      "choose a cache folder on ext4, xfs, btrfs or tmpfs with --cache-dir or "
-                      "KILN_CACHE_DIR");
-  }
-  if (!result)
-    return result.error();
-  return ok_status();
-}
 
 } // namespace
 

@@ -45,11 +45,12 @@ static const char* kFooter = R"(Examples:
   kiln validate examples/linux-agent/image.yaml
   sudo ./scripts/bake-example.sh     # builds kiln, bakes examples/linux-agent
   sudo kiln build image.yaml --out out/my-agent
+  sudo kiln test out/my-agent        # its tests again, without rebuilding
   kiln schema > kiln-image.schema.json
   kiln cache ls
 
 Exit codes:
-  0 success, 1 a build step failed, 2 bad command line, 3 invalid definition,
+  0 success, 1 a build step or a test failed, 2 bad command line, 3 invalid definition,
   4 an input is missing or fails its sha256, 5 the machine lacks something
   (root, a tool, disk space, a reachable mirror), 130 interrupted.)";
 
@@ -60,7 +61,7 @@ int run(int argc, char** argv)
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
   std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app),
-                                   add_cache(app), add_catalog(app)};
+                                   add_test(app),     add_cache(app),  add_catalog(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

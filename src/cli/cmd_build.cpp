@@ -49,6 +49,10 @@ void print_summary(const bake::BuildResult& result)
                 (result.out_dir / "security-audit.md").c_str(), audit.value("pass", 0),
                 audit.value("fail", 0), audit.value("waived", 0));
   }
+  if (const auto& tests = result.manifest.tests; tests.is_object()) {
+    std::printf("  tests     %s (%d passed)\n", (result.out_dir / "tests/junit.xml").c_str(),
+                tests.value("total", 0));
+  }
   std::printf("  logs      %s\n", (result.out_dir / "logs").c_str());
 }
 

@@ -42,6 +42,7 @@ json to_json(const Manifest& m)
       {"source_date_epoch", m.source_date_epoch},
       {"security_audit", m.security},
       {"storage", m.storage},
+      {"tests", m.tests},
   };
 }
 

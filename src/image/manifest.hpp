@@ -47,6 +47,7 @@ struct Manifest {
   int64_t source_date_epoch = 0;
   nlohmann::json security; // the security audit's summary, or null
   nlohmann::json storage;  // the disk layout disk outputs will use, or null
+  nlohmann::json tests;    // {"total": N, "failed": 0} when the image has tests, or null
 };
 
 nlohmann::json to_json(const Manifest& manifest);

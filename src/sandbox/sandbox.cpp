@@ -106,9 +106,11 @@ std::string mount_overlay(const Overlay& overlay, const fs::path& root)
   if (!overlay.upper.empty())
     options += ",upperdir=" + overlay.upper + ",workdir=" + overlay.work;
   if (overlay.upper.empty() && overlay.lower.size() == 1) {
-    // overlayfs needs two layers for a read-only view; one layer is just a bind mount.
+    // overlayfs needs two layers for a read-only view; one layer is a read-only bind mount.
     if (::mount(overlay.lower[0].c_str(), root.c_str(), nullptr, MS_BIND, nullptr) != 0)
       return failure("bind-mount " + overlay.lower[0] + " on", root);
+    if (::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
+      return failure("make read-only", root);
     return {};
   }
   if (::mount("overlay", root.c_str(), "overlay", 0, options.c_str()) != 0) {
@@ -220,6 +222,18 @@ Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::func
   spec.argv = {"kiln (reading the image tree)"};
   spec.namespaces = kNamespaces;
   spec.in_child = [&options] { return private_mounts(options); };
+  spec.child_main = std::move(work);
+  return util::run_process(spec, observer);
+}
+
+Expected<util::ProcessResult> run_code_in_tree(const RunOptions& options, std::function<int()> work,
+                                               util::ProcessObserver* observer)
+{
+  util::ProcessSpec spec;
+  spec.argv = {"kiln (checking the image tree)"};
+  spec.namespaces = kNamespaces;
+  spec.timeout_seconds = options.timeout_seconds;
+  spec.in_child = [&options] { return enter_tree(options); };
   spec.child_main = std::move(work);
   return util::run_process(spec, observer);
 }

@@ -66,6 +66,11 @@ Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
 Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::function<int()> work,
                                             util::ProcessObserver* observer);
 
+// Runs `work` (kiln's own code, in a child process) chrooted into the tree prepared as for
+// run_in_tree, so that absolute paths and links resolve inside the image.
+Expected<util::ProcessResult> run_code_in_tree(const RunOptions& options, std::function<int()> work,
+                                               util::ProcessObserver* observer);
+
 // Runs a host command in private mount and PID namespaces, so that whatever it mounts (as
 // mmdebstrap does) disappears with it even when it is killed.
 Expected<util::ProcessResult> run_isolated(util::ProcessSpec spec, util::ProcessObserver* observer);

@@ -71,12 +71,43 @@ struct AnsibleStep {
 
 using StepBody = std::variant<PackagesStep, ShellStep, FileStep, ArtifactStep, AnsibleStep>;
 
+// A check on the tree: after the last step (the definition's tests:), or right after the step
+// that carries it. Tests never change the tree.
+struct ImageTest {
+  std::string name; // defaults to "<kind> <subject>"
+  Position position;
+  std::string kind;    // one of kTestKinds
+  std::string subject; // the command line, path, package, user, group or systemd unit
+  // command: run with sh -c, as `user` (root when empty), stopped after `timeout` seconds
+  int exit_code = 0;
+  std::string stdout_regex; // searched in the output; "" : not checked
+  std::string stderr_regex;
+  double timeout = 60;
+  std::string user;
+  // file
+  bool exists = true;
+  std::string type; // "", file, directory, link
+  std::optional<mode_t> mode;
+  std::string owner;         // user or user:group, by name
+  std::string content_regex; // searched in the file's content
+  // package: installed, and optionally "OP VERSION" (OP one of >=, <=, =, >>, <<)
+  std::string version;
+  // user
+  std::string shell;
+  std::vector<std::string> groups; // supplementary groups it must be in
+  // group: exists; service: the unit is enabled
+};
+
+inline const std::vector<std::string_view> kTestKinds = {"command", "file",  "package",
+                                                         "user",    "group", "service"};
+
 struct Step {
   std::string name; // unique; defaults to "<kind>-<n>"
   Position position;
   StepBody body;
   std::vector<std::string> secrets; // declared secrets this step may read, at /run/secrets/NAME
   bool secret_env = false;          // also as environment variables, named in upper case
+  std::vector<ImageTest> tests;     // run right after this step
 
   std::string kind() const;
 };
@@ -180,6 +211,7 @@ struct Definition {
   std::vector<std::string> outputs = {"rootfs"};
   std::map<std::string, SecretSource> secrets;
   Requirements requirements;
+  std::vector<ImageTest> tests; // run on the finished tree, after the last step
 };
 
 // Output formats this version of kiln can write.

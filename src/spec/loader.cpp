@@ -263,6 +263,8 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
     load_secrets(v, *top, def);
     if (auto requirements = top->find("requirements"); requirements != top->end())
       def.requirements = load_requirements(v, requirements->second);
+    if (auto tests = top->find("tests"); tests != top->end())
+      def.tests = load_tests(v, tests->second, "tests");
     load_base(v, *top, def); // after requirements: a catalog entry may add a baseline
     std::vector<std::string> secret_names;
     for (const auto& [name, source] : def.secrets)

@@ -286,6 +286,11 @@ std::optional<Step> load_step(Validator& v, const YAML::Node& node, int number,
     step.name = *name;
   }
   bool secrets_ok = load_step_secrets(v, *fields, secrets, step, number);
+  if (auto it = fields->find("tests"); it != fields->end()) {
+    size_t errors = v.diagnostics().size();
+    step.tests = load_tests(v, it->second, step_label(number) + " tests");
+    secrets_ok = secrets_ok && v.diagnostics().size() == errors;
+  }
   auto body = load_body(v, kinds[0], fields->at(kinds[0]), step_label(number, kinds[0]));
   if (!body || !secrets_ok)
     return std::nullopt;

@@ -68,6 +68,10 @@ Network load_network(Validator& validator, const Entry& entry);
 // `secrets` are the names declared in the definition, which steps may refer to.
 std::vector<Step> load_steps(Validator& validator, const Entry& steps_entry,
                              const std::vector<std::string>& secrets);
+// A tests: list (tests_loader.cpp), the definition's or a step's; `where` names it in messages.
+std::vector<ImageTest> load_tests(Validator& validator, const Entry& entry,
+                                  const std::string& where);
+
 // An ansible: step's body (ansible_loader.cpp); `where` names the step in messages.
 std::optional<AnsibleStep> load_ansible(Validator& validator, const Entry& entry,
                                         const std::string& where);

@@ -345,6 +345,33 @@ std::vector<Malformed> malformed_cases()
       {"ansible key misspelt",
        kHead + "steps:\n  - ansible: {playbook: ansible/site.yml, extra_var: {a: 1}}\n", 5, 43,
        "unknown key 'extra_var' in step 1 (ansible)", "extra_vars"},
+      {"test with an invalid regex",
+       kHead + "steps: [{shell: x}]\ntests:\n  - {command: git --version, stdout: 'v(2'}\n", 6, 38,
+       "tests item 1 stdout 'v(2' is not a valid regular expression"},
+      {"test of an unknown kind", kHead + "steps: [{shell: x}]\ntests:\n  - {port: 22}\n", 6, 6,
+       "unknown key 'port' in tests item 1"},
+      {"test with two kinds",
+       kHead + "steps: [{shell: x}]\ntests:\n  - {file: /etc/x, user: azdo}\n", 6, 5,
+       "tests item 1 has more than one kind (file, user)"},
+      {"test option of another kind",
+       kHead + "steps: [{shell: x}]\ntests:\n  - {command: 'true', mode: '0644'}\n", 6, 23,
+       "tests item 1 is a command test, which has no 'mode'", "exit_code"},
+      {"test timeout not a duration",
+       kHead + "steps: [{shell: x}]\ntests:\n  - {command: 'true', timeout: soon}\n", 6, 32,
+       "tests item 1 timeout 'soon' is not a duration"},
+      {"test version not a constraint",
+       kHead + "steps: [{shell: x}]\ntests:\n  - {package: git, version: latest}\n", 6, 29,
+       "tests item 1 version 'latest' is not a version constraint"},
+      {"test file path relative", kHead + "steps: [{shell: x}]\ntests:\n  - {file: etc/x}\n", 6, 12,
+       "tests item 1 file 'etc/x' must be an absolute path in the image"},
+      {"test names twice",
+       kHead + "steps: [{shell: x}]\ntests:\n  - {group: sudo}\n  - {group: sudo}\n", 7, 5,
+       "tests has two tests named 'group sudo'"},
+      {"step tests not a list", kHead + "steps:\n  - {shell: x, tests: {group: sudo}}\n", 5, 23,
+       "step 1 tests must be a list"},
+      {"absent file with a mode",
+       kHead + "steps: [{shell: x}]\ntests:\n  - {file: /etc/x, exists: false, mode: '0644'}\n", 6,
+       20, "tests item 1 checks an absent file's properties"},
       {"secret_env not a boolean",
        kHead +
            "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [token], secret_env: yes}]\n",
@@ -405,10 +432,10 @@ TEST_F(SpecLoader, diagnostic_text_names_file_line_column_and_hint)
   EXPECT_EQ(diagnostics[0].str(),
             "image.yaml:5:5: error: unknown key 'pakages' in step 1\n"
             "  hint: did you mean 'packages'? step 1 takes: name, packages, shell, file, artifact, "
-            "ansible, secrets, secret_env");
+            "ansible, secrets, secret_env, tests");
 }
 
-TEST_F(SpecLoader, an_ansible_step_keeps_its_settings_and_types_its_extra_vars)
+TEST_F(SpecLoader, an_ansible_step_and_tests_keep_their_settings)
 {
   auto result = load_definition_text(kHead + R"(steps:
   - name: configure
@@ -420,6 +447,15 @@ TEST_F(SpecLoader, an_ansible_step_keeps_its_settings_and_types_its_extra_vars)
       tags: [agent, motd]
       group: build_agents
       keep_python: true
+    tests:
+      - {name: motd, file: /etc/motd, contains: '^team \w+', mode: "0644", owner: "root:root"}
+tests:
+  - {command: tree --version, stdout: '^tree v2', exit_code: 0, timeout: 30s, as: azdo}
+  - {package: tree, version: '>= 2.0'}
+  - {user: azdo, shell: /bin/bash, groups: [sudo]}
+  - {group: sudo}
+  - {service: ssh}
+  - {file: /etc/nope, exists: false}
 )",
                                      "image.yaml", dir_.path());
   ASSERT_TRUE(result.diagnostics.empty()) << result.diagnostics[0].str();
@@ -435,6 +471,18 @@ TEST_F(SpecLoader, an_ansible_step_keeps_its_settings_and_types_its_extra_vars)
   EXPECT_EQ(ansible.tags, (std::vector<std::string>{"agent", "motd"}));
   EXPECT_EQ(ansible.group, "build_agents");
   EXPECT_TRUE(ansible.keep_python);
+  ASSERT_EQ(step.tests.size(), 1u);
+  EXPECT_EQ(step.tests[0].name, "motd");
+  EXPECT_EQ(step.tests[0].mode, std::optional<mode_t>(0644));
+  const auto& tests = result.definition->tests;
+  ASSERT_EQ(tests.size(), 6u);
+  EXPECT_EQ(tests[0].name, "command tree --version");
+  EXPECT_EQ(tests[0].timeout, 30);
+  EXPECT_EQ(tests[0].user, "azdo");
+  EXPECT_EQ(tests[1].version, ">= 2.0");
+  EXPECT_EQ(tests[2].groups, (std::vector<std::string>{"sudo"}));
+  EXPECT_EQ(tests[4].kind, "service");
+  EXPECT_FALSE(tests[5].exists);
 }
 
 TEST_F(SpecLoader, a_link_leading_out_of_the_folder_is_refused)

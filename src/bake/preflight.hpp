@@ -1,0 +1,20 @@
+// What a build checks and settles before any work: root and mmdebstrap, a cache folder that can
+// hold overlayfs layers, the cache folder itself and the epoch file times are clamped to.
+#pragma once
+
+#include "spec/definition.hpp"
+#include "util/error.hpp"
+
+#include <cstdint>
+#include <filesystem>
+
+namespace kiln::bake {
+
+// Root (namespaces, mounts) and mmdebstrap.
+Status check_environment();
+
+// Mounts a tiny overlay in the cache folder, so that a filesystem that cannot hold layers is
+// reported before minutes of work rather than at the first step.
+Status check_overlay_support(const std::filesystem::path& cache_dir);
+
+} // namespace kiln::bake

@@ -1,0 +1,111 @@
+#include "verify/test_output.hpp"
+
+#include "util/archive.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+
+#include <unistd.h>
+
+namespace kiln::verify {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Identity {
+  std::string suite; // "name version"
+  std::string rootfs_sha256;
+};
+
+Expected<Identity> read_manifest(const fs::path& out_dir)
+{
+  auto text = util::read_file(out_dir / "manifest.json");
+  if (!text) {
+    return make_error(ExitCode::input,
+                      out_dir.string() + " holds no finished image (no manifest.json)",
+                      "give the output folder of a successful kiln build");
+  }
+  Identity identity;
+  try {
+    auto manifest = json::parse(*text);
+    identity.suite =
+        manifest.at("name").get<std::string>() + " " + manifest.at("version").get<std::string>();
+    for (const auto& output : manifest.at("outputs")) {
+      if (output.at("name") == "rootfs")
+        identity.rootfs_sha256 = output.at("sha256");
+    }
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::input,
+                      (out_dir / "manifest.json").string() + " is damaged: " + e.what());
+  }
+  return identity;
+}
+
+} // namespace
+
+Expected<TestPlan> recorded_plan(const fs::path& out_dir)
+{
+  fs::path file = out_dir / "tests/tests.json";
+  if (!fs::exists(file)) {
+    return make_error(ExitCode::input,
+                      out_dir.string() + " has no recorded tests (" + file.string() + ")",
+                      "the image was baked without tests; give them with --definition FILE");
+  }
+  auto text = util::read_file(file);
+  if (!text)
+    return std::move(text).error();
+  json parsed = json::parse(*text, nullptr, false);
+  if (parsed.is_discarded())
+    return make_error(ExitCode::input, file.string() + " is not valid JSON");
+  return plan_from_json(parsed);
+}
+
+Expected<std::vector<TestResult>> test_output(const fs::path& out_dir, const TestPlan& plan,
+                                              const fs::path& cache_dir, util::ProcessObserver& log)
+{
+  auto identity = read_manifest(out_dir);
+  if (!identity)
+    return std::move(identity).error();
+  fs::path rootfs = out_dir / "rootfs.tar.zst";
+  auto digest = util::sha256_file(rootfs);
+  if (!digest)
+    return std::move(digest).error();
+  if (*digest != identity->rootfs_sha256) {
+    return make_error(ExitCode::input,
+                      rootfs.string() + " does not match its manifest (sha256 " + *digest + ")",
+                      "bake the image again; never edit a built image in place");
+  }
+  fs::path scratch = cache_dir / "tmp" / ("test-" + std::to_string(::getpid()));
+  KILN_TRY(util::remove_tree(scratch));
+  KILN_TRY(util::make_dirs(scratch / "merged"));
+  log.on_line("unpacking " + rootfs.string());
+  Status unpacked = util::extract_archive(rootfs, scratch / "tree", 0, true);
+  std::vector<TestResult> results;
+  Status ran = unpacked;
+  if (ran) {
+    sandbox::RunOptions tree;
+    tree.root = scratch / "merged";
+    tree.overlay = sandbox::Overlay{scratch, {"tree"}, "", ""};
+    // Consecutive tests of one step run together, as they did at bake time.
+    for (size_t first = 0; first < plan.size() && ran;) {
+      size_t end = first;
+      std::vector<spec::ImageTest> group;
+      while (end < plan.size() && plan[end].step == plan[first].step)
+        group.push_back(plan[end++].test);
+      auto done = run_tests(group, plan[first].step, tree, scratch / "work", log);
+      if (done)
+        results.insert(results.end(), done->begin(), done->end());
+      else
+        ran = std::move(done).error();
+      first = end;
+    }
+  }
+  Status removed = util::remove_tree(scratch);
+  KILN_TRY(ran);
+  KILN_TRY(removed);
+  KILN_TRY(write_test_outputs(out_dir, identity->suite, plan, results));
+  return results;
+}
+
+} // namespace kiln::verify
