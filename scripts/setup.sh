@@ -17,6 +17,9 @@ PACKAGES=(
   ansible
   # tests and the benchmark: they read the outputs back, check processes, make a test CA
   python3 curl tar procps util-linux openssl bc
+  # the SBOM test: jsonschema, with CycloneDX's schemas from the npm registry (npm comes with
+  # the machine's Node.js)
+  python3-jsonschema
 )
 
 missing=()

@@ -13,6 +13,7 @@
 #include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
+#include "report/sbom.hpp"
 #include "util/archive.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
@@ -113,7 +114,7 @@ private:
     // The manifest goes first: without it, nothing left over can look like a finished image.
     std::error_code ec;
     for (const char* name : {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial",
-                             "security-audit.json", "security-audit.md"})
+                             "security-audit.json", "security-audit.md", "sbom.cdx.json"})
       fs::remove(out_ / name, ec);
     fs::remove_all(out_ / "logs", ec);
     fs::remove_all(out_ / "tests", ec);
@@ -388,6 +389,8 @@ private:
       if (auto name = secrets_.redactor.find_in(manifest))
         return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
       KILN_TRY(check_logs());
+      KILN_TRY(util::write_file_atomic(out_ / "sbom.cdx.json",
+                                       report::cyclonedx(manifest_).dump(2) + "\n"));
       return util::write_file_atomic(out_ / "manifest.json", manifest);
     });
   }

@@ -24,13 +24,9 @@ json to_json(const ExportResult& r)
 {
   json packages = json::array();
   for (const auto& p : r.packages)
-    packages.push_back(
-        {{"name", p.name}, {"version", p.version}, {"architecture", p.architecture}});
-  return {{"sha256", r.sha256},
-          {"size", r.size},
-          {"entries", r.entries},
-          {"packages", packages},
-          {"security", r.security}};
+    packages.push_back(image::to_json(p));
+  return {{"sha256", r.sha256},   {"size", r.size},         {"entries", r.entries},
+          {"packages", packages}, {"security", r.security}, {"os", image::to_json(r.os)}};
 }
 
 Expected<ExportResult> read_result(const fs::path& file)
@@ -40,9 +36,14 @@ Expected<ExportResult> read_result(const fs::path& file)
     return std::move(text).error();
   try {
     json j = json::parse(*text);
-    ExportResult r{j.at("sha256"), j.at("size"), j.at("entries"), {}, j.value("security", json())};
+    ExportResult r{j.at("sha256"),
+                   j.at("size"),
+                   j.at("entries"),
+                   {},
+                   j.value("security", json()),
+                   image::os_release_from_json(j.at("os"))};
     for (const auto& p : j.at("packages"))
-      r.packages.push_back({p.at("name"), p.at("version"), p.at("architecture")});
+      r.packages.push_back(image::package_from_json(p));
     return r;
   } catch (const json::exception& e) {
     return make_error(ExitCode::build_failed, "damaged " + file.string() + ": " + e.what());
@@ -102,7 +103,7 @@ Expected<json> write_audit(const fs::path& tree, const fs::path& dir,
 int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
                     const ExportChecks& checks)
 {
-  auto packages = image::installed_packages(tree);
+  auto packages = image::installed_packages_with_licenses(tree);
   if (!packages) {
     std::printf("kiln: error: %s\n", packages.error().message.c_str());
     return 1;
@@ -128,7 +129,8 @@ int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
     std::printf("kiln: error: %s\n", tar.error().message.c_str());
     return tar.error().code == ExitCode::environment ? 28 : 1;
   }
-  ExportResult result{tar->sha256, tar->size, tar->entries, std::move(*packages), audit};
+  ExportResult result{tar->sha256,          tar->size, tar->entries,
+                      std::move(*packages), audit,     image::read_os_release(tree)};
   Status written = util::write_file_atomic(dir / "result.json", to_json(result).dump() + "\n");
   std::printf("rootfs.tar.zst: %llu entries, %llu bytes, sha256 %s\n",
               static_cast<unsigned long long>(tar->entries),

@@ -29,6 +29,7 @@ struct ExportResult {
   uint64_t entries = 0;
   std::vector<image::Package> packages;
   nlohmann::json security; // the audit's summary, or null without a baseline
+  image::OsRelease os;
 };
 
 // What the export checks besides writing the tar.

@@ -58,6 +58,7 @@ image::Manifest build_manifest(const spec::Definition& def, const Inputs& inputs
   m.artifacts = inputs.artifacts;
   m.base = manifest_base(def, inputs);
   m.packages = exported.packages;
+  m.os = exported.os;
   m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
   m.kiln_version = kVersion;
   m.ansible_version = inputs.ansible_version;

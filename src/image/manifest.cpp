@@ -14,11 +14,8 @@ json to_json(const Manifest& m)
     artifacts.push_back(
         {{"step", artifact.step}, {"url", artifact.url}, {"sha256", artifact.sha256}});
   json packages = json::array();
-  for (const auto& package : m.packages) {
-    packages.push_back({{"name", package.name},
-                        {"version", package.version},
-                        {"architecture", package.architecture}});
-  }
+  for (const auto& package : m.packages)
+    packages.push_back(to_json(package));
   json outputs = json::array();
   for (const auto& output : m.outputs) {
     outputs.push_back({{"name", output.name},
@@ -34,6 +31,7 @@ json to_json(const Manifest& m)
        {{"file", m.definition_file}, {"sha256", m.definition_sha256}, {"inputs", inputs}}},
       {"artifacts", artifacts},
       {"base", m.base},
+      {"os", to_json(m.os)},
       {"packages", packages},
       {"outputs", outputs},
       {"kiln_version", m.kiln_version},

@@ -40,6 +40,7 @@ struct Manifest {
   std::vector<ArtifactDigest> artifacts;
   nlohmann::json base; // the base as the definition gave it
   std::vector<Package> packages;
+  OsRelease os; // the image's /etc/os-release
   std::vector<OutputFile> outputs;
   std::string kiln_version;
   std::string ansible_version; // the build host's, when ansible steps ran; "" otherwise

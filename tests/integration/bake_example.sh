@@ -65,6 +65,26 @@ assert m["ansible_version"].startswith("ansible-playbook [core "), m["ansible_ve
 print("manifest ok:", len(m["packages"]), "packages")
 PY
 
+step "the SBOM is valid CycloneDX 1.5 and lists every package with a purl"
+cyclonedx_schema "$WORK/cyclonedx"
+/usr/bin/python3 "$SOURCE_DIR/tests/integration/validate_cyclonedx.py" \
+  "$WORK/cyclonedx/package/res/schema" "$OUT/sbom.cdx.json" || fail "the SBOM does not validate"
+python3 - "$OUT" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+bom = json.load(open(os.path.join(out, "sbom.cdx.json")))
+m = json.load(open(os.path.join(out, "manifest.json")))
+purls = {c["name"]: c for c in bom["components"] if c.get("purl")}
+assert len(purls) == len(m["packages"]), (len(purls), len(m["packages"]))
+git = purls["git"]
+assert git["purl"].startswith("pkg:deb/debian/git@1%3A2.39") and "distro=debian-12" in git["purl"], git
+assert git["licenses"][0]["license"]["id"] == "GPL-2.0-only", git["licenses"]
+licensed = sum(1 for c in purls.values() if "licenses" in c)
+files = [c for c in bom["components"] if c["type"] == "file"]
+assert files and files[0]["hashes"][0]["content"] == m["artifacts"][0]["sha256"]
+print("sbom ok: %d packages, %d with a license, %d artifact" % (len(purls), licensed, len(files)))
+PY
+
 step "the tar: order, owners, times, contents, generalized"
 zstd -dc "$OUT/rootfs.tar.zst" | python3 -c '
 import sys, tarfile
