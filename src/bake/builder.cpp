@@ -14,6 +14,7 @@
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
 #include "report/sbom.hpp"
+#include "report/software.hpp"
 #include "util/archive.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
@@ -21,6 +22,7 @@
 #include "util/strings.hpp"
 #include "verify/record.hpp"
 #include "verify/runner.hpp"
+#include "verify/tools.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -52,6 +54,8 @@ public:
       phases_.push_back({step.name, step.kind()});
     if (!def_.tests.empty())
       phases_.push_back({"tests", "tests"});
+    if (!def_.report.empty())
+      phases_.push_back({"report", "report"});
     phases_.push_back({"generalize", "generalize"});
     phases_.push_back({"export", "export"});
   }
@@ -83,10 +87,11 @@ public:
     specs_ = layer_specs(def_, inputs_);
     for (size_t i = 0; i < specs_.size(); ++i)
       KILN_TRY(layer_phase(i));
-    if (!def_.tests.empty()) {
-      KILN_TRY(phase(static_cast<int>(specs_.size()) + 2,
-                     [&](StepLog& log) { return run_image_tests(def_.tests, "", log); }));
-    }
+    int next = static_cast<int>(specs_.size()) + 2;
+    if (!def_.tests.empty())
+      KILN_TRY(phase(next++, [&](StepLog& log) { return run_image_tests(def_.tests, "", log); }));
+    if (!def_.report.empty())
+      KILN_TRY(phase(next++, [&](StepLog& log) { return collect_tools(log); }));
     KILN_TRY(export_phases());
     BuildResult result;
     result.out_dir = out_;
@@ -114,7 +119,8 @@ private:
     // The manifest goes first: without it, nothing left over can look like a finished image.
     std::error_code ec;
     for (const char* name : {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial",
-                             "security-audit.json", "security-audit.md", "sbom.cdx.json"})
+                             "security-audit.json", "security-audit.md", "sbom.cdx.json",
+                             "software-report.json", "software-report.md", "files.json"})
       fs::remove(out_ / name, ec);
     fs::remove_all(out_ / "logs", ec);
     fs::remove_all(out_ / "tests", ec);
@@ -223,6 +229,22 @@ private:
                         "see " + (out_ / "tests/junit.xml").string() +
                             "; once fixed, kiln test OUT --definition FILE runs the tests alone");
     log.note(verify::summarize(*results));
+    return ok_status();
+  }
+
+  // The software report's tool versions, from the finished tree.
+  Status collect_tools(StepLog& log)
+  {
+    sandbox::RunOptions tree;
+    tree.root = scratch_ / "merged";
+    tree.overlay = stack();
+    fs::path scratch = scratch_ / "report";
+    KILN_TRY(util::make_dirs(scratch));
+    auto tools = verify::tool_versions(def_.report, tree, scratch, log);
+    (void)util::remove_tree(scratch);
+    if (!tools)
+      return std::move(tools).error();
+    tools_ = std::move(*tools);
     return ok_status();
   }
 
@@ -385,12 +407,19 @@ private:
       manifest_ = build_manifest(def_, inputs_, *exported, epoch_);
       if (!test_results_.empty())
         manifest_.tests = {{"total", test_results_.size()}, {"failed", 0}};
+      manifest_.tools = tools_;
       std::string manifest = image::to_json(manifest_).dump(2) + "\n";
       if (auto name = secrets_.redactor.find_in(manifest))
         return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
       KILN_TRY(check_logs());
       KILN_TRY(util::write_file_atomic(out_ / "sbom.cdx.json",
                                        report::cyclonedx(manifest_).dump(2) + "\n"));
+      KILN_TRY(util::write_file_atomic(out_ / "files.json",
+                                       nlohmann::json(exported->unowned).dump(2) + "\n"));
+      KILN_TRY(util::write_file_atomic(out_ / "software-report.json",
+                                       report::software_report(manifest_).dump(2) + "\n"));
+      KILN_TRY(util::write_file_atomic(out_ / "software-report.md",
+                                       report::software_report_markdown(manifest_)));
       return util::write_file_atomic(out_ / "manifest.json", manifest);
     });
   }
@@ -430,6 +459,7 @@ private:
   Secrets secrets_;
   image::Manifest manifest_;
   std::vector<verify::TestResult> test_results_;
+  std::vector<image::Tool> tools_;
 };
 
 } // namespace

@@ -25,8 +25,12 @@ json to_json(const ExportResult& r)
   json packages = json::array();
   for (const auto& p : r.packages)
     packages.push_back(image::to_json(p));
+  json users = json::array();
+  for (const auto& u : r.users)
+    users.push_back(image::to_json(u));
   return {{"sha256", r.sha256},   {"size", r.size},         {"entries", r.entries},
-          {"packages", packages}, {"security", r.security}, {"os", image::to_json(r.os)}};
+          {"packages", packages}, {"security", r.security}, {"os", image::to_json(r.os)},
+          {"users", users},       {"unowned", r.unowned}};
 }
 
 Expected<ExportResult> read_result(const fs::path& file)
@@ -36,14 +40,17 @@ Expected<ExportResult> read_result(const fs::path& file)
     return std::move(text).error();
   try {
     json j = json::parse(*text);
-    ExportResult r{j.at("sha256"),
-                   j.at("size"),
-                   j.at("entries"),
-                   {},
-                   j.value("security", json()),
-                   image::os_release_from_json(j.at("os"))};
+    ExportResult r;
+    r.sha256 = j.at("sha256");
+    r.size = j.at("size");
+    r.entries = j.at("entries");
+    r.security = j.value("security", json());
+    r.os = image::os_release_from_json(j.at("os"));
     for (const auto& p : j.at("packages"))
       r.packages.push_back(image::package_from_json(p));
+    for (const auto& u : j.at("users"))
+      r.users.push_back(image::user_from_json(u));
+    r.unowned = j.at("unowned").get<std::map<std::string, std::string>>();
     return r;
   } catch (const json::exception& e) {
     return make_error(ExitCode::build_failed, "damaged " + file.string() + ": " + e.what());
@@ -129,8 +136,20 @@ int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
     std::printf("kiln: error: %s\n", tar.error().message.c_str());
     return tar.error().code == ExitCode::environment ? 28 : 1;
   }
-  ExportResult result{tar->sha256,          tar->size, tar->entries,
-                      std::move(*packages), audit,     image::read_os_release(tree)};
+  auto unowned = image::unowned_files(tree);
+  if (!unowned) {
+    std::printf("kiln: error: %s\n", unowned.error().message.c_str());
+    return 1;
+  }
+  ExportResult result;
+  result.sha256 = tar->sha256;
+  result.size = tar->size;
+  result.entries = tar->entries;
+  result.packages = std::move(*packages);
+  result.security = audit;
+  result.os = image::read_os_release(tree);
+  result.users = image::read_users(tree);
+  result.unowned = std::move(*unowned);
   Status written = util::write_file_atomic(dir / "result.json", to_json(result).dump() + "\n");
   std::printf("rootfs.tar.zst: %llu entries, %llu bytes, sha256 %s\n",
               static_cast<unsigned long long>(tar->entries),

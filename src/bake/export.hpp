@@ -9,6 +9,7 @@
 #include "bake/layer_cache.hpp"
 #include "bake/step_log.hpp"
 #include "image/dpkg.hpp"
+#include "image/inventory.hpp"
 #include "sandbox/sandbox.hpp"
 #include "spec/definition.hpp"
 #include "util/error.hpp"
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -30,6 +32,8 @@ struct ExportResult {
   std::vector<image::Package> packages;
   nlohmann::json security; // the audit's summary, or null without a baseline
   image::OsRelease os;
+  std::vector<image::UserEntry> users;
+  std::map<std::string, std::string> unowned; // files no package owns: path -> digest or link
 };
 
 // What the export checks besides writing the tar.

@@ -3,6 +3,8 @@
 #include "util/git.hpp"
 #include "util/version.hpp"
 
+#include <set>
+
 namespace kiln::bake {
 
 using nlohmann::json;
@@ -44,6 +46,26 @@ json manifest_storage(const spec::Storage& storage)
   return {{"root_size", storage.root_size}, {"mounts", mounts}};
 }
 
+// The packages the definition names, without versions or architectures.
+std::vector<std::string> requested_packages(const spec::Definition& def, const Inputs& inputs)
+{
+  std::set<std::string> names;
+  auto add = [&](const std::string& spec) {
+    names.insert(spec.substr(0, spec.find_first_of("=:")));
+  };
+  if (!inputs.parent) {
+    for (const auto& package : def.base.bootstrap.packages)
+      add(package);
+  }
+  for (const auto& step : def.steps) {
+    if (const auto* packages = std::get_if<spec::PackagesStep>(&step.body)) {
+      for (const auto& package : packages->packages)
+        add(package);
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
 } // namespace
 
 image::Manifest build_manifest(const spec::Definition& def, const Inputs& inputs,
@@ -59,6 +81,8 @@ image::Manifest build_manifest(const spec::Definition& def, const Inputs& inputs
   m.base = manifest_base(def, inputs);
   m.packages = exported.packages;
   m.os = exported.os;
+  m.users = exported.users;
+  m.requested = requested_packages(def, inputs);
   m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
   m.kiln_version = kVersion;
   m.ansible_version = inputs.ansible_version;

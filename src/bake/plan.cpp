@@ -13,7 +13,7 @@ namespace {
 // Version of what goes into layers and exports; bump it when a layer's content would change for
 // the same inputs (a different bootstrap option, a different copy script, ...).
 constexpr int kLayerVersion = 1;
-constexpr int kExportVersion = 2; // 2: package licenses and os-release in the result
+constexpr int kExportVersion = 3; // 2: licenses, os-release; 3: users, unowned files
 
 std::string machine()
 {

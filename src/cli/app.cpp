@@ -46,6 +46,7 @@ static const char* kFooter = R"(Examples:
   sudo ./scripts/bake-example.sh     # builds kiln, bakes examples/linux-agent
   sudo kiln build image.yaml --out out/my-agent
   sudo kiln test out/my-agent        # its tests again, without rebuilding
+  kiln diff out/agent-1.0 out/agent-1.1 --markdown   # release notes
   kiln schema > kiln-image.schema.json
   kiln cache ls
 
@@ -61,7 +62,8 @@ int run(int argc, char** argv)
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
   std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app),
-                                   add_test(app),     add_cache(app),  add_catalog(app)};
+                                   add_test(app),     add_diff(app),   add_cache(app),
+                                   add_catalog(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,6 +16,16 @@ json to_json(const Manifest& m)
   json packages = json::array();
   for (const auto& package : m.packages)
     packages.push_back(to_json(package));
+  json tools = json::array();
+  for (const auto& tool : m.tools) {
+    tools.push_back({{"name", tool.name},
+                     {"category", tool.category},
+                     {"version", tool.version},
+                     {"output", tool.output}});
+  }
+  json users = json::array();
+  for (const auto& user : m.users)
+    users.push_back(to_json(user));
   json outputs = json::array();
   for (const auto& output : m.outputs) {
     outputs.push_back({{"name", output.name},
@@ -32,6 +42,9 @@ json to_json(const Manifest& m)
       {"artifacts", artifacts},
       {"base", m.base},
       {"os", to_json(m.os)},
+      {"requested_packages", m.requested},
+      {"tools", tools},
+      {"users", users},
       {"packages", packages},
       {"outputs", outputs},
       {"kiln_version", m.kiln_version},

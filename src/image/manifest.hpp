@@ -2,6 +2,7 @@
 #pragma once
 
 #include "image/dpkg.hpp"
+#include "image/inventory.hpp"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -31,6 +32,14 @@ struct OutputFile {
   uint64_t size = 0;
 };
 
+// A tool in the software report, with the version its command printed.
+struct Tool {
+  std::string name;
+  std::string category;
+  std::string version; // "" when the command failed or printed no version
+  std::string output;  // the first line it printed, or why it failed
+};
+
 struct Manifest {
   std::string name;
   std::string version;
@@ -40,7 +49,10 @@ struct Manifest {
   std::vector<ArtifactDigest> artifacts;
   nlohmann::json base; // the base as the definition gave it
   std::vector<Package> packages;
-  OsRelease os; // the image's /etc/os-release
+  OsRelease os;                       // the image's /etc/os-release
+  std::vector<std::string> requested; // packages the definition names (bootstrap and steps)
+  std::vector<Tool> tools;            // the definition's report: commands, run in the image
+  std::vector<UserEntry> users;
   std::vector<OutputFile> outputs;
   std::string kiln_version;
   std::string ansible_version; // the build host's, when ansible steps ran; "" otherwise

@@ -1,5 +1,7 @@
 #include "report/sbom.hpp"
 
+#include "util/strings.hpp"
+
 #include <cstdio>
 #include <ctime>
 
@@ -23,16 +25,6 @@ std::string purl_encode(const std::string& text)
     }
   }
   return out;
-}
-
-std::string iso_time(int64_t epoch)
-{
-  std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 // A name-based UUID (version 5 layout) from the rootfs digest: the same image, the same serial.
@@ -144,7 +136,7 @@ json cyclonedx(const image::Manifest& m)
           {"serialNumber", serial_number(rootfs_sha256)},
           {"version", 1},
           {"metadata",
-           {{"timestamp", iso_time(m.source_date_epoch)},
+           {{"timestamp", util::format_utc(m.source_date_epoch, "%Y-%m-%dT%H:%M:%SZ")},
             {"tools", {{"components", json::array({tool})}}},
             {"component", image}}},
           {"components", components},

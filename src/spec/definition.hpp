@@ -98,6 +98,15 @@ struct ImageTest {
   // group: exists; service: the unit is enabled
 };
 
+// A tool whose version the software report shows: `command` runs in the finished tree and the
+// first version-like word of its output is the version.
+struct ReportCommand {
+  std::string name;     // "Git"
+  std::string command;  // "git --version"
+  std::string category; // "Version control"; default "Tools"
+  Position position;
+};
+
 inline const std::vector<std::string_view> kTestKinds = {"command", "file",  "package",
                                                          "user",    "group", "service"};
 
@@ -211,7 +220,8 @@ struct Definition {
   std::vector<std::string> outputs = {"rootfs"};
   std::map<std::string, SecretSource> secrets;
   Requirements requirements;
-  std::vector<ImageTest> tests; // run on the finished tree, after the last step
+  std::vector<ImageTest> tests;      // run on the finished tree, after the last step
+  std::vector<ReportCommand> report; // tools for the software report
 };
 
 // Output formats this version of kiln can write.

@@ -21,6 +21,18 @@ const std::vector<Shape>& shapes()
            {"requirements", T::object, false, "What the image must provide.", "requirements"},
            {"tests", T::object_list, false, "Checks on the finished tree, after the last step.",
             "test"},
+           {"report", T::object_list, false,
+            "Tools whose versions the software report lists, each found by a command.",
+            "report_item"},
+       }},
+      {"report_item",
+       "A tool in the software report.",
+       {
+           {"name", T::string, true, "The tool's name in the report, e.g. Git."},
+           {"command", T::string, true,
+            "Run with sh -c in the finished tree; the first version-like word of its output is "
+            "the version."},
+           {"category", T::string, false, "The report's section; default Tools."},
        }},
       {"requirements",
        "Requirements turned into configuration, in a layer right after the base.",

@@ -265,6 +265,8 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
       def.requirements = load_requirements(v, requirements->second);
     if (auto tests = top->find("tests"); tests != top->end())
       def.tests = load_tests(v, tests->second, "tests");
+    if (auto report = top->find("report"); report != top->end())
+      def.report = load_report(v, report->second);
     load_base(v, *top, def); // after requirements: a catalog entry may add a baseline
     std::vector<std::string> secret_names;
     for (const auto& [name, source] : def.secrets)

@@ -221,4 +221,33 @@ std::vector<ImageTest> load_tests(Validator& v, const Entry& entry, const std::s
   return tests;
 }
 
+std::vector<ReportCommand> load_report(Validator& v, const Entry& entry)
+{
+  std::vector<ReportCommand> items;
+  if (!v.is_list(entry, "report", "write each tool as '- {name: Git, command: git --version}'"))
+    return items;
+  std::set<std::string> names;
+  int number = 0;
+  for (const auto& node : entry.value) {
+    std::string where = "report item " + std::to_string(++number);
+    auto fields = v.mapping(node, position_of(node), shape("report_item"), where);
+    if (!fields || !fields->count("name") || !fields->count("command"))
+      continue;
+    auto name = v.string_value(fields->at("name"), where + " name");
+    auto command = v.string_value(fields->at("command"), where + " command");
+    std::optional<std::string> category = "Tools";
+    if (auto it = fields->find("category"); it != fields->end())
+      category = v.string_value(it->second, where + " category");
+    if (!name || !command || !category)
+      continue;
+    if (!names.insert(*name).second) {
+      v.error(position_of(node), where + " names '" + *name + "' a second time",
+              "list each tool once");
+      continue;
+    }
+    items.push_back({*name, *command, *category, position_of(node)});
+  }
+  return items;
+}
+
 } // namespace kiln::spec

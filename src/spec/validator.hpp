@@ -72,6 +72,9 @@ std::vector<Step> load_steps(Validator& validator, const Entry& steps_entry,
 std::vector<ImageTest> load_tests(Validator& validator, const Entry& entry,
                                   const std::string& where);
 
+// The report: list of tools (tests_loader.cpp).
+std::vector<ReportCommand> load_report(Validator& validator, const Entry& entry);
+
 // An ansible: step's body (ansible_loader.cpp); `where` names the step in messages.
 std::optional<AnsibleStep> load_ansible(Validator& validator, const Entry& entry,
                                         const std::string& where);

@@ -135,4 +135,15 @@ long long free_bytes(const fs::path& path)
   return static_cast<long long>(info.f_bavail) * static_cast<long long>(info.f_frsize);
 }
 
+Expected<nlohmann::json> read_json_file(const fs::path& path)
+{
+  auto text = read_file(path);
+  if (!text)
+    return std::move(text).error();
+  nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
+  if (parsed.is_discarded())
+    return make_error(ExitCode::input, path.string() + " is not valid JSON");
+  return parsed;
+}
+
 } // namespace kiln::util

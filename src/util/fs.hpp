@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ Expected<std::string> read_file(const fs::path& path);
 Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
 
 Status make_dirs(const fs::path& path);
+
+// Reads and parses a JSON file; an unreadable file or invalid JSON is an input error naming it.
+Expected<nlohmann::json> read_json_file(const fs::path& path);
 
 // True when `path`, after lexical normalisation, stays inside `base` (both taken as given, no
 // symlinks followed). Used to reject definitions whose paths climb out of their folder.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <numeric>
 
 namespace kiln::util {
@@ -179,6 +180,16 @@ std::optional<uint64_t> parse_size(std::string_view text)
       return parsed->first * bytes;
   }
   return std::nullopt;
+}
+
+std::string format_utc(int64_t epoch, const char* format)
+{
+  std::time_t t = static_cast<std::time_t>(epoch);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char text[64];
+  std::strftime(text, sizeof text, format, &tm);
+  return text;
 }
 
 } // namespace kiln::util

@@ -39,4 +39,7 @@ std::string format_duration(double seconds);
 // "512 B", "1.5 MiB".
 std::string format_bytes(double bytes);
 
+// A Unix time as UTC with strftime's `format`, e.g. "%Y-%m-%dT%H:%M:%SZ".
+std::string format_utc(int64_t epoch, const char* format);
+
 } // namespace kiln::util

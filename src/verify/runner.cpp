@@ -86,28 +86,43 @@ Status check_tree(const std::vector<const spec::ImageTest*>& tests, const sandbo
   return ok_status();
 }
 
-// One command test: sh -c inside the tree (through runuser for another user), its stdout and
-// stderr written apart into `folder`, stopped at its timeout.
-Status run_command(const spec::ImageTest& test, const sandbox::RunOptions& tree,
-                   const fs::path& folder, TestResult& result, util::ProcessObserver& log)
+// One command test, judged.
+Status run_command_test(const spec::ImageTest& test, const sandbox::RunOptions& tree,
+                        const fs::path& folder, TestResult& result, util::ProcessObserver& log)
+{
+  auto start = Clock::now();
+  auto outcome = run_captured(test.subject, test.user, test.timeout, tree, folder, log);
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!outcome)
+    return std::move(outcome).error();
+  Outcome verdict = judge_command(test, *outcome);
+  result.passed = verdict.passed;
+  result.expected = verdict.expected;
+  result.actual = verdict.actual;
+  return ok_status();
+}
+
+} // namespace
+
+Expected<CommandRun> run_captured(const std::string& command, const std::string& user,
+                                  double timeout, const sandbox::RunOptions& tree,
+                                  const fs::path& folder, util::ProcessObserver& log)
 {
   KILN_TRY(util::make_dirs(folder));
   sandbox::RunOptions options = tree;
   options.argv = {"/bin/sh", "-c", "out=$1; shift; exec \"$@\" >\"$out/stdout\" 2>\"$out/stderr\"",
                   "kiln-test", kOutputDir};
-  if (!test.user.empty())
-    options.argv.insert(options.argv.end(), {"runuser", "-u", test.user, "--"});
-  options.argv.insert(options.argv.end(), {"/bin/sh", "-c", test.subject});
+  if (!user.empty())
+    options.argv.insert(options.argv.end(), {"runuser", "-u", user, "--"});
+  options.argv.insert(options.argv.end(), {"/bin/sh", "-c", command});
   options.env = sandbox::base_environment();
   options.binds.push_back({folder, kOutputDir, true});
-  options.timeout_seconds = test.timeout;
-  auto start = Clock::now();
+  options.timeout_seconds = timeout;
   auto run = sandbox::run_in_tree(options, &log);
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!run)
-    return run.error();
+    return std::move(run).error();
   if (run->interrupted_by != 0)
-    return make_error(ExitCode::interrupted, "the tests were interrupted");
+    return make_error(ExitCode::interrupted, "interrupted while running: " + command);
   CommandRun outcome;
   outcome.timed_out = run->timed_out;
   outcome.exit_code = run->term_signal ? 128 + run->term_signal : run->exit_code;
@@ -116,14 +131,8 @@ Status run_command(const spec::ImageTest& test, const sandbox::RunOptions& tree,
     auto content = util::read_file(folder / name);
     *text = content ? *content : "";
   }
-  Outcome verdict = judge_command(test, outcome);
-  result.passed = verdict.passed;
-  result.expected = verdict.expected;
-  result.actual = verdict.actual;
-  return ok_status();
+  return outcome;
 }
-
-} // namespace
 
 Expected<std::vector<TestResult>> run_tests(const std::vector<spec::ImageTest>& tests,
                                             const std::string& step,
@@ -138,8 +147,8 @@ Expected<std::vector<TestResult>> run_tests(const std::vector<spec::ImageTest>& 
     results[i].kind = tests[i].kind;
     results[i].step = step;
     if (tests[i].kind == "command") {
-      KILN_TRY(
-          run_command(tests[i], tree, scratch / ("command-" + std::to_string(i)), results[i], log));
+      KILN_TRY(run_command_test(tests[i], tree, scratch / ("command-" + std::to_string(i)),
+                                results[i], log));
     } else {
       in_tree.push_back(&tests[i]);
       in_tree_results.push_back(&results[i]);

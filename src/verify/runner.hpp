@@ -7,6 +7,7 @@
 #include "spec/definition.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
+#include "verify/checks.hpp"
 
 #include <filesystem>
 #include <string>
@@ -31,6 +32,12 @@ Expected<std::vector<TestResult>> run_tests(const std::vector<spec::ImageTest>& 
                                             const sandbox::RunOptions& tree,
                                             const std::filesystem::path& scratch,
                                             util::ProcessObserver& log);
+
+// Runs `command` with sh -c in the tree (as `user` through runuser when not empty), its stdout
+// and stderr written apart into the host folder `folder`, stopped after `timeout` seconds.
+Expected<CommandRun> run_captured(const std::string& command, const std::string& user,
+                                  double timeout, const sandbox::RunOptions& tree,
+                                  const std::filesystem::path& folder, util::ProcessObserver& log);
 
 // "3 tests, 1 failed: 'git works' (expected exit code 0, got exit code 127, output ...)".
 std::string summarize(const std::vector<TestResult>& results);

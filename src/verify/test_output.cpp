@@ -52,13 +52,10 @@ Expected<TestPlan> recorded_plan(const fs::path& out_dir)
                       out_dir.string() + " has no recorded tests (" + file.string() + ")",
                       "the image was baked without tests; give them with --definition FILE");
   }
-  auto text = util::read_file(file);
-  if (!text)
-    return std::move(text).error();
-  json parsed = json::parse(*text, nullptr, false);
-  if (parsed.is_discarded())
-    return make_error(ExitCode::input, file.string() + " is not valid JSON");
-  return plan_from_json(parsed);
+  auto parsed = util::read_json_file(file);
+  if (!parsed)
+    return std::move(parsed).error();
+  return plan_from_json(*parsed);
 }
 
 Expected<std::vector<TestResult>> test_output(const fs::path& out_dir, const TestPlan& plan,

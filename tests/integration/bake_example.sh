@@ -19,19 +19,22 @@ expect_in "$WORK/out" "rootfs    $OUT/rootfs.tar.zst"
 expect_in "$WORK/out" "manifest  $OUT/manifest.json"
 expect_in "$WORK/out" "security  $OUT/security-audit.md (32 pass, 0 fail, 0 waived)"
 expect_in "$WORK/out" "tests     $OUT/tests/junit.xml (12 passed)"
-expect_in "$WORK/err" "[12/12] export done in"
+expect_in "$WORK/err" "[13/13] export done in"
 expect_nothing_left "$WORK" "$OUT/.kiln-work"
 [ ! -e "$OUT/.kiln-work" ] || fail "the work folder was left behind"
 
 step "logs: one per phase"
 for log in 01-inputs 02-bootstrap 03-requirements 04-tools 05-agent-user 06-profile \
-           07-agent-tools 08-agent-config 09-agent-setup 10-tests 11-generalize 12-export; do
+           07-agent-tools 08-agent-config 09-agent-setup 10-tests 11-report 12-generalize \
+           13-export; do
   [ -s "$OUT/logs/$log.log" ] || fail "missing or empty log $log.log"
 done
 expect_in "$OUT/logs/09-agent-setup.log" "agent-healthcheck: all tools present"
 expect_in "$OUT/logs/08-agent-config.log" "TASK [azdo_agent : Decrypt the licence with the feed token]"
 expect_in "$OUT/logs/04-tools.log" "PASS git works"
 expect_in "$OUT/logs/10-tests.log" "PASS login shells get the proxy"
+expect_in "$OUT/software-report.md" "- OS: Debian GNU/Linux 12 (bookworm)"
+grep -qE '^\| Git \| 2\.39\.[0-9]+ \|$' "$OUT/software-report.md" || fail "the software report has no Git version"
 grep -q '<testsuites name="kiln" tests="12" failures="0"' "$OUT/tests/junit.xml" || fail "junit.xml"
 if grep -rqF "$AGENT_FEED_TOKEN" "$OUT"; then fail "the feed token is in the outputs"; fi
 

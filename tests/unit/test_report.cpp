@@ -3,8 +3,11 @@
 // tests/integration/bake_example.sh).
 #include "image/dpkg.hpp"
 #include "image/licenses.hpp"
+#include "report/diff.hpp"
 #include "report/sbom.hpp"
+#include "report/software.hpp"
 #include "test_support.hpp"
+#include "verify/tools.hpp"
 
 #include <gtest/gtest.h>
 
@@ -97,6 +100,86 @@ TEST(sbom, cyclonedx_lists_the_image_packages_and_artifacts)
   EXPECT_EQ(components[4]["name"], "tools-1.2.tar.gz");
   EXPECT_EQ(components[4]["hashes"][0]["content"], std::string(64, 'b'));
   EXPECT_EQ(bom["dependencies"][0]["dependsOn"].size(), 5u);
+}
+
+} // namespace
+
+namespace {
+
+kiln::report::ImageFacts facts(const std::string& version, nlohmann::json packages,
+                               nlohmann::json files, nlohmann::json tests)
+{
+  nlohmann::json manifest = {{"name", "agent"},
+                             {"version", version},
+                             {"packages", packages},
+                             {"tools", {{{"name", "Git"}, {"version", "2.39." + version}}}},
+                             {"users", {{{"name", "azdo"}, {"uid", 1001}, {"shell", "/bin/bash"}}}},
+                             {"os", {{"pretty_name", "Debian GNU/Linux 12 (bookworm)"}}}};
+  return {manifest, files, {{"tests", tests}}};
+}
+
+TEST(diff, lists_added_removed_and_changed_in_every_section)
+{
+  auto a = facts("1",
+                 {{{"name", "git"}, {"version", "1:2.39.2"}, {"architecture", "amd64"}},
+                  {{"name", "tree"}, {"version", "2.1.0"}, {"architecture", "amd64"}}},
+                 {{"etc/motd", "sha256:aa"}, {"etc/old", "sha256:bb"}},
+                 {{{"name", "git works"}, {"passed", true}}});
+  auto b = facts("5",
+                 {{{"name", "git"}, {"version", "1:2.39.5"}, {"architecture", "amd64"}},
+                  {{"name", "jq"}, {"version", "1.6"}, {"architecture", "amd64"}}},
+                 {{"etc/motd", "sha256:cc"}, {"opt/new", "link:/x"}},
+                 {{{"name", "git works"}, {"passed", false}}});
+  auto d = kiln::report::diff_images(a, b);
+  EXPECT_EQ(d["from"], "agent 1");
+  EXPECT_EQ(d["to"], "agent 5");
+  EXPECT_EQ(d["packages"]["added"][0]["name"], "jq");
+  EXPECT_EQ(d["packages"]["removed"][0]["name"], "tree");
+  EXPECT_EQ(d["packages"]["changed"][0],
+            nlohmann::json({{"name", "git"}, {"from", "1:2.39.2"}, {"to", "1:2.39.5"}}));
+  EXPECT_EQ(d["tools"]["changed"][0]["to"], "2.39.5");
+  EXPECT_TRUE(d["users"]["changed"].empty());
+  EXPECT_EQ(d["files"]["changed"][0]["name"], "/etc/motd");
+  EXPECT_EQ(d["files"]["added"][0]["name"], "/opt/new");
+  EXPECT_EQ(d["files"]["removed"][0]["name"], "/etc/old");
+  EXPECT_EQ(d["tests"]["changed"][0]["to"], "failed");
+  EXPECT_FALSE(d.contains("os"));
+
+  std::string text = kiln::report::diff_text(d);
+  EXPECT_NE(text.find("Packages: 1 added, 1 removed, 1 changed\n  + jq 1.6\n  - tree 2.1.0\n"
+                      "  ~ git 1:2.39.2 -> 1:2.39.5\n"),
+            std::string::npos)
+      << text;
+  std::string markdown = kiln::report::diff_markdown(d);
+  EXPECT_NE(markdown.find("## Changes in agent 5 since agent 1"), std::string::npos);
+  EXPECT_NE(markdown.find("| changed | git | 1:2.39.2 | 1:2.39.5 |"), std::string::npos)
+      << markdown;
+  EXPECT_EQ(markdown.find("### Users"), std::string::npos); // sections without changes are left out
+}
+
+TEST(software_report, groups_tools_and_requested_packages)
+{
+  kiln::image::Manifest m;
+  m.name = "agent";
+  m.version = "1.1.0";
+  m.os = {"debian", "12", "Debian GNU/Linux 12 (bookworm)"};
+  m.packages.push_back({"git", "1:2.39.5", "amd64", "", "vcs", "", "", ""});
+  m.packages.push_back({"libc6", "2.36", "amd64", "glibc", "libs", "", "", ""});
+  m.requested = {"git"};
+  m.tools.push_back({"Git", "Version control", "2.39.5", "git version 2.39.5"});
+  m.tools.push_back({"Node", "Languages", "", "exit code 127: sh: node: not found"});
+  auto report = kiln::report::software_report(m);
+  EXPECT_EQ(report["os"], "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(report["packages_installed"], 2);
+  EXPECT_EQ(report["tools"][0]["category"], "Languages");
+  EXPECT_EQ(report["tools"][0]["items"][0]["version"], "not found");
+  EXPECT_EQ(report["packages"].size(), 1u); // only what the definition asked for
+  EXPECT_EQ(report["packages"][0]["category"], "Version control");
+  std::string markdown = kiln::report::software_report_markdown(m);
+  EXPECT_NE(markdown.find("| Git | 2.39.5 |"), std::string::npos) << markdown;
+  EXPECT_EQ(kiln::verify::version_in("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15"), "9.2");
+  EXPECT_EQ(kiln::verify::version_in("jq-1.6"), "1.6");
+  EXPECT_EQ(kiln::verify::version_in("no digits"), "");
 }
 
 } // namespace

@@ -372,6 +372,12 @@ std::vector<Malformed> malformed_cases()
       {"absent file with a mode",
        kHead + "steps: [{shell: x}]\ntests:\n  - {file: /etc/x, exists: false, mode: '0644'}\n", 6,
        20, "tests item 1 checks an absent file's properties"},
+      {"report item without a command", kHead + "steps: [{shell: x}]\nreport:\n  - {name: Git}\n",
+       6, 5, "missing required key 'command' in report item 1"},
+      {"report names a tool twice",
+       kHead + "steps: [{shell: x}]\nreport:\n  - {name: Git, command: git --version}\n"
+               "  - {name: Git, command: git version}\n",
+       7, 5, "report item 2 names 'Git' a second time"},
       {"secret_env not a boolean",
        kHead +
            "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [token], secret_env: yes}]\n",
