@@ -20,6 +20,8 @@ PACKAGES=(
   # the SBOM test: jsonschema, with CycloneDX's schemas from the npm registry (npm comes with
   # the machine's Node.js)
   python3-jsonschema
+  # the report page test renders OUT/report.html in headless Chromium
+  chromium
 )
 
 missing=()

@@ -10,11 +10,10 @@
 #include "bake/manifest_builder.hpp"
 #include "bake/plan.hpp"
 #include "bake/preflight.hpp"
+#include "bake/reports.hpp"
 #include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
-#include "report/sbom.hpp"
-#include "report/software.hpp"
 #include "util/archive.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
@@ -116,11 +115,17 @@ private:
     if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
       return make_error(ExitCode::environment, "another kiln build is writing to " + out_.string(),
                         "wait for it to finish, or build into another folder with --out");
+    // What report.html compares the new image with, read before the old one is removed.
+    if (fs::exists(out_ / "manifest.json")) {
+      if (auto facts = report::read_image_facts(out_))
+        earlier_ = std::move(*facts);
+    }
     // The manifest goes first: without it, nothing left over can look like a finished image.
     std::error_code ec;
-    for (const char* name : {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial",
-                             "security-audit.json", "security-audit.md", "sbom.cdx.json",
-                             "software-report.json", "software-report.md", "files.json"})
+    for (const char* name :
+         {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial", "security-audit.json",
+          "security-audit.md", "sbom.cdx.json", "software-report.json", "software-report.md",
+          "files.json", "timings.json", "report.html"})
       fs::remove(out_ / name, ec);
     fs::remove_all(out_ / "logs", ec);
     fs::remove_all(out_ / "tests", ec);
@@ -139,13 +144,18 @@ private:
     StepLog log(out_ / "logs" / (prefix + current.name + ".log"), observer_);
     log.set_redactor(&secrets_.redactor);
     observer_.phase_started(current);
-    auto start = Clock::now();
+    phase_start_ = Clock::now();
     why_.clear();
     cached_phase_ = false;
     Status status = body(log);
-    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    double seconds = std::chrono::duration<double>(Clock::now() - phase_start_).count();
     Outcome outcome = !status ? Outcome::failed : cached_phase_ ? Outcome::cached : Outcome::built;
     observer_.phase_finished(current, outcome, seconds, why_);
+    const char* outcomes[] = {"built", "cached", "failed"};
+    timings_.push_back({{"name", current.name},
+                        {"kind", current.kind},
+                        {"outcome", outcomes[static_cast<int>(outcome)]},
+                        {"seconds", seconds}});
     if (status)
       return status;
     Error error = explain_failure(std::move(status).error(), current, log);
@@ -351,24 +361,8 @@ private:
     Status status = run_step(*step, context, log);
     (void)util::remove_tree(scratch);
     if (status && !step->secrets.empty())
-      status = check_no_secret_in(pending_->tree, "step '" + step->name + "'");
+      status = check_no_secret_in(secrets_, pending_->tree, "step '" + step->name + "'");
     return status;
-  }
-
-  // A layer that holds a secret's value must never be stored: it would reach the image and the
-  // cache. The step fails and names the file.
-  Status check_no_secret_in(const fs::path& tree, const std::string& who)
-  {
-    auto found = secrets_.redactor.find_in_tree(tree);
-    if (!found)
-      return std::move(found).error();
-    if (!*found)
-      return ok_status();
-    return make_error(ExitCode::build_failed,
-                      who + " left secret '" + (*found)->second + "' in the image: /" +
-                          (*found)->first,
-                      "read secrets from /run/secrets/NAME and write nothing derived from them "
-                      "outside /tmp or /run, which are not part of the image");
   }
 
   Status export_phases()
@@ -411,31 +405,30 @@ private:
       std::string manifest = image::to_json(manifest_).dump(2) + "\n";
       if (auto name = secrets_.redactor.find_in(manifest))
         return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
-      KILN_TRY(check_logs());
-      KILN_TRY(util::write_file_atomic(out_ / "sbom.cdx.json",
-                                       report::cyclonedx(manifest_).dump(2) + "\n"));
-      KILN_TRY(util::write_file_atomic(out_ / "files.json",
-                                       nlohmann::json(exported->unowned).dump(2) + "\n"));
-      KILN_TRY(util::write_file_atomic(out_ / "software-report.json",
-                                       report::software_report(manifest_).dump(2) + "\n"));
-      KILN_TRY(util::write_file_atomic(out_ / "software-report.md",
-                                       report::software_report_markdown(manifest_)));
+      KILN_TRY(check_logs(secrets_, out_ / "logs"));
+      KILN_TRY(write_all_reports(*exported));
       return util::write_file_atomic(out_ / "manifest.json", manifest);
     });
   }
 
-  // The logs are redacted as they are written; this proves it before the build says it is done.
-  Status check_logs()
+  // The reports beside the tar. The export phase is still running: its time so far counts.
+  Status write_all_reports(const ExportResult& exported)
   {
-    if (secrets_.redactor.empty())
-      return ok_status();
-    auto found = secrets_.redactor.find_in_tree(out_ / "logs");
-    if (!found)
-      return std::move(found).error();
-    if (*found)
-      return make_error(ExitCode::build_failed,
-                        "secret '" + (*found)->second + "' reached the log " + (*found)->first);
-    return ok_status();
+    nlohmann::json timings = timings_;
+    timings.push_back(
+        {{"name", "export"},
+         {"kind", "export"},
+         {"outcome", cached_phase_ ? "cached" : "built"},
+         {"seconds", std::chrono::duration<double>(Clock::now() - phase_start_).count()}});
+    ReportInputs inputs{manifest_, exported.unowned, test_results_,
+                        timings,   earlier_,         "the previous build in this folder"};
+    if (!earlier_ && inputs_.parent) {
+      if (auto parent = report::read_image_facts(inputs_.parent->dir)) {
+        inputs.earlier = std::move(*parent);
+        inputs.earlier_label = "the parent image";
+      }
+    }
+    return write_reports(out_, inputs);
   }
 
   const spec::Definition& def_;
@@ -460,6 +453,9 @@ private:
   image::Manifest manifest_;
   std::vector<verify::TestResult> test_results_;
   std::vector<image::Tool> tools_;
+  nlohmann::json timings_ = nlohmann::json::array();
+  Clock::time_point phase_start_;
+  std::optional<report::ImageFacts> earlier_;
 };
 
 } // namespace

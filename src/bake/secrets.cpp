@@ -103,4 +103,32 @@ std::map<std::string, std::string> secret_hmacs(const Secrets& secrets, const st
   return out;
 }
 
+Status check_no_secret_in(const Secrets& secrets, const std::filesystem::path& tree,
+                          const std::string& who)
+{
+  auto found = secrets.redactor.find_in_tree(tree);
+  if (!found)
+    return std::move(found).error();
+  if (!*found)
+    return ok_status();
+  return make_error(ExitCode::build_failed,
+                    who + " left secret '" + (*found)->second + "' in the image: /" +
+                        (*found)->first,
+                    "read secrets from /run/secrets/NAME and write nothing derived from them "
+                    "outside /tmp or /run, which are not part of the image");
+}
+
+Status check_logs(const Secrets& secrets, const std::filesystem::path& logs_dir)
+{
+  if (secrets.redactor.empty())
+    return ok_status();
+  auto found = secrets.redactor.find_in_tree(logs_dir);
+  if (!found)
+    return std::move(found).error();
+  if (*found)
+    return make_error(ExitCode::build_failed,
+                      "secret '" + (*found)->second + "' reached the log " + (*found)->first);
+  return ok_status();
+}
+
 } // namespace kiln::bake

@@ -7,6 +7,7 @@
 #include "util/error.hpp"
 #include "util/redact.hpp"
 
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -24,5 +25,13 @@ Expected<Secrets> resolve_secrets(const spec::Definition& definition);
 // step's cache key, while the key reveals nothing of the value.
 std::map<std::string, std::string> secret_hmacs(const Secrets& secrets,
                                                 const std::string& hmac_key);
+
+// A layer that holds a secret's value must never be stored: it would reach the image and the
+// cache. The error names `who` (the step), the secret and the file.
+Status check_no_secret_in(const Secrets& secrets, const std::filesystem::path& tree,
+                          const std::string& who);
+
+// The logs are redacted as they are written; this proves it before a build says it is done.
+Status check_logs(const Secrets& secrets, const std::filesystem::path& logs_dir);
 
 } // namespace kiln::bake

@@ -192,4 +192,29 @@ std::string format_utc(int64_t epoch, const char* format)
   return text;
 }
 
+std::string escape_markup(std::string_view text)
+{
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      bool control = static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
+      out += control ? '?' : c;
+    }
+  }
+  return out;
+}
+
 } // namespace kiln::util

@@ -42,4 +42,8 @@ std::string format_bytes(double bytes);
 // A Unix time as UTC with strftime's `format`, e.g. "%Y-%m-%dT%H:%M:%SZ".
 std::string format_utc(int64_t epoch, const char* format);
 
+// Text for XML or HTML content and attribute values: & < > " escaped, control characters other
+// than tab and newlines (which XML 1.0 cannot hold) replaced by '?'.
+std::string escape_markup(std::string_view text);
+
 } // namespace kiln::util

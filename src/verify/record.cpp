@@ -1,6 +1,7 @@
 #include "verify/record.hpp"
 
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <cstdio>
 
@@ -51,34 +52,6 @@ spec::ImageTest test_from_json(const json& j)
   t.shell = j.value("shell", "");
   t.groups = j.value("groups", std::vector<std::string>{});
   return t;
-}
-
-std::string escape_xml(const std::string& text)
-{
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      // XML 1.0 allows no control characters but tab, newline and carriage return.
-      if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r')
-        out += '?';
-      else
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string seconds(double value)
@@ -136,21 +109,21 @@ std::string junit_xml(const std::string& suite, const std::vector<TestResult>& r
   std::string counts = " tests=\"" + std::to_string(results.size()) + "\" failures=\"" +
                        std::to_string(failures) + "\" errors=\"0\" time=\"" + seconds(total) + "\"";
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kiln\"" +
-                    counts + ">\n  <testsuite name=\"" + escape_xml(suite) + "\"" + counts +
-                    " skipped=\"0\">\n";
+                    counts + ">\n  <testsuite name=\"" + util::escape_markup(suite) + "\"" +
+                    counts + " skipped=\"0\">\n";
   for (const auto& r : results) {
     std::string classname =
         suite.substr(0, suite.find(' ')) + "." + (r.step.empty() ? "image" : r.step);
-    xml += "    <testcase name=\"" + escape_xml(r.name) + "\" classname=\"" +
-           escape_xml(classname) + "\" time=\"" + seconds(r.seconds) + "\"";
+    xml += "    <testcase name=\"" + util::escape_markup(r.name) + "\" classname=\"" +
+           util::escape_markup(classname) + "\" time=\"" + seconds(r.seconds) + "\"";
     if (r.passed) {
       xml += "/>\n";
       continue;
     }
     std::string message = "expected " + r.expected + ", got " + r.actual;
-    xml += ">\n      <failure type=\"" + escape_xml(r.kind) + "\" message=\"" +
-           escape_xml(message) + "\">" +
-           escape_xml("expected: " + r.expected + "\nactual: " + r.actual) +
+    xml += ">\n      <failure type=\"" + util::escape_markup(r.kind) + "\" message=\"" +
+           util::escape_markup(message) + "\">" +
+           util::escape_markup("expected: " + r.expected + "\nactual: " + r.actual) +
            "</failure>\n    </testcase>\n";
   }
   return xml + "  </testsuite>\n</testsuites>\n";

@@ -88,6 +88,21 @@ assert files and files[0]["hashes"][0]["content"] == m["artifacts"][0]["sha256"]
 print("sbom ok: %d packages, %d with a license, %d artifact" % (len(purls), licensed, len(files)))
 PY
 
+step "report.html: self-contained, renders in Chromium without console errors, shows the tests"
+# First, that a console error would be seen at all.
+printf '<html><body><script>throw new Error("kiln-render-check")</script></body></html>' \
+  >"$WORK/broken.html"
+render_page "$WORK/broken.html" "$WORK/broken.dom"
+expect_in "$WORK/broken.dom.console" "kiln-render-check"
+if grep -qE '(src|href)=' "$OUT/report.html"; then fail "report.html refers to other files"; fi
+render_page "$OUT/report.html" "$WORK/report.dom"
+[ ! -s "$WORK/report.dom.console" ] || { cat "$WORK/report.dom.console"; fail "console messages"; }
+expect_in "$WORK/report.dom" '<table id="tests">'
+[ "$(grep -o '<td class="pass">pass</td>' "$WORK/report.dom" | wc -l)" = 12 ] ||
+  fail "the page's test table should show 12 passed tests"
+expect_in "$WORK/report.dom" '<svg id="timings"'
+expect_in "$WORK/report.dom" "CycloneDX 1.5"
+
 step "the tar: order, owners, times, contents, generalized"
 zstd -dc "$OUT/rootfs.tar.zst" | python3 -c '
 import sys, tarfile

@@ -67,6 +67,9 @@ owned = entries["home/azdo/owned"]
 assert (owned.uid, owned.mode) == (1001, 0o600), (owned.uid, oct(owned.mode))
 assert entries["etc/ssh/sshd_config.d/10-kiln-cis-root-login.conf"].isfile()
 '
+# The child's report page shows what it changed on top of its parent.
+expect_in "$WORK/child-out/report.html" "Changes since the parent image (parent 1.2.0)"
+expect_in "$WORK/child-out/report.html" "<td>added</td><td>/etc/child-marker</td>"
 
 step "a rebuilt parent is a new base for the child"
 expect_exit 0 -- "$KILN" build "$WORK/child/image.yaml" --explain

@@ -100,3 +100,14 @@ cyclonedx_schema() {
     skip "the npm registry does not answer"
   tar -xzf "$dir"/cyclonedx-cyclonedx-library-10.3.0.tgz -C "$dir"
 }
+
+# render_page FILE DOM_OUT: loads FILE in headless Chromium, writes the rendered DOM to DOM_OUT
+# and every console message of the page (errors included) to DOM_OUT.console.
+render_page() {
+  local file=$1 dom=$2
+  command -v chromium >/dev/null || skip "chromium is not installed (scripts/setup.sh installs it)"
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 \
+    --user-data-dir="$WORK/chromium-profile" --dump-dom "file://$file" >"$dom" 2>"$dom.stderr" ||
+    { cat "$dom.stderr"; fail "chromium could not render $file"; }
+  grep ':CONSOLE' "$dom.stderr" >"$dom.console" || true
+}

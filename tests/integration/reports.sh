@@ -78,6 +78,11 @@ expect_in "$WORK/out" "## Changes in reports-it 2.0.0 since reports-it 1.0.0"
 expect_in "$WORK/out" "| removed | tree |"
 expect_in "$WORK/out" "| changed | /etc/agent.conf |"
 
+step "report.html compares with the previous build in the same folder"
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/v1"
+expect_in "$WORK/v1/report.html" "Changes since the previous build in this folder (reports-it 1.0.0)"
+expect_in "$WORK/v1/report.html" "<td>removed</td><td>tree</td>"
+
 step "bad input: a folder without an image"
 expect_exit 4 -- "$KILN" diff "$WORK/v1" "$WORK/nothing"
 expect_in "$WORK/err" "holds no finished image (no manifest.json)"
