@@ -153,9 +153,11 @@ Command add_build(CLI::App& app)
   sub->add_flag("--verbose,-v", options->verbose, "Show every command as it runs");
   sub->add_flag("--json", options->json, "Print the result and manifest as JSON on stdout");
   sub->footer(R"(Writes OUT/rootfs.tar.zst, OUT/manifest.json (written last: a folder with a
-manifest is complete) and OUT/logs/NN-step.log. On failure it names the step, shows
-the last 20 lines of its log and exits non-zero; Ctrl-C stops the build and leaves
-nothing mounted or running.
+manifest is complete), OUT/sbom.cdx.json (CycloneDX 1.5), OUT/software-report.md
+and .json, OUT/report.html, OUT/files.json, OUT/timings.json, OUT/tests/junit.xml
+when the definition has tests, and OUT/logs/NN-step.log. On failure it names the
+step, shows the last 20 lines of its log and exits non-zero; Ctrl-C stops the build
+and leaves nothing mounted or running.
 
 Each step's result is a layer in the cache, keyed by the layer below it, the step
 and the content of every file it reads: a rebuild runs only the steps whose inputs
