@@ -10,4 +10,5 @@ out=${1:-out/linux-agent}
 export AGENT_FEED_TOKEN=${AGENT_FEED_TOKEN:-kiln-example-feed-token}
 ./build/src/kiln build examples/linux-agent/image.yaml --out "$out"
 echo
-echo "The image is in $out: rootfs.tar.zst, manifest.json, and logs/ for every step."
+echo "The image is in $out: rootfs.tar.zst, manifest.json, report.html (open it in a browser),"
+echo "sbom.cdx.json, software-report.md, tests/junit.xml, and logs/ for every step."

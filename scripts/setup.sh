@@ -10,7 +10,7 @@ PACKAGES=(
   # build
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev
-  libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev
+  libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev libsqlite3-dev
   # run: the base tree, archives, git facts for the manifest
   mmdebstrap zstd ca-certificates git
   # the ansible step: ansible-playbook and the community.general.chroot connection

@@ -137,4 +137,141 @@ std::strong_ordering compare(const Version& a, const Version& b)
   return a.prerelease.size() <=> b.prerelease.size();
 }
 
+namespace {
+
+Error range_error(std::string_view text, const std::string& why)
+{
+  return make_error(ExitCode::usage, "'" + std::string(text) + "' is not a version range: " + why,
+                    "write an exact version (1.4.0), ^1.2, ~1.2.3, 1.x or *");
+}
+
+bool wildcard(std::string_view part)
+{
+  return part == "x" || part == "X" || part == "*";
+}
+
+// The numbers of a partial version ("1", "1.2", "1.2.3", "1.x"), up to the first wildcard.
+Expected<std::vector<uint64_t>> leading_numbers(std::string_view whole, std::string_view text)
+{
+  std::vector<uint64_t> numbers;
+  auto parts = split(text, '.');
+  if (parts.size() > 3)
+    return range_error(whole, "more than three numbers");
+  bool wild = false;
+  for (const auto& part : parts) {
+    if (wildcard(part)) {
+      wild = true;
+      continue;
+    }
+    if (wild)
+      return range_error(whole, "a number after a wildcard");
+    if (!all_digits(part))
+      return range_error(whole, "'" + part + "' is not a number");
+    auto number = parse_number(whole, part, "each number");
+    if (!number)
+      return range_error(whole, "'" + part + "' is not a plain number");
+    numbers.push_back(*number);
+  }
+  return numbers;
+}
+
+Version make_version(uint64_t major, uint64_t minor, uint64_t patch)
+{
+  Version v;
+  v.major = major;
+  v.minor = minor;
+  v.patch = patch;
+  return v;
+}
+
+// The first version after every version that starts with `numbers` (1.2 -> 1.3.0).
+std::optional<Version> next_after(const std::vector<uint64_t>& numbers)
+{
+  if (numbers.empty())
+    return std::nullopt;
+  if (numbers.size() == 1)
+    return make_version(numbers[0] + 1, 0, 0);
+  if (numbers.size() == 2)
+    return make_version(numbers[0], numbers[1] + 1, 0);
+  return make_version(numbers[0], numbers[1], numbers[2] + 1);
+}
+
+} // namespace
+
+Expected<VersionRange> parse_range(std::string_view text)
+{
+  VersionRange range;
+  range.text = std::string(text);
+  if (text.empty())
+    return range_error(text, "it is empty");
+  char op = text[0] == '^' || text[0] == '~' ? text[0] : 0;
+  std::string_view rest = op ? text.substr(1) : text;
+  if (!op) {
+    if (auto exact = parse_version(rest)) {
+      range.low = *exact;
+      range.exact = true;
+      return range;
+    }
+  }
+  // A caret or tilde range may start from a full version, pre-release included.
+  if (op) {
+    if (auto full = parse_version(rest)) {
+      range.low = *full;
+      std::vector<uint64_t> numbers = {full->major, full->minor, full->patch};
+      if (op == '~')
+        numbers.resize(2);
+      else
+        numbers.resize(full->major ? 1 : full->minor ? 2 : 3);
+      range.high = next_after(numbers);
+      return range;
+    }
+  }
+  auto numbers = leading_numbers(text, rest);
+  if (!numbers)
+    return std::move(numbers).error();
+  if (op && numbers->empty())
+    return range_error(text, std::string("'") + op + "' needs a version after it");
+  // A partial version means every version that starts with it; ^ and ~ narrow from there.
+  std::vector<uint64_t> low = *numbers;
+  low.resize(3, 0);
+  range.low = make_version(low[0], low[1], low[2]);
+  std::vector<uint64_t> prefix = *numbers;
+  if (op == '~' && prefix.size() > 2)
+    prefix.resize(2);
+  if (op == '^') {
+    size_t keep = 1;
+    while (keep < prefix.size() && prefix[keep - 1] == 0)
+      ++keep;
+    prefix.resize(keep);
+  }
+  range.high = next_after(prefix);
+  return range;
+}
+
+bool satisfies(const Version& version, const VersionRange& range)
+{
+  if (range.exact)
+    return compare(version, range.low) == 0;
+  if (!version.prerelease.empty()) {
+    const Version& low = range.low;
+    bool same_core =
+        low.major == version.major && low.minor == version.minor && low.patch == version.patch;
+    if (low.prerelease.empty() || !same_core)
+      return false;
+  }
+  if (compare(version, range.low) < 0)
+    return false;
+  return !range.high || compare(version, *range.high) < 0;
+}
+
+std::optional<Version> best_match(const std::vector<Version>& versions, const VersionRange& range)
+{
+  std::optional<Version> best;
+  for (const auto& version : versions) {
+    if (satisfies(version, range) && (!best || compare(*best, version) < 0))
+      best = version;
+  }
+  return best;
+}
+
 } // namespace kiln::util

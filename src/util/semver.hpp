@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,25 @@ inline bool operator<(const Version& a, const Version& b)
 {
   return compare(a, b) < 0;
 }
+
+// A reference to a set of versions:
+//   exact     1.4.0, 1.4.0-rc.1        that version (build metadata ignored)
+//   caret     ^1.2.3, ^1.2, ^0.2.3     compatible: the same leftmost non-zero number
+//   tilde     ~1.2.3, ~1.2             the same MAJOR.MINOR (~1: the same MAJOR)
+//   wildcard  1.x, 1.2.x, 1.*, 1, 1.2, *
+// A pre-release version is in a range only when the range itself names a pre-release of the
+// same MAJOR.MINOR.PATCH, as npm does: ^1.2 never picks 1.3.0-rc.1.
+struct VersionRange {
+  std::string text;
+  Version low;                 // inclusive
+  std::optional<Version> high; // exclusive; none: no upper bound
+  bool exact = false;
+};
+
+Expected<VersionRange> parse_range(std::string_view text);
+bool satisfies(const Version& version, const VersionRange& range);
+
+// The highest of `versions` in `range`, if any.
+std::optional<Version> best_match(const std::vector<Version>& versions, const VersionRange& range);
 
 } // namespace kiln::util

@@ -85,3 +85,71 @@ TEST(semver, build_metadata_does_not_count_for_precedence)
 }
 
 } // namespace
+
+namespace {
+
+using kiln::util::parse_range;
+using kiln::util::parse_version;
+
+bool in(const char* range, const char* version)
+{
+  auto r = parse_range(range);
+  auto v = parse_version(version);
+  EXPECT_TRUE(r) << range;
+  EXPECT_TRUE(v) << version;
+  return r && v && kiln::util::satisfies(*v, *r);
+}
+
+TEST(semver_ranges, caret_tilde_wildcard_and_exact)
+{
+  EXPECT_TRUE(in("^1.2", "1.2.0"));
+  EXPECT_TRUE(in("^1.2", "1.9.4"));
+  EXPECT_FALSE(in("^1.2", "2.0.0"));
+  EXPECT_FALSE(in("^1.2", "1.1.9"));
+  EXPECT_TRUE(in("^0.2.3", "0.2.9"));
+  EXPECT_FALSE(in("^0.2.3", "0.3.0"));
+  EXPECT_FALSE(in("^0.0.3", "0.0.4"));
+  EXPECT_TRUE(in("~1.2.3", "1.2.9"));
+  EXPECT_FALSE(in("~1.2.3", "1.3.0"));
+  EXPECT_FALSE(in("~1.2.3", "1.2.2"));
+  EXPECT_TRUE(in("~1", "1.9.0"));
+  EXPECT_TRUE(in("1.x", "1.0.0"));
+  EXPECT_FALSE(in("1.x", "2.0.0"));
+  EXPECT_TRUE(in("1.2.x", "1.2.7"));
+  EXPECT_FALSE(in("1.2.x", "1.3.0"));
+  EXPECT_TRUE(in("*", "7.0.0"));
+  EXPECT_TRUE(in("1.4.0", "1.4.0+build.9")); // build metadata does not count
+  EXPECT_FALSE(in("1.4.0", "1.4.1"));
+}
+
+TEST(semver_ranges, prereleases_only_when_the_range_names_one)
+{
+  EXPECT_FALSE(in("^1.2", "1.3.0-rc.1"));
+  EXPECT_FALSE(in("*", "1.0.0-beta"));
+  EXPECT_TRUE(in("^1.2.0-rc.1", "1.2.0-rc.2"));
+  EXPECT_TRUE(in("^1.2.0-rc.1", "1.2.0"));
+  EXPECT_FALSE(in("^1.2.0-rc.1", "1.3.0-rc.1"));
+  EXPECT_TRUE(in("1.2.0-rc.1", "1.2.0-rc.1"));
+}
+
+TEST(semver_ranges, best_match_picks_the_highest)
+{
+  std::vector<kiln::util::Version> versions;
+  for (const char* text : {"1.0.0", "1.2.0", "1.10.1", "2.0.0", "1.11.0-rc.1"})
+    versions.push_back(*parse_version(text));
+  EXPECT_EQ(kiln::util::best_match(versions, *parse_range("^1"))->str(), "1.10.1");
+  EXPECT_EQ(kiln::util::best_match(versions, *parse_range("~1.2"))->str(), "1.2.0");
+  EXPECT_FALSE(kiln::util::best_match(versions, *parse_range("^3")));
+}
+
+TEST(semver_ranges, malformed_ranges_say_why)
+{
+  for (const char* bad : {"", "^", "1.x.3", "^1.2.3.4", "latest", "01.2"}) {
+    auto range = parse_range(bad);
+    ASSERT_FALSE(range) << bad;
+    EXPECT_NE(range.error().message.find("is not a version range"), std::string::npos)
+        << range.error().message;
+  }
+}
+
+} // namespace

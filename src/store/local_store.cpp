@@ -1,0 +1,241 @@
+#include "store/local_store.hpp"
+
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/strings.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace kiln::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Each migration takes the schema from level N-1 to N.
+const char* kMigrations[] = {
+    "CREATE TABLE documents (key TEXT PRIMARY KEY, content TEXT NOT NULL,"
+    " updated INTEGER NOT NULL DEFAULT (unixepoch()));"
+    "CREATE TABLE blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL)",
+};
+
+Status migrate(util::Database& db, const fs::path& root)
+{
+  auto level = db.user_version();
+  if (!level)
+    return std::move(level).error();
+  if (*level > LocalStore::kSchemaVersion) {
+    return make_error(ExitCode::environment,
+                      "the store in " + root.string() + " has schema level " +
+                          std::to_string(*level) + ", newer than this kiln knows (" +
+                          std::to_string(LocalStore::kSchemaVersion) + ")",
+                      "use a newer kiln for this store");
+  }
+  for (int64_t next = *level + 1; next <= LocalStore::kSchemaVersion; ++next) {
+    KILN_TRY(db.execute("BEGIN IMMEDIATE"));
+    // A second process may have migrated while this one waited for the lock.
+    auto now = db.user_version();
+    if (now && *now < next) {
+      for (const auto& statement : util::split(kMigrations[next - 1], ';')) {
+        if (auto done = db.execute(statement); !done) {
+          (void)db.execute("ROLLBACK");
+          return std::move(done).error();
+        }
+      }
+      KILN_TRY(db.set_user_version(next));
+    }
+    KILN_TRY(db.execute("COMMIT"));
+  }
+  return ok_status();
+}
+
+bool valid_digest(const std::string& digest)
+{
+  return digest.size() == 64 && util::is_lower_hex(digest);
+}
+
+Error bad_digest(const std::string& digest)
+{
+  return make_error(ExitCode::usage, "'" + digest + "' is not a sha256 digest");
+}
+
+// Writes `bytes` to `path` whole or not at all: a temporary file, fsync, rename.
+Status write_durably(const fs::path& path, std::string_view bytes)
+{
+  fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return errno_error("create", temporary.string(), errno, ExitCode::environment);
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return errno_error("write", temporary.string(), err, ExitCode::environment);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(temporary.c_str());
+    return errno_error("sync", temporary.string(), err, ExitCode::environment);
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temporary.c_str());
+    return errno_error("rename", temporary.string(), err, ExitCode::environment);
+  }
+  return ok_status();
+}
+
+} // namespace
+
+Expected<std::unique_ptr<LocalStore>> LocalStore::open(const fs::path& root)
+{
+  KILN_TRY(util::make_dirs(root / "blobs"));
+  auto db = util::Database::open(root / "index.sqlite");
+  if (!db)
+    return std::move(db).error();
+  KILN_TRY(migrate(*db, root));
+  return std::unique_ptr<LocalStore>(new LocalStore(root, std::move(*db)));
+}
+
+fs::path LocalStore::blob_path(const std::string& digest) const
+{
+  return root_ / "blobs" / digest.substr(0, 2) / digest;
+}
+
+Expected<bool> LocalStore::has_blob(const std::string& digest)
+{
+  if (!valid_digest(digest))
+    return bad_digest(digest);
+  auto rows = db_.query("SELECT 1 FROM blobs WHERE digest = ?1", {digest});
+  if (!rows)
+    return std::move(rows).error();
+  return !rows->empty();
+}
+
+Status LocalStore::put_blob(const std::string& digest, std::string_view bytes)
+{
+  if (!valid_digest(digest))
+    return bad_digest(digest);
+  if (util::sha256_hex(bytes) != digest)
+    return make_error(ExitCode::build_failed, "blob " + digest + " does not match its digest");
+  fs::path path = blob_path(digest);
+  KILN_TRY(util::make_dirs(path.parent_path()));
+  // The file first, then the index: an indexed blob is always whole.
+  KILN_TRY(write_durably(path, bytes));
+  KILN_TRY(db_.execute("INSERT INTO blobs (digest, size) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                       {digest, static_cast<int64_t>(bytes.size())}));
+  return ok_status();
+}
+
+Expected<std::string> LocalStore::get_blob(const std::string& digest)
+{
+  if (!valid_digest(digest))
+    return bad_digest(digest);
+  return util::read_file(blob_path(digest));
+}
+
+Status LocalStore::delete_blob(const std::string& digest)
+{
+  if (!valid_digest(digest))
+    return bad_digest(digest);
+  // The index first: a blob the index does not list may be removed or re-put at any time.
+  KILN_TRY(db_.execute("DELETE FROM blobs WHERE digest = ?1", {digest}));
+  std::error_code ec;
+  fs::remove(blob_path(digest), ec);
+  if (ec)
+    return make_error(ExitCode::environment,
+                      "cannot remove " + blob_path(digest).string() + ": " + ec.message());
+  return ok_status();
+}
+
+Expected<std::vector<std::string>> LocalStore::list_blobs()
+{
+  auto rows = db_.query("SELECT digest FROM blobs ORDER BY digest");
+  if (!rows)
+    return std::move(rows).error();
+  std::vector<std::string> digests;
+  for (const auto& row : *rows)
+    digests.push_back(std::get<std::string>(row[0]));
+  return digests;
+}
+
+Expected<std::optional<std::string>> LocalStore::get_document(const std::string& key)
+{
+  auto rows = db_.query("SELECT content FROM documents WHERE key = ?1", {key});
+  if (!rows)
+    return std::move(rows).error();
+  if (rows->empty())
+    return std::optional<std::string>();
+  return std::optional<std::string>(std::get<std::string>(rows->front()[0]));
+}
+
+Expected<bool> LocalStore::create_document(const std::string& key, std::string_view content)
+{
+  auto changed =
+      db_.execute("INSERT INTO documents (key, content) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                  {key, std::string(content)});
+  if (!changed)
+    return std::move(changed).error();
+  return *changed == 1;
+}
+
+Expected<bool> LocalStore::replace_document(const std::string& key,
+                                            const std::optional<std::string>& expected,
+                                            std::string_view content)
+{
+  if (!expected)
+    return create_document(key, content);
+  auto changed = db_.execute("UPDATE documents SET content = ?2, updated = unixepoch()"
+                             " WHERE key = ?1 AND content = ?3",
+                             {key, std::string(content), *expected});
+  if (!changed)
+    return std::move(changed).error();
+  return *changed == 1;
+}
+
+Status LocalStore::delete_document(const std::string& key)
+{
+  KILN_TRY(db_.execute("DELETE FROM documents WHERE key = ?1", {key}));
+  return ok_status();
+}
+
+Expected<std::vector<std::string>> LocalStore::list_documents(const std::string& prefix)
+{
+  // substr rather than LIKE: keys may hold '%' and '_'.
+  auto rows = db_.query("SELECT key FROM documents WHERE substr(key, 1, ?2) = ?1 ORDER BY key",
+                        {prefix, static_cast<int64_t>(prefix.size())});
+  if (!rows)
+    return std::move(rows).error();
+  std::vector<std::string> keys;
+  for (const auto& row : *rows)
+    keys.push_back(std::get<std::string>(row[0]));
+  return keys;
+}
+
+Expected<std::unique_ptr<Store>> open_store(const std::string& location)
+{
+  std::string path = location;
+  if (path.rfind("file://", 0) == 0)
+    path = path.substr(7);
+  else if (path.find("://") != std::string::npos)
+    return make_error(ExitCode::usage, "kiln cannot reach the store '" + location + "' yet",
+                      "give a folder path or a file:// URL (the local backend)");
+  if (path.empty())
+    return make_error(ExitCode::usage, "the store location is empty");
+  auto store = LocalStore::open(path);
+  if (!store)
+    return std::move(store).error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+} // namespace kiln::store

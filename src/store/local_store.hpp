@@ -1,0 +1,45 @@
+// The local backend: a folder holding blobs/AB/DIGEST files (written to a temporary name, synced
+// and renamed, so a blob is whole or absent) and index.sqlite (WAL) with the documents and the
+// list of blobs. Schema changes go through PRAGMA user_version migrations.
+#pragma once
+
+#include "store/store.hpp"
+#include "util/sqlite.hpp"
+
+#include <filesystem>
+
+namespace kiln::store {
+
+class LocalStore : public Store {
+public:
+  static Expected<std::unique_ptr<LocalStore>> open(const std::filesystem::path& root);
+
+  Expected<bool> has_blob(const std::string& digest) override;
+  Status put_blob(const std::string& digest, std::string_view bytes) override;
+  Expected<std::string> get_blob(const std::string& digest) override;
+  Status delete_blob(const std::string& digest) override;
+  Expected<std::vector<std::string>> list_blobs() override;
+
+  Expected<std::optional<std::string>> get_document(const std::string& key) override;
+  Expected<bool> create_document(const std::string& key, std::string_view content) override;
+  Expected<bool> replace_document(const std::string& key,
+                                  const std::optional<std::string>& expected,
+                                  std::string_view content) override;
+  Status delete_document(const std::string& key) override;
+  Expected<std::vector<std::string>> list_documents(const std::string& prefix) override;
+
+  // The schema level this kiln writes.
+  static constexpr int64_t kSchemaVersion = 1;
+
+private:
+  LocalStore(std::filesystem::path root, util::Database db)
+      : root_(std::move(root)), db_(std::move(db))
+  {
+  }
+  std::filesystem::path blob_path(const std::string& digest) const;
+
+  std::filesystem::path root_;
+  util::Database db_;
+};
+
+} // namespace kiln::store

@@ -1,0 +1,43 @@
+// The artifact store's interface: content-addressed blobs, and small named documents with
+// conditional writes, on which publish, pull, channels and retention are built. The local
+// backend (store/local_store) is the default; S3 and OCI backends implement the same interface.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::store {
+
+class Store {
+public:
+  virtual ~Store() = default;
+
+  // Blobs are known by the sha256 (lowercase hex) of their bytes; put checks it.
+  virtual Expected<bool> has_blob(const std::string& digest) = 0;
+  virtual Status put_blob(const std::string& digest, std::string_view bytes) = 0;
+  virtual Expected<std::string> get_blob(const std::string& digest) = 0;
+  virtual Status delete_blob(const std::string& digest) = 0;
+  virtual Expected<std::vector<std::string>> list_blobs() = 0;
+
+  // Documents are small texts under a key such as "images/linux-agent/versions/1.1.0".
+  virtual Expected<std::optional<std::string>> get_document(const std::string& key) = 0;
+  // Creates the document only when the key is free; false when it already exists.
+  virtual Expected<bool> create_document(const std::string& key, std::string_view content) = 0;
+  // Replaces the document only when it still holds `expected` (nullopt: when it does not exist);
+  // false when another writer changed it first.
+  virtual Expected<bool> replace_document(const std::string& key,
+                                          const std::optional<std::string>& expected,
+                                          std::string_view content) = 0;
+  virtual Status delete_document(const std::string& key) = 0;
+  virtual Expected<std::vector<std::string>> list_documents(const std::string& prefix) = 0;
+};
+
+// A store from its location: a folder path or file:// URL is the local backend.
+Expected<std::unique_ptr<Store>> open_store(const std::string& location);
+
+} // namespace kiln::store

@@ -1,0 +1,119 @@
+// The local store: blobs by digest, documents with conditional writes, and its schema level.
+#include "store/local_store.hpp"
+#include "test_support.hpp"
+#include "util/hash.hpp"
+#include "util/sqlite.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using kiln::store::LocalStore;
+
+TEST(local_store, blobs_are_kept_by_digest)
+{
+  kiln::test::TempDir dir("store");
+  auto store = LocalStore::open(dir.path());
+  ASSERT_TRUE(store) << store.error().message;
+  std::string bytes = "a chunk of a rootfs";
+  std::string digest = kiln::util::sha256_hex(bytes);
+  EXPECT_FALSE(*(*store)->has_blob(digest));
+  ASSERT_TRUE((*store)->put_blob(digest, bytes));
+  ASSERT_TRUE((*store)->put_blob(digest, bytes)); // again: a no-op
+  EXPECT_TRUE(*(*store)->has_blob(digest));
+  EXPECT_EQ(*(*store)->get_blob(digest), bytes);
+  EXPECT_EQ(*(*store)->list_blobs(), std::vector<std::string>{digest});
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "blobs" / digest.substr(0, 2) / digest));
+
+  auto wrong = (*store)->put_blob(std::string(64, 'a'), bytes);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("does not match its digest"), std::string::npos);
+  EXPECT_FALSE((*store)->has_blob("not-a-digest"));
+
+  ASSERT_TRUE((*store)->delete_blob(digest));
+  EXPECT_FALSE(*(*store)->has_blob(digest));
+  EXPECT_FALSE((*store)->get_blob(digest));
+}
+
+TEST(local_store, documents_are_created_once_and_replaced_only_from_what_was_read)
+{
+  kiln::test::TempDir dir("store");
+  auto store = LocalStore::open(dir.path());
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  EXPECT_FALSE(s.get_document("images/agent/channels/prod")->has_value());
+  EXPECT_TRUE(*s.create_document("images/agent/channels/prod", "1.0.0"));
+  EXPECT_FALSE(*s.create_document("images/agent/channels/prod", "9.9.9"));
+  EXPECT_EQ(**s.get_document("images/agent/channels/prod"), "1.0.0");
+
+  EXPECT_FALSE(*s.replace_document("images/agent/channels/prod", "0.9.0", "1.1.0"));
+  EXPECT_TRUE(*s.replace_document("images/agent/channels/prod", "1.0.0", "1.1.0"));
+  EXPECT_EQ(**s.get_document("images/agent/channels/prod"), "1.1.0");
+  EXPECT_TRUE(*s.replace_document("images/agent/channels/dev", std::nullopt, "1.2.0"));
+  EXPECT_FALSE(*s.replace_document("images/agent/channels/dev", std::nullopt, "1.3.0"));
+
+  ASSERT_TRUE(s.create_document("images/a%b/versions/1", "x"));
+  EXPECT_EQ(*s.list_documents("images/agent/"),
+            (std::vector<std::string>{"images/agent/channels/dev", "images/agent/channels/prod"}));
+  EXPECT_EQ(s.list_documents("images/a%")->size(), 1u); // a prefix, not a pattern
+  ASSERT_TRUE(s.delete_document("images/agent/channels/dev"));
+  EXPECT_EQ(s.list_documents("images/agent/")->size(), 1u);
+}
+
+TEST(local_store, two_processes_creating_one_key_get_one_winner)
+{
+  kiln::test::TempDir dir("store");
+  ASSERT_TRUE(LocalStore::open(dir.path()));
+  std::vector<pid_t> children;
+  for (int writer = 0; writer < 2; ++writer) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      auto store = LocalStore::open(dir.path());
+      int wins = 0;
+      for (int i = 0; i < 50; ++i) {
+        auto created =
+            (*store)->create_document("key-" + std::to_string(i), std::to_string(writer));
+        if (!created)
+          ::_exit(100);
+        wins += *created ? 1 : 0;
+      }
+      ::_exit(wins);
+    }
+    children.push_back(pid);
+  }
+  int total = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_NE(WEXITSTATUS(status), 100) << "a writer failed";
+    total += WEXITSTATUS(status);
+  }
+  EXPECT_EQ(total, 50); // every key created exactly once
+}
+
+TEST(local_store, a_store_from_a_newer_kiln_is_refused)
+{
+  kiln::test::TempDir dir("store");
+  ASSERT_TRUE(LocalStore::open(dir.path()));
+  {
+    auto db = kiln::util::Database::open(dir.path() / "index.sqlite");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->set_user_version(LocalStore::kSchemaVersion + 1));
+  }
+  auto store = LocalStore::open(dir.path());
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("newer than this kiln knows"), std::string::npos);
+}
+
+TEST(local_store, locations_other_than_folders_are_refused_for_now)
+{
+  kiln::test::TempDir dir("store");
+  EXPECT_TRUE(kiln::store::open_store("file://" + dir.path().string()));
+  EXPECT_FALSE(kiln::store::open_store("s3://bucket/images"));
+  EXPECT_FALSE(kiln::store::open_store(""));
+}
+
+} // namespace
