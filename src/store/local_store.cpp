@@ -4,11 +4,6 @@
 #include "util/hash.hpp"
 #include "util/strings.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
-
 namespace kiln::store {
 
 namespace fs = std::filesystem;
@@ -62,39 +57,6 @@ Error bad_digest(const std::string& digest)
   return make_error(ExitCode::usage, "'" + digest + "' is not a sha256 digest");
 }
 
-// Writes `bytes` to `path` whole or not at all: a temporary file, fsync, rename.
-Status write_durably(const fs::path& path, std::string_view bytes)
-{
-  fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return errno_error("create", temporary.string(), errno, ExitCode::environment);
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return errno_error("write", temporary.string(), err, ExitCode::environment);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(temporary.c_str());
-    return errno_error("sync", temporary.string(), err, ExitCode::environment);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(temporary.c_str());
-    return errno_error("rename", temporary.string(), err, ExitCode::environment);
-  }
-  return ok_status();
-}
-
 } // namespace
 
 Expected<std::unique_ptr<LocalStore>> LocalStore::open(const fs::path& root)
@@ -131,7 +93,7 @@ Status LocalStore::put_blob(const std::string& digest, std::string_view bytes)
   fs::path path = blob_path(digest);
   KILN_TRY(util::make_dirs(path.parent_path()));
   // The file first, then the index: an indexed blob is always whole.
-  KILN_TRY(write_durably(path, bytes));
+  KILN_TRY(util::write_file_atomic(path, bytes)); // temporary name, fsync, rename
   KILN_TRY(db_.execute("INSERT INTO blobs (digest, size) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                        {digest, static_cast<int64_t>(bytes.size())}));
   return ok_status();
