@@ -17,8 +17,6 @@ namespace {
 
 // A host folder of the step's, writable inside the tree while kiln's own commands run.
 constexpr const char* kStateDir = "/run/kiln/state";
-// The apt settings kiln's runs use, in place of the image's proxy file.
-constexpr const char* kBuildAptConf = "/run/kiln/apt-build.conf";
 
 std::string host_variable(const char* name, const std::string& fallback)
 {
@@ -141,8 +139,10 @@ std::string inventory(const spec::Definition& definition, const spec::AnsibleSte
          " ansible_python_interpreter=/usr/bin/python3\n";
 }
 
-Status write_play_files(const spec::AnsibleStep& ansible, const StepContext& context,
-                        std::vector<std::string>& argv)
+// Writes the inventory, the variables and the build's apt settings into the step's scratch
+// folder; returns the options that pass them to ansible-playbook.
+Expected<std::vector<std::string>> write_play_files(const spec::AnsibleStep& ansible,
+                                                    const StepContext& context)
 {
   const fs::path& scratch = context.scratch;
   KILN_TRY(util::write_file_atomic(scratch / "inventory.ini",
@@ -152,22 +152,27 @@ Status write_play_files(const spec::AnsibleStep& ansible, const StepContext& con
   if (!context.secrets.empty())
     kiln_vars["kiln_secrets_dir"] = (context.tree / "run/secrets").string();
   KILN_TRY(util::write_file_atomic(scratch / "kiln-vars.json", kiln_vars.dump()));
-  argv.insert(argv.begin() + 1, {"--inventory", (scratch / "inventory.ini").string(),
-                                 "--extra-vars", "@" + (scratch / "kiln-vars.json").string()});
+  std::vector<std::string> options = {"--inventory", (scratch / "inventory.ini").string(),
+                                      "--extra-vars", "@" + (scratch / "kiln-vars.json").string()};
   if (!ansible.extra_vars.empty()) {
+    // Later --extra-vars win: the definition's own come after kiln's.
     KILN_TRY(util::write_file_atomic(scratch / "extra-vars.json", ansible.extra_vars, 0600));
-    argv.insert(argv.begin() + 5, {"--extra-vars", "@" + (scratch / "extra-vars.json").string()});
+    options.insert(options.end(), {"--extra-vars", "@" + (scratch / "extra-vars.json").string()});
   }
   std::string apt;
   for (const auto& [name, value] : build_apt_proxies())
     apt += name + " \"" + value + "\";\n";
-  return util::write_file_atomic(scratch / "apt-build.conf", apt);
+  KILN_TRY(util::write_file_atomic(scratch / "apt-build.conf", apt));
+  return options;
 }
 
 Status play(const spec::AnsibleStep& ansible, const StepContext& context, StepLog& log)
 {
   std::vector<std::string> argv = playbook_argv(context.definition, ansible);
-  KILN_TRY(write_play_files(ansible, context, argv));
+  auto options = write_play_files(ansible, context);
+  if (!options)
+    return std::move(options).error();
+  argv.insert(argv.begin() + 1, options->begin(), options->end());
   auto has_proxy_file =
       exit_code_in_image(context, {"/bin/sh", "-c", std::string("test -e ") + kAptProxyFile}, log);
   if (!has_proxy_file)
@@ -176,7 +181,7 @@ Status play(const spec::AnsibleStep& ansible, const StepContext& context, StepLo
   if (!env)
     return std::move(env).error();
   return with_package_cache(context, log, [&](std::vector<sandbox::Bind> binds) -> Status {
-    binds.push_back({context.scratch / "apt-build.conf", kBuildAptConf});
+    // The build host's apt proxy settings in place of the image's, for this run only.
     if (*has_proxy_file == 0)
       binds.push_back({context.scratch / "apt-build.conf", kAptProxyFile});
     TreeCommand command = tree_command(context, argv, binds);
