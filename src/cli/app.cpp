@@ -63,7 +63,7 @@ int run(int argc, char** argv)
   app.require_subcommand(1);
   std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app),
                                    add_test(app),     add_diff(app),   add_cache(app),
-                                   add_catalog(app)};
+                                   add_catalog(app),  add_key(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -25,6 +25,7 @@ Command add_build(CLI::App& app);
 Command add_cache(CLI::App& app);
 Command add_test(CLI::App& app);
 Command add_diff(CLI::App& app);
+Command add_key(CLI::App& app);
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);

@@ -65,6 +65,14 @@ expect_exit 0 -- "$KILN" build --help
 expect_in "$WORK/out" "Examples:"
 expect_exit 0 -- "$KILN" --version
 
+step "kiln key generate writes a key pair once"
+expect_exit 0 -- "$KILN" key generate --dir "$WORK/keys" --json
+python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); assert k["fingerprint"].startswith("ed25519:"), k' "$WORK/out"
+[ "$(stat -c %a "$WORK/keys/kiln-signing.key")" = 600 ] || fail "the private key is not mode 0600"
+grep -q "BEGIN PUBLIC KEY" "$WORK/keys/kiln-signing.pub" || fail "no public key"
+expect_exit 2 -- "$KILN" key generate --dir "$WORK/keys"
+expect_in "$WORK/err" "already exists"
+
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   step "build as a normal user says it needs root, exit 5"
   chmod 755 "$WORK"
