@@ -1,9 +1,12 @@
 // The local store: blobs by digest, documents with conditional writes, and its schema level.
+#include "store/chunks.hpp"
 #include "store/local_store.hpp"
 #include "test_support.hpp"
+#include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/sqlite.hpp"
 
+#include <fstream>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -114,6 +117,64 @@ TEST(local_store, locations_other_than_folders_are_refused_for_now)
   EXPECT_TRUE(kiln::store::open_store("file://" + dir.path().string()));
   EXPECT_FALSE(kiln::store::open_store("s3://bucket/images"));
   EXPECT_FALSE(kiln::store::open_store(""));
+}
+
+} // namespace
+
+namespace {
+
+std::string noise(size_t size, uint32_t seed)
+{
+  std::string data(size, '\0');
+  uint32_t x = seed;
+  for (auto& c : data) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return data;
+}
+
+TEST(stored_files, a_second_version_adds_only_its_new_chunks)
+{
+  kiln::test::TempDir dir("chunks");
+  auto store = LocalStore::open(dir.path() / "store");
+  ASSERT_TRUE(store);
+  std::string first = noise(6 << 20, 7);
+  std::string second = first;
+  second.insert(2 << 20, "a package added in the middle of the tar");
+  auto v1 = kiln::store::put_file(**store, dir.write("v1.tar", first));
+  ASSERT_TRUE(v1) << v1.error().message;
+  auto v2 = kiln::store::put_file(**store, dir.write("v2.tar", second));
+  ASSERT_TRUE(v2) << v2.error().message;
+  EXPECT_EQ(v1->size, first.size());
+  EXPECT_EQ(v1->new_blobs, v1->chunks.size());
+  EXPECT_LE(v2->new_blobs, 2u) << "of " << v2->chunks.size() << " chunks";
+  EXPECT_LT(v2->new_blob_bytes * 20, v1->new_blob_bytes); // under 5 % of the first
+
+  // Through JSON and back, as a version's manifest will hold it.
+  auto stored = kiln::store::stored_file_from_json(kiln::store::to_json(*v2));
+  ASSERT_TRUE(kiln::store::get_file(**store, stored, dir.path() / "pulled.tar"));
+  EXPECT_EQ(*kiln::util::read_file(dir.path() / "pulled.tar"), second);
+}
+
+TEST(stored_files, a_flipped_byte_in_a_chunk_is_caught_and_named)
+{
+  kiln::test::TempDir dir("chunks");
+  auto store = LocalStore::open(dir.path() / "store");
+  ASSERT_TRUE(store);
+  auto stored = kiln::store::put_file(**store, dir.write("rootfs.tar", noise(1 << 20, 9)));
+  ASSERT_TRUE(stored);
+  const auto& victim = stored->chunks.at(1).blob;
+  auto blob_file = dir.path() / "store/blobs" / victim.substr(0, 2) / victim;
+  std::string bytes = *kiln::util::read_file(blob_file);
+  bytes[bytes.size() / 2] ^= 0x01;
+  std::ofstream(blob_file, std::ios::binary | std::ios::trunc) << bytes;
+  auto pulled = kiln::store::get_file(**store, *stored, dir.path() / "pulled.tar");
+  ASSERT_FALSE(pulled);
+  EXPECT_NE(pulled.error().message.find("chunk 2 of pulled.tar (blob " + victim + ") is damaged"),
+            std::string::npos)
+      << pulled.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "pulled.tar"));
 }
 
 } // namespace
