@@ -15,11 +15,9 @@ using nlohmann::json;
 Expected<StoredFile> put_file(Store& store, const fs::path& file)
 {
   StoredFile stored;
-  auto whole = util::sha256_file(file);
-  if (!whole)
-    return std::move(whole).error();
-  stored.sha256 = *whole;
+  util::Sha256 whole; // in the same pass as the chunks: the file is read once
   Status chunked = util::chunk_file(file, [&](std::string_view chunk) -> Status {
+    whole.update(chunk);
     std::string compressed = util::zstd_compress(chunk);
     ChunkRef ref{util::sha256_hex(compressed), util::sha256_hex(chunk), chunk.size()};
     auto present = store.has_blob(ref.blob);
@@ -36,6 +34,7 @@ Expected<StoredFile> put_file(Store& store, const fs::path& file)
   });
   if (!chunked)
     return std::move(chunked).error();
+  stored.sha256 = whole.hex_digest();
   return stored;
 }
 

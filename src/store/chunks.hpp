@@ -28,6 +28,7 @@ struct StoredFile {
   uint64_t new_blob_bytes = 0; // their stored (compressed) size
 };
 
+// Stores the file's new chunks; call store.sync() before anything refers to them.
 Expected<StoredFile> put_file(Store& store, const std::filesystem::path& file);
 
 // Reassembles a stored file into `dest` (through a temporary name), checking every chunk and the

@@ -4,6 +4,8 @@
 #include "util/hash.hpp"
 #include "util/strings.hpp"
 
+#include <set>
+
 namespace kiln::store {
 
 namespace fs = std::filesystem;
@@ -78,6 +80,8 @@ Expected<bool> LocalStore::has_blob(const std::string& digest)
 {
   if (!valid_digest(digest))
     return bad_digest(digest);
+  if (pending_.count(digest))
+    return true;
   auto rows = db_.query("SELECT 1 FROM blobs WHERE digest = ?1", {digest});
   if (!rows)
     return std::move(rows).error();
@@ -92,10 +96,28 @@ Status LocalStore::put_blob(const std::string& digest, std::string_view bytes)
     return make_error(ExitCode::build_failed, "blob " + digest + " does not match its digest");
   fs::path path = blob_path(digest);
   KILN_TRY(util::make_dirs(path.parent_path()));
-  // The file first, then the index: an indexed blob is always whole.
-  KILN_TRY(util::write_file_atomic(path, bytes)); // temporary name, fsync, rename
-  KILN_TRY(db_.execute("INSERT INTO blobs (digest, size) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                       {digest, static_cast<int64_t>(bytes.size())}));
+  // The file now (temporary name, rename); the index at sync(), once the file is durable.
+  KILN_TRY(util::write_file_replacing(path, bytes));
+  pending_[digest] = static_cast<int64_t>(bytes.size());
+  return ok_status();
+}
+
+Status LocalStore::sync()
+{
+  if (pending_.empty())
+    return ok_status();
+  KILN_TRY(util::sync_filesystem(root_ / "blobs"));
+  KILN_TRY(db_.execute("BEGIN IMMEDIATE"));
+  for (const auto& [digest, size] : pending_) {
+    auto inserted = db_.execute(
+        "INSERT INTO blobs (digest, size) VALUES (?1, ?2) ON CONFLICT DO NOTHING", {digest, size});
+    if (!inserted) {
+      (void)db_.execute("ROLLBACK");
+      return std::move(inserted).error();
+    }
+  }
+  KILN_TRY(db_.execute("COMMIT"));
+  pending_.clear();
   return ok_status();
 }
 
@@ -112,6 +134,7 @@ Status LocalStore::delete_blob(const std::string& digest)
     return bad_digest(digest);
   // The index first: a blob the index does not list may be removed or re-put at any time.
   KILN_TRY(db_.execute("DELETE FROM blobs WHERE digest = ?1", {digest}));
+  pending_.erase(digest);
   std::error_code ec;
   fs::remove(blob_path(digest), ec);
   if (ec)
@@ -125,10 +148,12 @@ Expected<std::vector<std::string>> LocalStore::list_blobs()
   auto rows = db_.query("SELECT digest FROM blobs ORDER BY digest");
   if (!rows)
     return std::move(rows).error();
-  std::vector<std::string> digests;
+  std::set<std::string> digests;
   for (const auto& row : *rows)
-    digests.push_back(std::get<std::string>(row[0]));
-  return digests;
+    digests.insert(std::get<std::string>(row[0]));
+  for (const auto& [digest, size] : pending_)
+    digests.insert(digest);
+  return std::vector<std::string>(digests.begin(), digests.end());
 }
 
 Expected<std::optional<std::string>> LocalStore::get_document(const std::string& key)

@@ -1,12 +1,15 @@
-// The local backend: a folder holding blobs/AB/DIGEST files (written to a temporary name, synced
-// and renamed, so a blob is whole or absent) and index.sqlite (WAL) with the documents and the
-// list of blobs. Schema changes go through PRAGMA user_version migrations.
+// The local backend: a folder holding blobs/AB/DIGEST files (written to a temporary name and
+// renamed, so a blob is whole or absent) and index.sqlite (WAL) with the documents and the list
+// of blobs. A blob enters the index only at sync(), after the filesystem was synced, so an
+// indexed blob is always durable; a blob file without an index entry is litter a crash left.
+// Schema changes go through PRAGMA user_version migrations.
 #pragma once
 
 #include "store/store.hpp"
 #include "util/sqlite.hpp"
 
 #include <filesystem>
+#include <map>
 
 namespace kiln::store {
 
@@ -19,6 +22,7 @@ public:
   Expected<std::string> get_blob(const std::string& digest) override;
   Status delete_blob(const std::string& digest) override;
   Expected<std::vector<std::string>> list_blobs() override;
+  Status sync() override;
 
   Expected<std::optional<std::string>> get_document(const std::string& key) override;
   Expected<bool> create_document(const std::string& key, std::string_view content) override;
@@ -40,6 +44,7 @@ private:
 
   std::filesystem::path root_;
   util::Database db_;
+  std::map<std::string, int64_t> pending_; // blobs written but not yet synced and indexed
 };
 
 } // namespace kiln::store

@@ -23,6 +23,9 @@ public:
   virtual Expected<std::string> get_blob(const std::string& digest) = 0;
   virtual Status delete_blob(const std::string& digest) = 0;
   virtual Expected<std::vector<std::string>> list_blobs() = 0;
+  // Makes every blob put so far durable, and known to other users of the store. Until then a
+  // blob is only known to this object: a publish syncs once, before its version becomes visible.
+  virtual Status sync() = 0;
 
   // Documents are small texts under a key such as "images/linux-agent/versions/1.1.0".
   virtual Expected<std::optional<std::string>> get_document(const std::string& key) = 0;

@@ -21,7 +21,38 @@ Expected<std::string> read_file(const fs::path& path)
   return content.str();
 }
 
+namespace {
+
+Status write_whole(const fs::path& path, std::string_view content, mode_t mode, bool durable);
+
+} // namespace
+
 Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode)
+{
+  return write_whole(path, content, mode, true);
+}
+
+Status write_file_replacing(const fs::path& path, std::string_view content, mode_t mode)
+{
+  return write_whole(path, content, mode, false);
+}
+
+Status sync_filesystem(const fs::path& path)
+{
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_error("cannot open", path.string(), errno);
+  int rc = ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0)
+    return errno_error("cannot sync the filesystem of", path.string(), err);
+  return ok_status();
+}
+
+namespace {
+
+Status write_whole(const fs::path& path, std::string_view content, mode_t mode, bool durable)
 {
   fs::path tmp = path;
   tmp += ".tmp-" + std::to_string(getpid());
@@ -43,7 +74,7 @@ Status write_file_atomic(const fs::path& path, std::string_view content, mode_t 
     data += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return errno_error("cannot write", tmp.string(), err);
@@ -55,6 +86,8 @@ Status write_file_atomic(const fs::path& path, std::string_view content, mode_t 
   }
   return ok_status();
 }
+
+} // namespace
 
 Status make_dirs(const fs::path& path)
 {

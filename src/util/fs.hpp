@@ -16,6 +16,11 @@ Expected<std::string> read_file(const fs::path& path);
 
 // Writes to PATH.tmp-PID, fsyncs, then renames over PATH, so readers never see half a file.
 Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
+// The same without the fsync: whole or absent after a crash of the process, but not after a
+// crash of the machine until the caller syncs the filesystem (sync_filesystem).
+Status write_file_replacing(const fs::path& path, std::string_view content, mode_t mode = 0644);
+// Makes everything written to the filesystem that holds `path` durable (syncfs).
+Status sync_filesystem(const fs::path& path);
 
 Status make_dirs(const fs::path& path);
 

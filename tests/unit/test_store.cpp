@@ -26,6 +26,11 @@ TEST(local_store, blobs_are_kept_by_digest)
   ASSERT_TRUE((*store)->put_blob(digest, bytes));
   ASSERT_TRUE((*store)->put_blob(digest, bytes)); // again: a no-op
   EXPECT_TRUE(*(*store)->has_blob(digest));
+  // Another user of the store learns of the blob only once it is synced.
+  auto other = LocalStore::open(dir.path());
+  EXPECT_FALSE(*(*other)->has_blob(digest));
+  ASSERT_TRUE((*store)->sync());
+  EXPECT_TRUE(*(*other)->has_blob(digest));
   EXPECT_EQ(*(*store)->get_blob(digest), bytes);
   EXPECT_EQ(*(*store)->list_blobs(), std::vector<std::string>{digest});
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "blobs" / digest.substr(0, 2) / digest));
