@@ -215,17 +215,23 @@ private:
     return overlay;
   }
 
+  // The layers built so far, read-only, where tests and report commands look at them.
+  sandbox::RunOptions finished_tree() const
+  {
+    sandbox::RunOptions tree;
+    tree.root = scratch_ / "merged";
+    tree.overlay = stack();
+    return tree;
+  }
+
   // Runs tests on the layers built so far, read-only; their results go to OUT/tests at once, so
   // that a pipeline can publish them even when one fails.
   Status run_image_tests(const std::vector<spec::ImageTest>& tests, const std::string& step,
                          StepLog& log)
   {
-    sandbox::RunOptions tree;
-    tree.root = scratch_ / "merged";
-    tree.overlay = stack();
     fs::path scratch = scratch_ / "tests";
     KILN_TRY(util::make_dirs(scratch));
-    auto results = verify::run_tests(tests, step, tree, scratch, log);
+    auto results = verify::run_tests(tests, step, finished_tree(), scratch, log);
     (void)util::remove_tree(scratch);
     if (!results)
       return std::move(results).error();
@@ -245,12 +251,9 @@ private:
   // The software report's tool versions, from the finished tree.
   Status collect_tools(StepLog& log)
   {
-    sandbox::RunOptions tree;
-    tree.root = scratch_ / "merged";
-    tree.overlay = stack();
     fs::path scratch = scratch_ / "report";
     KILN_TRY(util::make_dirs(scratch));
-    auto tools = verify::tool_versions(def_.report, tree, scratch, log);
+    auto tools = verify::tool_versions(def_.report, finished_tree(), scratch, log);
     (void)util::remove_tree(scratch);
     if (!tools)
       return std::move(tools).error();

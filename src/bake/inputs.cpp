@@ -130,40 +130,15 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
   return download_verified(definition, step, artifact, cached, log);
 }
 
-// Reads the parent's manifest and checks its rootfs against it: a layer is never built on an
-// image that is not what its manifest says.
+// The parent, checked against its manifest: a layer is never built on an image that is not what
+// its manifest says.
 Expected<ParentImage> resolve_parent(const fs::path& dir, StepLog& log)
 {
-  auto text = util::read_file(dir / "manifest.json");
-  if (!text)
-    return std::move(text).error();
-  ParentImage parent;
-  parent.dir = dir;
-  parent.manifest_sha256 = util::sha256_hex(*text);
-  try {
-    auto manifest = nlohmann::json::parse(*text);
-    parent.name = manifest.at("name");
-    parent.version = manifest.at("version");
-    for (const auto& output : manifest.at("outputs")) {
-      if (output.at("name") == "rootfs")
-        parent.rootfs_sha256 = output.at("sha256");
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return make_error(ExitCode::input, "the parent image's manifest " +
-                                           (dir / "manifest.json").string() +
-                                           " is damaged: " + e.what());
-  }
-  auto actual = util::sha256_file(dir / "rootfs.tar.zst");
-  if (!actual)
-    return std::move(actual).error();
-  if (*actual != parent.rootfs_sha256) {
-    return make_error(ExitCode::input,
-                      "the parent image in " + dir.string() +
-                          " does not match its manifest: rootfs.tar.zst has sha256 " + *actual +
-                          ", the manifest says " + parent.rootfs_sha256,
-                      "build the parent again; never edit a built image in place");
-  }
-  log.note("parent image " + parent.name + " " + parent.version + ", rootfs " + *actual);
+  auto parent = image::read_built_image(dir, "the parent image");
+  if (!parent)
+    return std::move(parent).error();
+  log.note("parent image " + parent->name + " " + parent->version + ", rootfs " +
+           parent->rootfs_sha256);
   return parent;
 }
 

@@ -17,13 +17,7 @@
 namespace kiln::bake {
 
 // The kiln image a definition builds on (base: image:PATH).
-struct ParentImage {
-  std::filesystem::path dir;
-  std::string name;
-  std::string version;
-  std::string rootfs_sha256;
-  std::string manifest_sha256;
-};
+using ParentImage = image::BuiltImage;
 
 struct Inputs {
   std::optional<ParentImage> parent;

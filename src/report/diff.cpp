@@ -96,14 +96,18 @@ size_t count(const json& section)
   return section["added"].size() + section["removed"].size() + section["changed"].size();
 }
 
-const std::vector<std::pair<std::string, std::string>> kSections = {
-    {"packages", "Packages"},
-    {"tools", "Tools"},
-    {"users", "Users"},
-    {"files", "Files outside packages"},
-    {"tests", "Tests"}};
-
 } // namespace
+
+const std::vector<std::pair<std::string, std::string>>& diff_sections()
+{
+  static const std::vector<std::pair<std::string, std::string>> sections = {
+      {"packages", "Packages"},
+      {"tools", "Tools"},
+      {"users", "Users"},
+      {"files", "Files outside packages"},
+      {"tests", "Tests"}};
+  return sections;
+}
 
 Expected<ImageFacts> read_image_facts(const fs::path& out_dir)
 {
@@ -151,7 +155,7 @@ std::string diff_text(const json& diff)
   std::string text = diff.value("from", "") + " -> " + diff.value("to", "") + "\n";
   if (diff.contains("os"))
     text += "os: " + value_text(diff["os"]["from"]) + " -> " + value_text(diff["os"]["to"]) + "\n";
-  for (const auto& [key, title] : kSections) {
+  for (const auto& [key, title] : diff_sections()) {
     const json& section = diff[key];
     text += title + ": " + std::to_string(section["added"].size()) + " added, " +
             std::to_string(section["removed"].size()) + " removed, " +
@@ -180,7 +184,7 @@ std::string diff_markdown(const json& diff)
   if (diff.contains("os"))
     text += "\nOS: " + value_text(diff["os"]["from"]) + " → " + value_text(diff["os"]["to"]) + "\n";
   bool any = false;
-  for (const auto& [key, title] : kSections) {
+  for (const auto& [key, title] : diff_sections()) {
     const json& section = diff[key];
     if (count(section) == 0)
       continue;

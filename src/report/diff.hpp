@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace kiln::report {
 
@@ -21,6 +23,9 @@ struct ImageFacts {
 Expected<ImageFacts> read_image_facts(const std::filesystem::path& out_dir);
 
 nlohmann::json diff_images(const ImageFacts& a, const ImageFacts& b);
+
+// The sections of a diff, in the order reports show them: key in the diff, title.
+const std::vector<std::pair<std::string, std::string>>& diff_sections();
 std::string diff_text(const nlohmann::json& diff);
 std::string diff_markdown(const nlohmann::json& diff);
 

@@ -1,5 +1,6 @@
 #include "report/html.hpp"
 
+#include "report/diff.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -180,13 +181,8 @@ std::string diff_section(const json& diff, const std::string& against)
     return "<h2>Changes</h2>\n<p>No earlier build to compare with.</p>\n";
   std::string html = "<h2>Changes since " + util::escape_markup(against) + " (" +
                      util::escape_markup(diff.value("from", "")) + ")</h2>\n";
-  const std::pair<const char*, const char*> sections[] = {{"packages", "Packages"},
-                                                          {"tools", "Tools"},
-                                                          {"users", "Users"},
-                                                          {"files", "Files outside packages"},
-                                                          {"tests", "Tests"}};
   bool any = false;
-  for (const auto& [key, title] : sections) {
+  for (const auto& [key, title] : diff_sections()) {
     const json& section = diff[key];
     std::string rows;
     for (const char* change : {"added", "removed", "changed"}) {

@@ -203,8 +203,10 @@ std::vector<std::string> base_environment()
           "DEBCONF_NONINTERACTIVE_SEEN=true"};
 }
 
-Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
-                                          util::ProcessObserver* observer)
+namespace {
+
+// A child that enters the tree prepared as `options` says before it runs.
+util::ProcessSpec tree_spec(const RunOptions& options)
 {
   util::ProcessSpec spec;
   spec.argv = options.argv;
@@ -212,7 +214,15 @@ Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
   spec.namespaces = kNamespaces;
   spec.timeout_seconds = options.timeout_seconds;
   spec.in_child = [&options] { return enter_tree(options); };
-  return util::run_process(spec, observer);
+  return spec;
+}
+
+} // namespace
+
+Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
+                                          util::ProcessObserver* observer)
+{
+  return util::run_process(tree_spec(options), observer);
 }
 
 Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::function<int()> work,
@@ -229,11 +239,8 @@ Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::func
 Expected<util::ProcessResult> run_code_in_tree(const RunOptions& options, std::function<int()> work,
                                                util::ProcessObserver* observer)
 {
-  util::ProcessSpec spec;
+  util::ProcessSpec spec = tree_spec(options);
   spec.argv = {"kiln (checking the image tree)"};
-  spec.namespaces = kNamespaces;
-  spec.timeout_seconds = options.timeout_seconds;
-  spec.in_child = [&options] { return enter_tree(options); };
   spec.child_main = std::move(work);
   return util::run_process(spec, observer);
 }

@@ -1,48 +1,14 @@
 #include "verify/test_output.hpp"
 
+#include "image/manifest.hpp"
 #include "util/archive.hpp"
 #include "util/fs.hpp"
-#include "util/hash.hpp"
 
 #include <unistd.h>
 
 namespace kiln::verify {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
-
-namespace {
-
-struct Identity {
-  std::string suite; // "name version"
-  std::string rootfs_sha256;
-};
-
-Expected<Identity> read_manifest(const fs::path& out_dir)
-{
-  auto text = util::read_file(out_dir / "manifest.json");
-  if (!text) {
-    return make_error(ExitCode::input,
-                      out_dir.string() + " holds no finished image (no manifest.json)",
-                      "give the output folder of a successful kiln build");
-  }
-  Identity identity;
-  try {
-    auto manifest = json::parse(*text);
-    identity.suite =
-        manifest.at("name").get<std::string>() + " " + manifest.at("version").get<std::string>();
-    for (const auto& output : manifest.at("outputs")) {
-      if (output.at("name") == "rootfs")
-        identity.rootfs_sha256 = output.at("sha256");
-    }
-  } catch (const json::exception& e) {
-    return make_error(ExitCode::input,
-                      (out_dir / "manifest.json").string() + " is damaged: " + e.what());
-  }
-  return identity;
-}
-
-} // namespace
 
 Expected<TestPlan> recorded_plan(const fs::path& out_dir)
 {
@@ -61,18 +27,10 @@ Expected<TestPlan> recorded_plan(const fs::path& out_dir)
 Expected<std::vector<TestResult>> test_output(const fs::path& out_dir, const TestPlan& plan,
                                               const fs::path& cache_dir, util::ProcessObserver& log)
 {
-  auto identity = read_manifest(out_dir);
-  if (!identity)
-    return std::move(identity).error();
+  auto built = image::read_built_image(out_dir, "the image");
+  if (!built)
+    return std::move(built).error();
   fs::path rootfs = out_dir / "rootfs.tar.zst";
-  auto digest = util::sha256_file(rootfs);
-  if (!digest)
-    return std::move(digest).error();
-  if (*digest != identity->rootfs_sha256) {
-    return make_error(ExitCode::input,
-                      rootfs.string() + " does not match its manifest (sha256 " + *digest + ")",
-                      "bake the image again; never edit a built image in place");
-  }
   fs::path scratch = cache_dir / "tmp" / ("test-" + std::to_string(::getpid()));
   KILN_TRY(util::remove_tree(scratch));
   KILN_TRY(util::make_dirs(scratch / "merged"));
@@ -101,7 +59,7 @@ Expected<std::vector<TestResult>> test_output(const fs::path& out_dir, const Tes
   Status removed = util::remove_tree(scratch);
   KILN_TRY(ran);
   KILN_TRY(removed);
-  KILN_TRY(write_test_outputs(out_dir, identity->suite, plan, results));
+  KILN_TRY(write_test_outputs(out_dir, built->name + " " + built->version, plan, results));
   return results;
 }
 
