@@ -54,31 +54,37 @@ std::set<std::string> owned_paths(const fs::path& tree)
 
 } // namespace
 
+std::map<std::string, std::vector<std::string>> read_account_file(const fs::path& file)
+{
+  std::map<std::string, std::vector<std::string>> entries;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    auto fields = util::split(line, ':');
+    entries[fields[0]] = fields;
+  }
+  return entries;
+}
+
 std::vector<UserEntry> read_users(const fs::path& tree)
 {
   std::map<std::string, std::vector<std::string>> memberships;
-  std::ifstream groups(tree / "etc/group");
-  std::string line;
-  while (std::getline(groups, line)) {
-    auto fields = util::split(line, ':');
+  for (const auto& [group, fields] : read_account_file(tree / "etc/group")) {
     if (fields.size() < 4 || fields[3].empty())
       continue;
     for (const auto& member : util::split(fields[3], ','))
-      memberships[member].push_back(fields[0]);
+      memberships[member].push_back(group);
   }
-  std::vector<UserEntry> users;
-  std::ifstream passwd(tree / "etc/passwd");
-  while (std::getline(passwd, line)) {
-    auto fields = util::split(line, ':');
+  std::vector<UserEntry> users; // sorted by name, as the file's map is
+  for (const auto& [name, fields] : read_account_file(tree / "etc/passwd")) {
     if (fields.size() < 7)
       continue;
-    UserEntry user{fields[0], std::atoi(fields[2].c_str()), fields[6], fields[5],
-                   memberships[fields[0]]};
+    UserEntry user{name, std::atoi(fields[2].c_str()), fields[6], fields[5], memberships[name]};
     std::sort(user.groups.begin(), user.groups.end());
     users.push_back(std::move(user));
   }
-  std::sort(users.begin(), users.end(),
-            [](const UserEntry& a, const UserEntry& b) { return a.name < b.name; });
   return users;
 }
 

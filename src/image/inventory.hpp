@@ -20,6 +20,11 @@ struct UserEntry {
   std::vector<std::string> groups; // supplementary, sorted
 };
 
+// The lines of a colon-separated account file (/etc/passwd, /etc/group), as their fields, by
+// their first field.
+std::map<std::string, std::vector<std::string>>
+read_account_file(const std::filesystem::path& file);
+
 // The users of TREE/etc/passwd with their supplementary groups from TREE/etc/group.
 std::vector<UserEntry> read_users(const std::filesystem::path& tree);
 nlohmann::json to_json(const UserEntry& user);

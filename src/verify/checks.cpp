@@ -2,6 +2,7 @@
 
 #include "image/debversion.hpp"
 #include "image/dpkg.hpp"
+#include "image/inventory.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -27,26 +28,10 @@ Outcome fail(std::string expected, std::string actual)
   return {false, std::move(expected), std::move(actual)};
 }
 
-// The lines of a colon-separated database (/etc/passwd, /etc/group), by their first field.
-std::map<std::string, std::vector<std::string>> read_database(const fs::path& file)
-{
-  std::map<std::string, std::vector<std::string>> entries;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    auto fields = util::split(line, ':');
-    if (!fields.empty())
-      entries[fields[0]] = fields;
-  }
-  return entries;
-}
-
 // The name for a numeric id in /etc/passwd or /etc/group, or the number itself.
 std::string name_of(const fs::path& database, unsigned id)
 {
-  for (const auto& [name, fields] : read_database(database)) {
+  for (const auto& [name, fields] : image::read_account_file(database)) {
     if (fields.size() > 2 && fields[2] == std::to_string(id))
       return name;
   }
@@ -138,14 +123,14 @@ Outcome check_package(const spec::ImageTest& test, const fs::path& root)
 
 Outcome check_user(const spec::ImageTest& test, const fs::path& root)
 {
-  auto users = read_database(root / "etc/passwd");
+  auto users = image::read_account_file(root / "etc/passwd");
   auto it = users.find(test.subject);
   if (it == users.end())
     return fail("user " + test.subject, "no such user in /etc/passwd");
   const auto& fields = it->second;
   if (!test.shell.empty() && (fields.size() < 7 || fields[6] != test.shell))
     return fail("shell " + test.shell, "shell " + (fields.size() < 7 ? "(none)" : fields[6]));
-  auto groups = read_database(root / "etc/group");
+  auto groups = image::read_account_file(root / "etc/group");
   std::vector<std::string> missing;
   for (const auto& group : test.groups) {
     auto g = groups.find(group);
@@ -188,7 +173,7 @@ Outcome check_in_tree(const spec::ImageTest& test, const fs::path& root)
   if (test.kind == "user")
     return check_user(test, root);
   if (test.kind == "group") {
-    bool found = read_database(root / "etc/group").count(test.subject) > 0;
+    bool found = image::read_account_file(root / "etc/group").count(test.subject) > 0;
     return found ? pass("group " + test.subject)
                  : fail("group " + test.subject, "no such group in /etc/group");
   }
