@@ -4,7 +4,14 @@
 #include "util/hash.hpp"
 #include "util/zstd.hpp"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
 #include <unistd.h>
 
 namespace kiln::store {
@@ -12,68 +19,225 @@ namespace kiln::store {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Expected<StoredFile> put_file(Store& store, const fs::path& file)
+namespace {
+
+// Compresses and stores new chunks on worker threads, one per core, while the caller reads and
+// splits the file. At most a few chunks wait, so memory stays small whatever the file's size.
+class BlobWriter {
+public:
+  explicit BlobWriter(Store& store) : store_(store)
+  {
+    unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+    limit_ = 4 * workers;
+    for (unsigned i = 0; i < workers; ++i)
+      threads_.emplace_back([this] { work(); });
+  }
+  ~BlobWriter() { (void)finish(); }
+
+  // Queues a copy of the chunk; fails (and stops taking work) once a worker has failed.
+  Status add(const std::string& digest, std::string_view chunk)
+  {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return queue_.size() < limit_ || error_; });
+    if (error_)
+      return *error_;
+    queue_.push_back({digest, std::string(chunk)});
+    not_empty_.notify_one();
+    return ok_status();
+  }
+
+  // Waits for the queued chunks; the first error, if any.
+  Status finish()
+  {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    not_empty_.notify_all();
+    for (auto& thread : threads_)
+      thread.join();
+    threads_.clear();
+    if (error_)
+      return *error_;
+    return ok_status();
+  }
+
+  uint64_t blobs = 0, bytes = 0; // stored so far; read after finish()
+
+private:
+  struct Job {
+    std::string digest, chunk;
+  };
+
+  void work()
+  {
+    util::ZstdCompressor compressor;
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        not_empty_.wait(lock, [&] { return !queue_.empty() || closed_ || error_; });
+        if (queue_.empty() || error_)
+          return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      not_full_.notify_one();
+      std::string compressed = compressor.compress(job.chunk);
+      Status put = store_.put_blob(job.digest, compressed);
+      std::lock_guard lock(mutex_);
+      if (put) {
+        ++blobs;
+        bytes += compressed.size();
+      } else if (!error_) {
+        error_ = std::move(put).error();
+        not_full_.notify_all();
+        not_empty_.notify_all();
+      }
+    }
+  }
+
+  Store& store_;
+  std::mutex mutex_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<Job> queue_;
+  size_t limit_ = 0;
+  bool closed_ = false;
+  std::optional<Error> error_;
+  std::vector<std::thread> threads_;
+};
+
+// Splits the file (or its decompressed content) and hands each chunk to `chunk`.
+Status read_chunks(const fs::path& file, Encoding encoding, util::Sha256& file_hash,
+                   const std::function<Status(std::string_view)>& chunk)
+{
+  if (encoding == Encoding::raw) {
+    return util::chunk_file(file, [&](std::string_view data) {
+      file_hash.update(data);
+      return chunk(data);
+    });
+  }
+  auto reader = util::ZstdReader::open(file, &file_hash);
+  if (!reader)
+    return std::move(reader).error();
+  return util::chunk_stream(
+      [&](char* buffer, size_t capacity) { return (*reader)->read(buffer, capacity); }, chunk);
+}
+
+// Where a chunk sits, for messages.
+std::string chunk_name(const fs::path& file, size_t index, const ChunkRef& ref)
+{
+  return "chunk " + std::to_string(index + 1) + " of " + file.filename().string() + " (blob " +
+         ref.digest + ")";
+}
+
+// Reads one chunk back, checking it.
+Expected<std::string> read_chunk(Store& store, const ChunkRef& ref, const std::string& where)
+{
+  auto blob = store.get_blob(ref.digest);
+  if (!blob)
+    return make_error(ExitCode::input, where + " is missing: " + blob.error().message);
+  auto chunk = util::zstd_decompress(*blob, ref.size);
+  if (!chunk)
+    return make_error(ExitCode::input, where + " is damaged: " + chunk.error().message);
+  if (util::sha256_hex(*chunk) != ref.digest)
+    return make_error(ExitCode::input,
+                      where + " is damaged: its content does not match its digest");
+  return chunk;
+}
+
+} // namespace
+
+Expected<StoredFile> put_file(Store& store, const fs::path& file, Encoding encoding)
 {
   StoredFile stored;
-  util::Sha256 whole; // in the same pass as the chunks: the file is read once
-  Status chunked = util::chunk_file(file, [&](std::string_view chunk) -> Status {
-    whole.update(chunk);
-    std::string compressed = util::zstd_compress(chunk);
-    ChunkRef ref{util::sha256_hex(compressed), util::sha256_hex(chunk), chunk.size()};
-    auto present = store.has_blob(ref.blob);
-    if (!present)
-      return std::move(present).error();
-    if (!*present) {
-      KILN_TRY(store.put_blob(ref.blob, compressed));
-      ++stored.new_blobs;
-      stored.new_blob_bytes += compressed.size();
+  stored.encoding = encoding;
+  util::Sha256 file_hash, content_hash;
+  std::set<std::string> queued; // new in this file: a repeated chunk is stored once
+  BlobWriter writer(store);
+  Status chunked = read_chunks(file, encoding, file_hash, [&](std::string_view chunk) -> Status {
+    if (encoding != Encoding::raw)
+      content_hash.update(chunk);
+    ChunkRef ref{util::sha256_hex(chunk), chunk.size()};
+    if (!queued.count(ref.digest)) {
+      auto present = store.has_blob(ref.digest);
+      if (!present)
+        return std::move(present).error();
+      if (!*present) {
+        KILN_TRY(writer.add(ref.digest, chunk));
+        queued.insert(ref.digest);
+      }
     }
-    stored.size += chunk.size();
+    stored.content_size += chunk.size();
     stored.chunks.push_back(std::move(ref));
     return ok_status();
   });
+  Status written = writer.finish();
   if (!chunked)
     return std::move(chunked).error();
-  stored.sha256 = whole.hex_digest();
+  if (!written)
+    return std::move(written).error();
+  stored.sha256 = file_hash.hex_digest();
+  stored.content_sha256 = encoding == Encoding::raw ? stored.sha256 : content_hash.hex_digest();
+  std::error_code ec;
+  stored.size = encoding == Encoding::raw ? stored.content_size : fs::file_size(file, ec);
+  if (ec)
+    return make_error(ExitCode::input, "cannot read the size of " + file.string());
+  stored.new_blobs = writer.blobs;
+  stored.new_blob_bytes = writer.bytes;
   return stored;
 }
 
 Status get_file(Store& store, const StoredFile& stored, const fs::path& dest)
 {
   fs::path temporary = dest.string() + ".partial-" + std::to_string(::getpid());
-  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-  if (!out)
-    return make_error(ExitCode::environment, "cannot write " + temporary.string());
   auto fail = [&](Error error) -> Status {
-    out.close();
     std::error_code ec;
     fs::remove(temporary, ec);
     return error;
   };
-  util::Sha256 whole;
-  for (size_t i = 0; i < stored.chunks.size(); ++i) {
-    const ChunkRef& ref = stored.chunks[i];
-    std::string where = "chunk " + std::to_string(i + 1) + " of " + dest.filename().string() +
-                        " (blob " + ref.blob + ")";
-    auto blob = store.get_blob(ref.blob);
-    if (!blob)
-      return fail(make_error(ExitCode::input, where + " is missing: " + blob.error().message));
-    if (util::sha256_hex(*blob) != ref.blob)
-      return fail(make_error(ExitCode::input, where + " is damaged: its digest does not match"));
-    auto chunk = util::zstd_decompress(*blob, ref.size);
-    if (!chunk)
-      return fail(make_error(ExitCode::input, where + " is damaged: " + chunk.error().message));
-    if (util::sha256_hex(*chunk) != ref.sha256)
-      return fail(make_error(ExitCode::input, where + " does not hold the chunk it should"));
-    whole.update(*chunk);
-    out.write(chunk->data(), static_cast<std::streamsize>(chunk->size()));
+  util::Sha256 file_hash, content_hash;
+  std::ofstream raw;
+  std::unique_ptr<util::ZstdWriter> compressed;
+  if (stored.encoding == Encoding::zstd) {
+    auto writer = util::ZstdWriter::create(temporary, &file_hash);
+    if (!writer)
+      return fail(std::move(writer).error());
+    compressed = std::move(*writer);
+  } else {
+    raw.open(temporary, std::ios::binary | std::ios::trunc);
+    if (!raw)
+      return make_error(ExitCode::environment, "cannot write " + temporary.string());
   }
-  out.close();
-  if (!out)
-    return fail(make_error(ExitCode::environment, "cannot write " + temporary.string()));
-  if (whole.hex_digest() != stored.sha256)
-    return fail(make_error(ExitCode::input,
-                           dest.filename().string() + " reassembled does not match its sha256"));
+  for (size_t i = 0; i < stored.chunks.size(); ++i) {
+    auto chunk = read_chunk(store, stored.chunks[i], chunk_name(dest, i, stored.chunks[i]));
+    if (!chunk)
+      return fail(std::move(chunk).error());
+    content_hash.update(*chunk);
+    if (compressed) {
+      if (Status ok = compressed->write(*chunk); !ok)
+        return fail(std::move(ok).error());
+    } else {
+      file_hash.update(*chunk);
+      raw.write(chunk->data(), static_cast<std::streamsize>(chunk->size()));
+    }
+  }
+  if (compressed) {
+    if (Status ok = compressed->finish(); !ok)
+      return fail(std::move(ok).error());
+  } else {
+    raw.close();
+    if (!raw)
+      return fail(make_error(ExitCode::environment, "cannot write " + temporary.string()));
+  }
+  std::string name = dest.filename().string();
+  if (content_hash.hex_digest() != stored.content_sha256)
+    return fail(make_error(ExitCode::input, name + " reassembled does not match its sha256"));
+  if (file_hash.hex_digest() != stored.sha256)
+    return fail(make_error(
+        ExitCode::input, name + " compressed again does not match the published file's sha256",
+        "this kiln's zstd writes other bytes than the publisher's did; the chunks themselves "
+        "were intact"));
   std::error_code ec;
   fs::rename(temporary, dest, ec);
   if (ec)
@@ -82,22 +246,55 @@ Status get_file(Store& store, const StoredFile& stored, const fs::path& dest)
   return ok_status();
 }
 
+Status check_blob(Store& store, const std::string& digest)
+{
+  auto blob = store.get_blob(digest);
+  if (!blob)
+    return make_error(ExitCode::input,
+                      "blob " + digest + " cannot be read: " + blob.error().message);
+  auto chunk = util::zstd_decompress_frame(*blob, 16 * util::ChunkSizes{}.max);
+  if (!chunk)
+    return make_error(ExitCode::input, "blob " + digest + " is damaged: " + chunk.error().message);
+  if (util::sha256_hex(*chunk) != digest)
+    return make_error(ExitCode::input,
+                      "blob " + digest + " is damaged: its content does not match its digest");
+  return ok_status();
+}
+
 json to_json(const StoredFile& file)
 {
   json chunks = json::array();
   for (const auto& c : file.chunks)
-    chunks.push_back({c.blob, c.sha256, c.size});
-  return {{"sha256", file.sha256}, {"size", file.size}, {"chunks", chunks}};
+    chunks.push_back({c.digest, c.size});
+  json j = {{"encoding", file.encoding == Encoding::zstd ? "zstd" : "raw"},
+            {"sha256", file.sha256},
+            {"size", file.size},
+            {"chunks", chunks}};
+  if (file.encoding != Encoding::raw) {
+    j["content_sha256"] = file.content_sha256;
+    j["content_size"] = file.content_size;
+  }
+  return j;
 }
 
-StoredFile stored_file_from_json(const json& j)
+Expected<StoredFile> stored_file_from_json(const json& j)
 {
-  StoredFile file;
-  file.sha256 = j.at("sha256");
-  file.size = j.at("size");
-  for (const auto& c : j.at("chunks"))
-    file.chunks.push_back({c.at(0), c.at(1), c.at(2)});
-  return file;
+  try {
+    StoredFile file;
+    std::string encoding = j.at("encoding");
+    if (encoding != "raw" && encoding != "zstd")
+      return make_error(ExitCode::input, "unknown file encoding '" + encoding + "'");
+    file.encoding = encoding == "zstd" ? Encoding::zstd : Encoding::raw;
+    file.sha256 = j.at("sha256");
+    file.size = j.at("size");
+    file.content_sha256 = j.value("content_sha256", file.sha256);
+    file.content_size = j.value("content_size", file.size);
+    for (const auto& c : j.at("chunks"))
+      file.chunks.push_back({c.at(0), c.at(1)});
+    return file;
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::input, std::string("malformed file entry: ") + e.what());
+  }
 }
 
 } // namespace kiln::store

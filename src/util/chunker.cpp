@@ -73,46 +73,53 @@ size_t next_chunk(std::string_view data, const ChunkSizes& sizes)
   return n;
 }
 
-Status chunk_file(const std::filesystem::path& file,
-                  const std::function<Status(std::string_view chunk)>& chunk,
-                  const ChunkSizes& sizes)
+Status chunk_stream(const std::function<Expected<size_t>(char*, size_t)>& read,
+                    const std::function<Status(std::string_view chunk)>& chunk,
+                    const ChunkSizes& sizes)
 {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error(ExitCode::input,
-                      "cannot open " + file.string() + ": " + std::strerror(errno));
   std::vector<char> buffer(sizes.max * 4);
   size_t filled = 0, start = 0;
   bool eof = false;
-  Status status = ok_status();
-  while (status) {
+  for (;;) {
     if (!eof && filled - start < sizes.max) {
       // Keep at least one maximal chunk ahead: move the rest to the front, then read.
       std::memmove(buffer.data(), buffer.data() + start, filled - start);
       filled -= start;
       start = 0;
       while (!eof && filled < buffer.size()) {
-        ssize_t got = ::read(fd, buffer.data() + filled, buffer.size() - filled);
-        if (got < 0 && errno == EINTR)
-          continue;
-        if (got < 0) {
-          status = make_error(ExitCode::input,
-                              "cannot read " + file.string() + ": " + std::strerror(errno));
-          break;
-        }
-        eof = got == 0;
-        filled += static_cast<size_t>(got);
+        auto got = read(buffer.data() + filled, buffer.size() - filled);
+        if (!got)
+          return std::move(got).error();
+        eof = *got == 0;
+        filled += *got;
       }
-      if (!status)
-        break;
     }
     if (start == filled)
-      break;
+      return ok_status();
     std::string_view rest(buffer.data() + start, filled - start);
     size_t length = next_chunk(rest, sizes);
-    status = chunk(rest.substr(0, length));
+    KILN_TRY(chunk(rest.substr(0, length)));
     start += length;
   }
+}
+
+Status chunk_file(const std::filesystem::path& file,
+                  const std::function<Status(std::string_view chunk)>& chunk,
+                  const ChunkSizes& sizes)
+{
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_error("cannot open", file.string(), errno, ExitCode::input);
+  auto read = [&](char* buffer, size_t capacity) -> Expected<size_t> {
+    for (;;) {
+      ssize_t got = ::read(fd, buffer, capacity);
+      if (got >= 0)
+        return static_cast<size_t>(got);
+      if (errno != EINTR)
+        return errno_error("cannot read", file.string(), errno, ExitCode::input);
+    }
+  };
+  Status status = chunk_stream(read, chunk, sizes);
   ::close(fd);
   return status;
 }

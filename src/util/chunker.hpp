@@ -23,6 +23,12 @@ struct ChunkSizes {
 // The length of the first chunk of `data` (all of it when it is shorter than `sizes.min`).
 size_t next_chunk(std::string_view data, const ChunkSizes& sizes = {});
 
+// Reads a stream through `read` (bytes into a buffer, 0 at the end) and calls `chunk` with each
+// chunk in order; an error from either stops it.
+Status chunk_stream(const std::function<Expected<size_t>(char* buffer, size_t capacity)>& read,
+                    const std::function<Status(std::string_view chunk)>& chunk,
+                    const ChunkSizes& sizes = {});
+
 // Reads `file` once and calls `chunk` with each chunk in order; an error from `chunk` stops it.
 Status chunk_file(const std::filesystem::path& file,
                   const std::function<Status(std::string_view chunk)>& chunk,
