@@ -1,5 +1,7 @@
 #include "util/redact.hpp"
 
+#include "util/strings.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fcntl.h>
@@ -9,28 +11,6 @@
 namespace kiln::util {
 
 namespace fs = std::filesystem;
-
-std::string base64(std::string_view data)
-{
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8) |
-                 static_cast<unsigned char>(data[i + 2]);
-    out += {table[v >> 18], table[(v >> 12) & 63], table[(v >> 6) & 63], table[v & 63]};
-  }
-  if (i + 1 == data.size()) {
-    unsigned v = static_cast<unsigned char>(data[i]) << 16;
-    out += {table[v >> 18], table[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == data.size()) {
-    unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8);
-    out += {table[v >> 18], table[(v >> 12) & 63], table[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 std::string url_encode(std::string_view data)
 {
@@ -53,7 +33,7 @@ void Redactor::add(const std::string& name, const std::string& value)
 {
   if (value.empty())
     return;
-  std::string encoded = base64(value);
+  std::string encoded = base64_encode(value);
   // Without its padding, base64 text also matches inside a longer encoded stream.
   std::string unpadded = encoded.substr(0, encoded.find('='));
   for (const std::string& form : {value, unpadded, url_encode(value)}) {

@@ -50,7 +50,7 @@ private:
   size_t longest_ = 0;
 };
 
-std::string base64(std::string_view data);
+// The encodings a secret may travel in.
 std::string url_encode(std::string_view data);
 
 } // namespace kiln::util

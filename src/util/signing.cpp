@@ -2,6 +2,7 @@
 
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/strings.hpp"
 
 #include <memory>
 #include <openssl/err.h>
@@ -66,30 +67,6 @@ std::string pem_of(EVP_PKEY* key, bool is_private)
   return std::string(data, static_cast<size_t>(size));
 }
 
-std::string to_base64(const unsigned char* data, size_t size)
-{
-  std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  int written =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<size_t>(written));
-  return out;
-}
-
-std::vector<unsigned char> from_base64(std::string_view text)
-{
-  std::vector<unsigned char> out(3 * (text.size() / 4) + 3);
-  int written = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (written < 0)
-    return {};
-  // EVP_DecodeBlock counts '=' padding as zero bytes.
-  size_t padding = 0;
-  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it)
-    ++padding;
-  out.resize(static_cast<size_t>(written) - std::min(padding, static_cast<size_t>(written)));
-  return out;
-}
-
 } // namespace
 
 Expected<KeyFiles> generate_signing_key(const fs::path& dir, const std::string& name)
@@ -122,7 +99,7 @@ Expected<std::string> sign(std::string_view message, const fs::path& private_key
       EVP_DigestSign(context.get(), signature, &length,
                      reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
     return make_error(ExitCode::build_failed, "cannot sign: " + openssl_error());
-  return to_base64(signature, length);
+  return base64_encode(std::string_view(reinterpret_cast<char*>(signature), length));
 }
 
 Expected<bool> verify_signature(std::string_view message, std::string_view signature,
@@ -131,15 +108,15 @@ Expected<bool> verify_signature(std::string_view message, std::string_view signa
   auto key = read_key(public_key, false);
   if (!key)
     return std::move(key).error();
-  std::vector<unsigned char> raw = from_base64(signature);
-  if (raw.size() != 64)
+  std::optional<std::string> raw = base64_decode(signature);
+  if (!raw || raw->size() != 64)
     return false;
   DigestContext context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key->get()) != 1)
     return make_error(ExitCode::build_failed, "cannot verify: " + openssl_error());
-  int result =
-      EVP_DigestVerify(context.get(), raw.data(), raw.size(),
-                       reinterpret_cast<const unsigned char*>(message.data()), message.size());
+  int result = EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(raw->data()),
+                                raw->size(), reinterpret_cast<const unsigned char*>(message.data()),
+                                message.size());
   ERR_clear_error();
   return result == 1;
 }

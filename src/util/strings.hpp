@@ -46,4 +46,8 @@ std::string format_utc(int64_t epoch, const char* format);
 // than tab and newlines (which XML 1.0 cannot hold) replaced by '?'.
 std::string escape_markup(std::string_view text);
 
+// Base64 with padding (RFC 4648); decoding fails on any other character or a wrong length.
+std::string base64_encode(std::string_view data);
+std::optional<std::string> base64_decode(std::string_view text);
+
 } // namespace kiln::util

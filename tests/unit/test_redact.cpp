@@ -1,6 +1,7 @@
 // util/redact: hiding secret values in text and finding them in data.
 #include "test_support.hpp"
 #include "util/redact.hpp"
+#include "util/strings.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,9 +21,15 @@ TEST(redact, replaces_the_value_and_its_encoded_forms)
 
 TEST(redact, known_base64_and_url_encoding)
 {
-  EXPECT_EQ(kiln::util::base64("abc"), "YWJj");
-  EXPECT_EQ(kiln::util::base64("ab"), "YWI=");
-  EXPECT_EQ(kiln::util::base64("a"), "YQ==");
+  EXPECT_EQ(kiln::util::base64_encode("abc"), "YWJj");
+  EXPECT_EQ(kiln::util::base64_encode("ab"), "YWI=");
+  EXPECT_EQ(kiln::util::base64_encode("a"), "YQ==");
+  EXPECT_EQ(kiln::util::base64_decode("YWJj"), "abc");
+  EXPECT_EQ(kiln::util::base64_decode("YWI="), "ab");
+  EXPECT_EQ(kiln::util::base64_decode("YQ=="), "a");
+  EXPECT_EQ(kiln::util::base64_decode(""), "");
+  EXPECT_FALSE(kiln::util::base64_decode("YQ="));
+  EXPECT_FALSE(kiln::util::base64_decode("Y!=="));
   EXPECT_EQ(kiln::util::url_encode("a b/c"), "a%20b%2Fc");
 }
 
