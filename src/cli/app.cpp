@@ -49,11 +49,15 @@ static const char* kFooter = R"(Examples:
   kiln diff out/agent-1.0 out/agent-1.1 --markdown   # release notes
   kiln schema > kiln-image.schema.json
   kiln cache ls
+  kiln publish out/my-agent --store /srv/kiln-store --key release.key
+  kiln promote my-agent@1.2.0 --to staging
+  kiln pull my-agent@prod --to /srv/images/my-agent --public-key release.pub
 
 Exit codes:
   0 success, 1 a build step or a test failed, 2 bad command line, 3 invalid definition,
   4 an input is missing or fails its sha256, 5 the machine lacks something
-  (root, a tool, disk space, a reachable mirror), 130 interrupted.)";
+  (root, a tool, disk space, a reachable mirror), 6 the store refuses (a published
+  version with other content, a channel's rule, a revoked version), 130 interrupted.)";
 
 int run(int argc, char** argv)
 {
@@ -61,9 +65,11 @@ int run(int argc, char** argv)
   app.footer(kFooter);
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
-  std::vector<Command> commands = {add_validate(app), add_schema(app), add_build(app),
-                                   add_test(app),     add_diff(app),   add_cache(app),
-                                   add_catalog(app),  add_key(app)};
+  std::vector<Command> commands = {
+      add_validate(app), add_schema(app),  add_build(app),  add_test(app),    add_diff(app),
+      add_cache(app),    add_catalog(app), add_key(app),    add_publish(app), add_pull(app),
+      add_verify(app),   add_promote(app), add_revoke(app), add_ls(app),      add_show(app),
+      add_gc(app),       add_store(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

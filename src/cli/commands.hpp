@@ -26,6 +26,15 @@ Command add_cache(CLI::App& app);
 Command add_test(CLI::App& app);
 Command add_diff(CLI::App& app);
 Command add_key(CLI::App& app);
+Command add_publish(CLI::App& app);
+Command add_pull(CLI::App& app);
+Command add_verify(CLI::App& app);
+Command add_promote(CLI::App& app);
+Command add_revoke(CLI::App& app);
+Command add_ls(CLI::App& app);
+Command add_show(CLI::App& app);
+Command add_gc(CLI::App& app);
+Command add_store(CLI::App& app);
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);

@@ -125,9 +125,9 @@ Status read_chunks(const fs::path& file, Encoding encoding, util::Sha256& file_h
 }
 
 // Where a chunk sits, for messages.
-std::string chunk_name(const fs::path& file, size_t index, const ChunkRef& ref)
+std::string chunk_name(const std::string& file, size_t index, const ChunkRef& ref)
 {
-  return "chunk " + std::to_string(index + 1) + " of " + file.filename().string() + " (blob " +
+  return "chunk " + std::to_string(index + 1) + " of " + file + " (blob " +
          ref.digest + ")";
 }
 
@@ -188,62 +188,77 @@ Expected<StoredFile> put_file(Store& store, const fs::path& file, Encoding encod
   return stored;
 }
 
-Status get_file(Store& store, const StoredFile& stored, const fs::path& dest)
+namespace {
+
+// Writes the stored file to `target` (which may be /dev/null), checking every chunk, the content
+// and the file; `name` names it in messages.
+Status reassemble(Store& store, const StoredFile& stored, const std::string& name,
+                  const fs::path& target)
 {
-  fs::path temporary = dest.string() + ".partial-" + std::to_string(::getpid());
-  auto fail = [&](Error error) -> Status {
-    std::error_code ec;
-    fs::remove(temporary, ec);
-    return error;
-  };
   util::Sha256 file_hash, content_hash;
   std::ofstream raw;
   std::unique_ptr<util::ZstdWriter> compressed;
   if (stored.encoding == Encoding::zstd) {
-    auto writer = util::ZstdWriter::create(temporary, &file_hash);
+    auto writer = util::ZstdWriter::create(target, &file_hash);
     if (!writer)
-      return fail(std::move(writer).error());
+      return std::move(writer).error();
     compressed = std::move(*writer);
   } else {
-    raw.open(temporary, std::ios::binary | std::ios::trunc);
+    raw.open(target, std::ios::binary | std::ios::trunc);
     if (!raw)
-      return make_error(ExitCode::environment, "cannot write " + temporary.string());
+      return make_error(ExitCode::environment, "cannot write " + target.string());
   }
   for (size_t i = 0; i < stored.chunks.size(); ++i) {
-    auto chunk = read_chunk(store, stored.chunks[i], chunk_name(dest, i, stored.chunks[i]));
+    auto chunk = read_chunk(store, stored.chunks[i], chunk_name(name, i, stored.chunks[i]));
     if (!chunk)
-      return fail(std::move(chunk).error());
+      return std::move(chunk).error();
     content_hash.update(*chunk);
     if (compressed) {
-      if (Status ok = compressed->write(*chunk); !ok)
-        return fail(std::move(ok).error());
+      KILN_TRY(compressed->write(*chunk));
     } else {
       file_hash.update(*chunk);
       raw.write(chunk->data(), static_cast<std::streamsize>(chunk->size()));
     }
   }
   if (compressed) {
-    if (Status ok = compressed->finish(); !ok)
-      return fail(std::move(ok).error());
+    KILN_TRY(compressed->finish());
   } else {
     raw.close();
     if (!raw)
-      return fail(make_error(ExitCode::environment, "cannot write " + temporary.string()));
+      return make_error(ExitCode::environment, "cannot write " + target.string());
   }
-  std::string name = dest.filename().string();
   if (content_hash.hex_digest() != stored.content_sha256)
-    return fail(make_error(ExitCode::input, name + " reassembled does not match its sha256"));
+    return make_error(ExitCode::input, name + " reassembled does not match its sha256");
   if (file_hash.hex_digest() != stored.sha256)
-    return fail(make_error(
+    return make_error(
         ExitCode::input, name + " compressed again does not match the published file's sha256",
         "this kiln's zstd writes other bytes than the publisher's did; the chunks themselves "
-        "were intact"));
-  std::error_code ec;
-  fs::rename(temporary, dest, ec);
-  if (ec)
-    return fail(make_error(ExitCode::environment,
-                           "cannot rename " + temporary.string() + ": " + ec.message()));
+        "were intact");
   return ok_status();
+}
+
+} // namespace
+
+Status get_file(Store& store, const StoredFile& stored, const fs::path& dest)
+{
+  fs::path temporary = dest.string() + ".partial-" + std::to_string(::getpid());
+  Status done = reassemble(store, stored, dest.filename().string(), temporary);
+  std::error_code ec;
+  if (done)
+    fs::rename(temporary, dest, ec);
+  if (!done || ec)
+    fs::remove(temporary, ec);
+  if (!done)
+    return done;
+  if (ec)
+    return make_error(ExitCode::environment,
+                      "cannot rename " + temporary.string() + " to " + dest.string());
+  return ok_status();
+}
+
+Status check_file(Store& store, const StoredFile& stored, const std::string& name)
+{
+  return reassemble(store, stored, name, "/dev/null");
 }
 
 Status check_blob(Store& store, const std::string& digest)

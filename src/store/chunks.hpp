@@ -45,6 +45,9 @@ Expected<StoredFile> put_file(Store& store, const std::filesystem::path& file,
 // whole file; a mismatch fails and names the chunk or the file.
 Status get_file(Store& store, const StoredFile& stored, const std::filesystem::path& dest);
 
+// Everything get_file checks, without writing the file anywhere; `name` names it in messages.
+Status check_file(Store& store, const StoredFile& stored, const std::string& name);
+
 // Checks that a stored blob is a whole zstd frame whose content has the blob's digest.
 Status check_blob(Store& store, const std::string& digest);
 

@@ -4,7 +4,12 @@
 #include "util/hash.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <set>
 
 namespace kiln::store {
@@ -77,6 +82,69 @@ Expected<std::unique_ptr<LocalStore>> LocalStore::open(const fs::path& root)
     return std::move(db).error();
   KILN_TRY(migrate(*db, root));
   return std::unique_ptr<LocalStore>(new LocalStore(root, std::move(*db)));
+}
+
+namespace {
+
+class FileLock : public StoreLock {
+public:
+  explicit FileLock(int fd) : fd_(fd) {}
+  ~FileLock() override { ::close(fd_); }
+
+private:
+  int fd_;
+};
+
+} // namespace
+
+Expected<std::unique_ptr<StoreLock>> LocalStore::lock(Access access)
+{
+  fs::path file = root_ / "lock";
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return errno_error("cannot open", file.string(), errno, ExitCode::environment);
+  while (::flock(fd, access == Access::exclusive ? LOCK_EX : LOCK_SH) != 0) {
+    if (errno != EINTR) {
+      int err = errno;
+      ::close(fd);
+      return errno_error("cannot lock", file.string(), err, ExitCode::environment);
+    }
+  }
+  return std::unique_ptr<StoreLock>(new FileLock(fd));
+}
+
+Expected<std::vector<std::string>> LocalStore::list_unindexed()
+{
+  auto rows = db_.query("SELECT digest FROM blobs");
+  if (!rows)
+    return std::move(rows).error();
+  std::unordered_set<std::string> indexed;
+  for (const auto& row : *rows)
+    indexed.insert(std::get<std::string>(row[0]));
+  std::lock_guard lock(pending_mutex_);
+  std::vector<std::string> names; // "AB/NAME" below blobs/
+  std::error_code ec;
+  for (const auto& entry : fs::recursive_directory_iterator(root_ / "blobs", ec)) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && !indexed.count(name) && !pending_.count(name))
+      names.push_back(entry.path().parent_path().filename().string() + "/" + name);
+  }
+  if (ec)
+    return make_error(ExitCode::environment,
+                      "cannot list " + (root_ / "blobs").string() + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status LocalStore::remove_unindexed(const std::string& name)
+{
+  if (name.find("..") != std::string::npos || name.size() < 4 || name[2] != '/')
+    return make_error(ExitCode::usage, "'" + name + "' is not a blob file's name");
+  std::error_code ec;
+  fs::remove(root_ / "blobs" / name, ec);
+  if (ec)
+    return make_error(ExitCode::environment, "cannot remove blobs/" + name + ": " + ec.message());
+  return ok_status();
 }
 
 fs::path LocalStore::blob_path(const std::string& digest) const

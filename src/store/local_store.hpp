@@ -20,12 +20,16 @@ class LocalStore : public Store {
 public:
   static Expected<std::unique_ptr<LocalStore>> open(const std::filesystem::path& root);
 
+  Expected<std::unique_ptr<StoreLock>> lock(Access access) override;
+
   Expected<bool> has_blob(const std::string& digest) override;
   Status put_blob(const std::string& digest, std::string_view bytes) override;
   Expected<std::string> get_blob(const std::string& digest) override;
   Status delete_blob(const std::string& digest) override;
   Expected<std::vector<std::string>> list_blobs() override;
   Status sync() override;
+  Expected<std::vector<std::string>> list_unindexed() override;
+  Status remove_unindexed(const std::string& name) override;
 
   Expected<std::optional<std::string>> get_document(const std::string& key) override;
   Expected<bool> create_document(const std::string& key, std::string_view content) override;

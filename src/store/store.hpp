@@ -13,9 +13,21 @@
 
 namespace kiln::store {
 
+// Held while a publish or a gc runs: publishes share the store, a gc has it alone, so a gc never
+// removes a chunk that a running publish has found present and is about to refer to.
+class StoreLock {
+public:
+  virtual ~StoreLock() = default;
+};
+
+enum class Access { shared, exclusive };
+
 class Store {
 public:
   virtual ~Store() = default;
+
+  // Waits for the lock; the hint names what holds it up when it takes long.
+  virtual Expected<std::unique_ptr<StoreLock>> lock(Access access) = 0;
 
   // Blobs are known by a sha256 digest (lowercase hex) that their writer gives: for chunks, of
   // the chunk before compression (store/chunks checks it on every read). put_blob may be called
@@ -30,6 +42,10 @@ public:
   // Makes every blob put so far durable, and known to other users of the store. Until then a
   // blob is only known to this object: a publish syncs once, before its version becomes visible.
   virtual Status sync() = 0;
+  // Stored objects that no index lists: what an interrupted publish left (or a running one is
+  // writing); remove them only while holding the exclusive lock.
+  virtual Expected<std::vector<std::string>> list_unindexed() = 0;
+  virtual Status remove_unindexed(const std::string& name) = 0;
 
   // Documents are small texts under a key such as "images/linux-agent/versions/1.1.0".
   virtual Expected<std::optional<std::string>> get_document(const std::string& key) = 0;

@@ -20,6 +20,8 @@ enum class ExitCode : int {
   invalid_definition = 3, // the image definition does not validate
   input = 4,              // an input (file, artifact) is missing, unreadable or fails its sha256
   environment = 5,        // the machine lacks something: root, a tool, disk space, a mirror
+  refused = 6,            // the store refuses: a version published with other content, a
+                          // promotion its channel's rules forbid, a revoked version
   interrupted = 130,      // SIGINT or SIGTERM
 };
 

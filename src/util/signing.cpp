@@ -121,9 +121,13 @@ Expected<bool> verify_signature(std::string_view message, std::string_view signa
   return result == 1;
 }
 
-Expected<std::string> key_fingerprint(const fs::path& public_key)
+Expected<std::string> key_fingerprint(const fs::path& key_file)
 {
-  auto key = read_key(public_key, false);
+  // A private key holds its public half: both files of a pair give the same fingerprint.
+  auto pem = read_file(key_file);
+  if (!pem)
+    return std::move(pem).error();
+  auto key = read_key(key_file, pem->find("PRIVATE KEY") != std::string::npos);
   if (!key)
     return std::move(key).error();
   unsigned char* der = nullptr;

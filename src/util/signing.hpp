@@ -25,7 +25,8 @@ Expected<std::string> sign(std::string_view message, const std::filesystem::path
 Expected<bool> verify_signature(std::string_view message, std::string_view signature,
                                 const std::filesystem::path& public_key);
 
-// "ed25519:" and the first 16 hex digits of the sha256 of the public key's DER form.
-Expected<std::string> key_fingerprint(const std::filesystem::path& public_key);
+// "ed25519:" and the first 16 hex digits of the sha256 of the public key's DER form; from either
+// file of a pair.
+Expected<std::string> key_fingerprint(const std::filesystem::path& key_file);
 
 } // namespace kiln::util

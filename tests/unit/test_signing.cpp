@@ -35,6 +35,8 @@ TEST(signing, a_signature_verifies_only_for_its_message_and_key)
   EXPECT_NE(*kiln::util::key_fingerprint(keys->public_key),
             *kiln::util::key_fingerprint(other->public_key));
   EXPECT_EQ(kiln::util::key_fingerprint(keys->public_key)->rfind("ed25519:", 0), 0u);
+  EXPECT_EQ(*kiln::util::key_fingerprint(keys->private_key),
+            *kiln::util::key_fingerprint(keys->public_key));
 }
 
 TEST(signing, keys_are_never_overwritten_and_bad_keys_are_named)

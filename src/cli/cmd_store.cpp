@@ -1,0 +1,175 @@
+#include "cli/commands.hpp"
+#include "cli/release_options.hpp"
+#include "release/check.hpp"
+#include "release/gc.hpp"
+#include "store/chunks.hpp"
+#include "util/strings.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+namespace kiln::cli {
+
+using nlohmann::json;
+
+namespace {
+
+struct GcOptions : ReleaseOptions {
+  bool dry_run = false;
+  int keep_newest = -1;
+  std::string keep_younger_than;
+};
+
+int run_gc(const GcOptions& options)
+{
+  auto opened = open_release(options);
+  if (!opened)
+    return report(opened.error());
+  release::Retention retention = opened->config.retention;
+  if (options.keep_newest >= 0)
+    retention.keep_newest = options.keep_newest;
+  if (!options.keep_younger_than.empty()) {
+    auto seconds = duration_option("--keep-younger-than", options.keep_younger_than);
+    if (!seconds)
+      return report(seconds.error());
+    retention.keep_younger_than = *seconds;
+  }
+  auto result = release::gc(*opened->store, retention, options.dry_run);
+  if (!result)
+    return report(result.error());
+  if (options.json) {
+    print_json({{"dry_run", result->dry_run},
+                {"versions", result->versions},
+                {"kept_versions", result->kept_versions},
+                {"chunks", result->blobs},
+                {"litter", result->litter}});
+    return 0;
+  }
+  const char* verb = result->dry_run ? "would remove" : "removed";
+  for (const auto& version : result->versions)
+    std::printf("%s %s\n", verb, version.c_str());
+  std::printf("%s %zu versions (%zu kept), %zu chunks no version needs, %zu files of "
+              "interrupted publishes\n",
+              verb, result->versions.size(), result->kept_versions, result->blobs, result->litter);
+  return 0;
+}
+
+int run_fsck(const ReleaseOptions& options)
+{
+  auto opened = open_release(options);
+  if (!opened)
+    return report(opened.error());
+  auto result = release::fsck(*opened->store, opened->config);
+  if (!result)
+    return report(result.error());
+  if (options.json) {
+    print_json({{"versions", result->versions},
+                {"chunks", result->blobs},
+                {"channels", result->channels},
+                {"problems", result->problems},
+                {"notes", result->notes}});
+  } else {
+    for (const auto& problem : result->problems)
+      std::printf("problem: %s\n", problem.c_str());
+    for (const auto& note : result->notes)
+      std::printf("note: %s\n", note.c_str());
+    std::printf("checked %zu chunks, %zu versions, %zu channels: %s\n", result->blobs,
+                result->versions, result->channels,
+                result->problems.empty()
+                    ? "no problems"
+                    : (std::to_string(result->problems.size()) + " problems").c_str());
+  }
+  return result->problems.empty() ? 0 : static_cast<int>(ExitCode::input);
+}
+
+struct PutOptions : ReleaseOptions {
+  std::string file;
+  bool zstd = false;
+};
+
+int run_put(const PutOptions& options)
+{
+  auto opened = open_release(options);
+  if (!opened)
+    return report(opened.error());
+  auto start = std::chrono::steady_clock::now();
+  auto stored = store::put_file(*opened->store, options.file,
+                                options.zstd ? store::Encoding::zstd : store::Encoding::raw);
+  if (!stored)
+    return report(stored.error());
+  if (Status synced = opened->store->sync(); !synced)
+    return report(synced.error());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  json out = {{"file", options.file},
+              {"sha256", stored->sha256},
+              {"content_size", stored->content_size},
+              {"chunks", stored->chunks.size()},
+              {"new_chunks", stored->new_blobs},
+              {"stored_bytes", stored->new_blob_bytes},
+              {"seconds", seconds},
+              {"mib_per_second", stored->content_size / 1048576.0 / seconds}};
+  if (options.json)
+    print_json(out);
+  else
+    std::printf("%s: %zu chunks, %llu new, %s stored of %s, %.2f s (%.0f MiB/s)\n",
+                options.file.c_str(), stored->chunks.size(),
+                static_cast<unsigned long long>(stored->new_blobs),
+                util::format_bytes(static_cast<double>(stored->new_blob_bytes)).c_str(),
+                util::format_bytes(static_cast<double>(stored->content_size)).c_str(), seconds,
+                out["mib_per_second"].get<double>());
+  return 0;
+}
+
+} // namespace
+
+Command add_gc(CLI::App& app)
+{
+  auto options = std::make_shared<GcOptions>();
+  auto* sub = app.add_subcommand("gc", "Remove old versions and the chunks nothing needs");
+  sub->add_flag("--dry-run", options->dry_run, "List what would go; change nothing");
+  sub->add_option("--keep-newest", options->keep_newest,
+                  "Versions to keep per image (default 5, or retention.keep_newest)");
+  sub->add_option("--keep-younger-than", options->keep_younger_than,
+                  "Keep versions published more recently (default 14d)");
+  add_release_options(sub, *options, Keys::none);
+  sub->footer(R"(Keeps every version a channel points to, the newest N per image and those
+younger than the age; removes the rest, then the chunks no remaining version refers to, then the
+files interrupted publishes left. Publishes wait while gc runs, and gc waits for them.
+
+Examples:
+  kiln gc --dry-run
+  kiln gc --keep-newest 3 --keep-younger-than 30d --json)");
+  return {sub, [options] { return run_gc(*options); }};
+}
+
+Command add_store(CLI::App& app)
+{
+  auto* sub = app.add_subcommand("store", "Check the store, or add one file's chunks to it");
+  sub->require_subcommand(1);
+  auto fsck_options = std::make_shared<ReleaseOptions>();
+  auto* fsck = sub->add_subcommand("fsck", "Check every chunk, version and channel; change "
+                                           "nothing");
+  add_release_options(fsck, *fsck_options, Keys::public_key);
+  auto put_options = std::make_shared<PutOptions>();
+  auto* put = sub->add_subcommand("put", "Store one file's chunks and print what it took");
+  put->add_option("file", put_options->file, "The file (a rootfs tar, say)")->required();
+  put->add_flag("--zstd", put_options->zstd, "The file is zstd-compressed: store its content");
+  add_release_options(put, *put_options, Keys::none);
+  sub->footer(R"(fsck decompresses and hashes every chunk, checks that every version is readable
+(and signed, with a public key) and has every chunk it needs, and that every channel points at a
+published version. Exit 0 when clean, 4 when it found problems; each problem names its object.
+
+put splits a file into chunks and stores the new ones, printing the chunk count, the new bytes
+and the throughput; no version refers to them, so the next gc removes them.
+
+Examples:
+  kiln store fsck --store /srv/kiln-store --public-key release.pub
+  kiln store put rootfs.tar --store /tmp/scratch-store --json)");
+  return {sub, [fsck, fsck_options, put_options] {
+            if (fsck->parsed())
+              return run_fsck(*fsck_options);
+            return run_put(*put_options);
+          }};
+}
+
+} // namespace kiln::cli

@@ -1,0 +1,38 @@
+// The options every store command shares (--store, --config, the keys, --json) and opening the
+// store they name.
+#pragma once
+
+#include "release/config.hpp"
+#include "store/store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace kiln::cli {
+
+struct ReleaseOptions {
+  std::string store, config, signing_key, public_key;
+  bool json = false;
+};
+
+enum class Keys { none, signing, public_key };
+
+void add_release_options(CLI::App* sub, ReleaseOptions& options, Keys keys);
+
+struct OpenedStore {
+  release::ReleaseConfig config;
+  std::unique_ptr<store::Store> store;
+};
+
+// kiln.yaml, then the environment, then the flags; then the store.
+Expected<OpenedStore> open_release(const ReleaseOptions& options);
+
+// Prints JSON to stdout, indented.
+void print_json(const nlohmann::json& value);
+
+// A line of progress on stderr, when stderr is a terminal or KILN_PROGRESS=1.
+void progress_line(const std::string& text);
+
+} // namespace kiln::cli

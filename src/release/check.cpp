@@ -1,0 +1,167 @@
+#include "release/check.hpp"
+
+#include "release/channels.hpp"
+#include "release/provenance.hpp"
+#include "release/signatures.hpp"
+#include "release/version.hpp"
+#include "store/chunks.hpp"
+
+#include <set>
+
+namespace kiln::release {
+
+using nlohmann::json;
+
+namespace {
+
+void check_version(store::Store& store, const ReleaseConfig& config, const std::string& name,
+                   const std::string& version, const std::set<std::string>& blobs,
+                   FsckReport& report)
+{
+  std::string ref = name + "@" + version;
+  auto d = read_version(store, name, version);
+  if (!d) {
+    report.problems.push_back(d.error().message);
+    return;
+  }
+  if (!config.public_key.empty()) {
+    if (auto keyid = check_version_signature(*d, config.public_key); !keyid)
+      report.problems.push_back(keyid.error().message);
+  }
+  for (const auto& file : d->version.files) {
+    for (const auto& chunk : file.stored.chunks) {
+      if (!blobs.count(chunk.digest)) {
+        report.problems.push_back(ref + ": " + file.path + " needs blob " + chunk.digest +
+                                  ", which the store lacks");
+        break;
+      }
+    }
+  }
+}
+
+void check_channels(store::Store& store, const std::string& name,
+                    const std::vector<std::string>& versions, FsckReport& report)
+{
+  auto state = read_channels(store, name);
+  if (!state) {
+    report.problems.push_back(state.error().message);
+    return;
+  }
+  std::set<std::string> known(versions.begin(), versions.end());
+  for (const auto& [channel, version] : state->pointers) {
+    ++report.channels;
+    if (!known.count(version))
+      report.problems.push_back("channel " + channel + " of " + name + " points at " + version +
+                                ", which is not published");
+  }
+}
+
+// The provenance must be readable, signed when a key is configured, and name exactly the
+// version's files by digest.
+Status check_provenance(const VersionDocument& d, const ReleaseConfig& config)
+{
+  std::string ref = d.version.name + "@" + d.version.version;
+  if (d.provenance.is_null())
+    return make_error(ExitCode::input, ref + " carries no provenance");
+  auto statement = open_envelope(d.provenance, config.public_key);
+  if (!statement)
+    return make_error(ExitCode::input, ref + ": " + statement.error().message);
+  std::set<std::pair<std::string, std::string>> subjects, files;
+  try {
+    for (const auto& s : statement->at("subject"))
+      subjects.emplace(s.at("name").get<std::string>(),
+                       s.at("digest").at("sha256").get<std::string>());
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::input,
+                      ref + ": the provenance's subjects are damaged: " + e.what());
+  }
+  for (const auto& f : d.version.files)
+    files.insert({f.path, f.stored.sha256});
+  if (subjects != files)
+    return make_error(ExitCode::input,
+                      ref + ": the provenance's subjects are not the version's files");
+  return ok_status();
+}
+
+} // namespace
+
+Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config)
+{
+  auto lock = store.lock(store::Access::shared); // no gc meanwhile
+  if (!lock)
+    return std::move(lock).error();
+  FsckReport report;
+  auto blobs = store.list_blobs();
+  if (!blobs)
+    return std::move(blobs).error();
+  for (const auto& digest : *blobs) {
+    ++report.blobs;
+    if (Status ok = store::check_blob(store, digest); !ok)
+      report.problems.push_back(ok.error().message);
+  }
+  std::set<std::string> present(blobs->begin(), blobs->end());
+  auto images = list_images(store);
+  if (!images)
+    return std::move(images).error();
+  for (const auto& name : *images) {
+    auto versions = list_versions(store, name);
+    if (!versions)
+      return std::move(versions).error();
+    for (const auto& version : *versions) {
+      ++report.versions;
+      check_version(store, config, name, version, present, report);
+    }
+    check_channels(store, name, *versions, report);
+  }
+  auto litter = store.list_unindexed();
+  if (!litter)
+    return std::move(litter).error();
+  if (!litter->empty())
+    report.notes.push_back(std::to_string(litter->size()) +
+                           " blob files that no index lists (left by an interrupted publish, or "
+                           "being written by a running one); `kiln gc` removes them");
+  return report;
+}
+
+Expected<VerifyReport> verify(store::Store& store, const ReleaseConfig& config,
+                              const std::string& ref)
+{
+  VerifyReport report;
+  auto resolved = resolve(store, config, ref, true);
+  if (!resolved)
+    return std::move(resolved).error();
+  report.resolved = *resolved;
+  auto d = read_version(store, resolved->name, resolved->version);
+  if (!d)
+    return std::move(d).error();
+  std::string id = resolved->name + "@" + resolved->version;
+  report.checked.push_back("version document of " + id + " (" + resolved->how + ") is readable");
+  if (config.public_key.empty()) {
+    report.skipped.push_back("signatures: no public key configured (--public-key, "
+                             "KILN_PUBLIC_KEY or signing.public_key in kiln.yaml)");
+  } else {
+    auto keyid = check_version_signature(*d, config.public_key);
+    if (!keyid)
+      return std::move(keyid).error();
+    report.checked.push_back("signature of the version by " + *keyid);
+  }
+  KILN_TRY(check_provenance(*d, config));
+  report.checked.push_back(std::string("provenance (in-toto Statement v1, SLSA Provenance v1)") +
+                           (config.public_key.empty() ? "" : ", signed by the same key") +
+                           ", names every file by its sha256");
+  size_t chunks = 0;
+  uint64_t bytes = 0;
+  for (const auto& file : d->version.files) {
+    KILN_TRY(store::check_file(store, file.stored, file.path));
+    chunks += file.stored.chunks.size();
+    bytes += file.stored.size;
+  }
+  report.checked.push_back(
+      std::to_string(chunks) + " chunks of " + std::to_string(d->version.files.size()) +
+      " files, each chunk and each file against its sha256 (" + std::to_string(bytes) + " bytes)");
+  if (resolved->revoked)
+    report.warnings.push_back(id + " is revoked: " + resolved->revoked_reason);
+  return report;
+}
+
+} // namespace kiln::release

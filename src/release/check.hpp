@@ -1,0 +1,36 @@
+// Integrity: kiln store fsck (the whole store, read-only) and kiln verify (one version: its
+// signature, its provenance, and every byte of its files).
+#pragma once
+
+#include "release/config.hpp"
+#include "release/pull.hpp"
+#include "store/store.hpp"
+
+#include <string>
+#include <vector>
+
+namespace kiln::release {
+
+struct FsckReport {
+  size_t versions = 0, blobs = 0, channels = 0;
+  std::vector<std::string> problems; // each names the object at fault
+  std::vector<std::string> notes;    // not damage: e.g. what an interrupted publish left
+};
+
+// Checks every chunk (decompressed and hashed), every version (readable, signed when a public
+// key is configured, every chunk it needs present) and every channel (it points at a version).
+// Changes nothing.
+Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config);
+
+struct VerifyReport {
+  Resolved resolved;
+  std::vector<std::string> checked; // one line per check that passed, in order
+  std::vector<std::string> skipped; // checks that could not run, and why
+  std::vector<std::string> warnings; // e.g. the version is revoked
+};
+
+// Fails (naming the object) at the first check that does not pass.
+Expected<VerifyReport> verify(store::Store& store, const ReleaseConfig& config,
+                              const std::string& ref);
+
+} // namespace kiln::release

@@ -1,0 +1,113 @@
+#include "release/gc.hpp"
+
+#include "release/channels.hpp"
+#include "release/version.hpp"
+
+#include <ctime>
+#include <set>
+
+namespace kiln::release {
+
+std::vector<std::string> expired_versions(const std::vector<VersionAge>& versions,
+                                          const Retention& retention, int64_t now)
+{
+  std::vector<std::string> expired;
+  size_t n = versions.size();
+  for (size_t i = 0; i < n; ++i) {
+    const VersionAge& v = versions[i];
+    bool newest = n - i <= static_cast<size_t>(retention.keep_newest);
+    bool young = now - v.published < retention.keep_younger_than;
+    if (!v.in_channel && !newest && !young)
+      expired.push_back(v.version);
+  }
+  return expired;
+}
+
+namespace {
+
+// Decides per image; adds the kept versions' chunks to `referenced`.
+Status plan_image(store::Store& store, const std::string& name, const Retention& retention,
+                  int64_t now, GcResult& result, std::set<std::string>& referenced)
+{
+  auto versions = list_versions(store, name);
+  if (!versions)
+    return std::move(versions).error();
+  auto state = read_channels(store, name);
+  if (!state)
+    return std::move(state).error();
+  std::vector<VersionAge> ages;
+  std::vector<Version> bodies;
+  for (const auto& version : *versions) {
+    auto d = read_version(store, name, version);
+    if (!d)
+      return std::move(d).error();
+    ages.push_back({version, d->version.published, !state->channels_at(version).empty()});
+    bodies.push_back(std::move(d->version));
+  }
+  auto expired = expired_versions(ages, retention, now);
+  std::set<std::string> going(expired.begin(), expired.end());
+  for (const auto& v : bodies) {
+    if (going.count(v.version)) {
+      result.versions.push_back(name + "@" + v.version);
+      continue;
+    }
+    ++result.kept_versions;
+    for (const auto& file : v.files) {
+      for (const auto& chunk : file.stored.chunks)
+        referenced.insert(chunk.digest);
+    }
+  }
+  return ok_status();
+}
+
+Status remove_version(store::Store& store, const std::string& ref)
+{
+  size_t at = ref.find('@');
+  std::string name = ref.substr(0, at), version = ref.substr(at + 1);
+  // The version first: once it is gone nothing refers to its chunks.
+  KILN_TRY(store.delete_document(version_key(name, version)));
+  return store.delete_document(revoked_key(name, version));
+}
+
+} // namespace
+
+Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_run)
+{
+  auto lock = store.lock(store::Access::exclusive);
+  if (!lock)
+    return std::move(lock).error();
+  GcResult result;
+  result.dry_run = dry_run;
+  int64_t now = std::time(nullptr);
+  std::set<std::string> referenced;
+  auto images = list_images(store);
+  if (!images)
+    return std::move(images).error();
+  for (const auto& name : *images)
+    KILN_TRY(plan_image(store, name, retention, now, result, referenced));
+  auto blobs = store.list_blobs();
+  if (!blobs)
+    return std::move(blobs).error();
+  auto litter = store.list_unindexed();
+  if (!litter)
+    return std::move(litter).error();
+  result.litter = litter->size();
+  for (const auto& version : result.versions) {
+    if (!dry_run)
+      KILN_TRY(remove_version(store, version));
+  }
+  for (const auto& digest : *blobs) {
+    if (referenced.count(digest))
+      continue;
+    ++result.blobs;
+    if (!dry_run)
+      KILN_TRY(store.delete_blob(digest));
+  }
+  for (const auto& name : *litter) {
+    if (!dry_run)
+      KILN_TRY(store.remove_unindexed(name));
+  }
+  return result;
+}
+
+} // namespace kiln::release

@@ -1,0 +1,32 @@
+// What a published version is and how it was made, in the formats supply-chain tools read: an
+// in-toto Statement v1 whose subjects are the version's files by sha256, with a SLSA Provenance v1
+// predicate (the definition by digest, the git commit, kiln's version, the base image and every
+// fetched input), wrapped in a DSSE envelope signed with the publisher's Ed25519 key.
+#pragma once
+
+#include "release/version.hpp"
+#include "util/error.hpp"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace kiln::release {
+
+inline constexpr const char* kInTotoPayloadType = "application/vnd.in-toto+json";
+
+// The statement for `version`, from the image manifest (OUT/manifest.json) it was built with.
+nlohmann::json provenance_statement(const nlohmann::json& image_manifest, const Version& version);
+
+// DSSE's pre-authentication encoding of a payload: what the envelope's signatures cover.
+std::string dsse_pae(const std::string& payload_type, const std::string& payload);
+
+// The envelope; signed when `key` is given.
+Expected<nlohmann::json> dsse_envelope(const nlohmann::json& statement,
+                                       const std::filesystem::path& key);
+
+// The statement inside an envelope. With a public key, fails unless a signature by it is valid.
+Expected<nlohmann::json> open_envelope(const nlohmann::json& envelope,
+                                       const std::filesystem::path& public_key);
+
+} // namespace kiln::release

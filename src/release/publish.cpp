@@ -1,0 +1,183 @@
+#include "release/publish.hpp"
+
+#include "release/provenance.hpp"
+#include "release/signatures.hpp"
+#include "release/version.hpp"
+#include "util/fs.hpp"
+#include "util/semver.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+namespace kiln::release {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Every regular file of the output folder, sorted; not the lock file nor a file being written.
+Expected<std::vector<std::string>> output_files(const fs::path& out)
+{
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(out, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::string rel = fs::relative(it->path(), out).string();
+    std::string name = it->path().filename().string();
+    if (it->is_symlink() || !it->is_regular_file() || name == ".kiln.lock" ||
+        name.find(".partial") != std::string::npos)
+      continue;
+    files.push_back(rel);
+  }
+  if (ec)
+    return make_error(ExitCode::input, "cannot list " + out.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+struct ImageFacts {
+  json manifest;
+  std::string name, version;
+  std::map<std::string, std::string> outputs; // file -> sha256, from the manifest
+};
+
+Expected<ImageFacts> read_image(const fs::path& out)
+{
+  auto text = util::read_file(out / "manifest.json");
+  if (!text)
+    return make_error(ExitCode::input, out.string() + " holds no finished image (no manifest.json)",
+                      "give the output folder of a successful kiln build");
+  ImageFacts facts;
+  try {
+    facts.manifest = json::parse(*text);
+    facts.name = facts.manifest.at("name");
+    facts.version = facts.manifest.at("version");
+    for (const auto& output : facts.manifest.at("outputs"))
+      facts.outputs[output.at("file")] = output.at("sha256");
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::input,
+                      (out / "manifest.json").string() + " is damaged: " + e.what());
+  }
+  if (auto parsed = util::parse_version(facts.version); !parsed)
+    return make_error(ExitCode::input,
+                      facts.name + "'s version '" + facts.version +
+                          "' is not a semantic version: " + parsed.error().message,
+                      "set `version:` in the definition to e.g. 1.4.0 and build again");
+  return facts;
+}
+
+Version describe(const ImageFacts& facts)
+{
+  Version v;
+  v.name = facts.name;
+  v.version = facts.version;
+  v.published = std::time(nullptr);
+  v.publisher = current_identity();
+  const json& base = facts.manifest.value("base", json::object());
+  if (base.contains("image")) {
+    const json& parent = base["image"];
+    v.parent = ParentImage{parent.value("name", ""), parent.value("version", ""),
+                           parent.value("manifest_sha256", "")};
+  }
+  const json& tests = facts.manifest.value("tests", json::object());
+  v.tests_total = tests.value("total", 0);
+  v.tests_failed = tests.value("failed", 0);
+  return v;
+}
+
+// Stores each file's chunks; an output the manifest lists must match its recorded sha256.
+Status store_files(store::Store& store, const fs::path& out, const ImageFacts& facts, Version& v,
+                   PublishResult& result, const std::function<void(const std::string&)>& progress)
+{
+  auto files = output_files(out);
+  if (!files)
+    return std::move(files).error();
+  for (const auto& rel : *files) {
+    if (progress)
+      progress(rel);
+    bool tar = facts.outputs.count(rel) && rel.size() > 8 && rel.ends_with(".tar.zst");
+    auto stored =
+        store::put_file(store, out / rel, tar ? store::Encoding::zstd : store::Encoding::raw);
+    if (!stored)
+      return std::move(stored).error();
+    if (auto want = facts.outputs.find(rel);
+        want != facts.outputs.end() && want->second != stored->sha256)
+      return make_error(ExitCode::input,
+                        (out / rel).string() + " does not match manifest.json: its sha256 is " +
+                            stored->sha256 + ", the manifest says " + want->second,
+                        "build it again; never edit a built image in place");
+    if (rel == "manifest.json")
+      v.manifest_sha256 = stored->sha256;
+    result.chunks += stored->chunks.size();
+    result.new_chunks += stored->new_blobs;
+    result.new_bytes += stored->new_blob_bytes;
+    result.size += stored->size;
+    v.files.push_back({rel, std::move(*stored)});
+  }
+  result.files = v.files.size();
+  return ok_status();
+}
+
+// The version's document: its body, signature and provenance.
+Expected<VersionDocument> document_for(const Version& v, const json& manifest,
+                                       const ReleaseConfig& config)
+{
+  VersionDocument document{v, to_json(v), {}, nullptr};
+  auto envelope = dsse_envelope(provenance_statement(manifest, v), config.signing_key);
+  if (!envelope)
+    return std::move(envelope).error();
+  document.provenance = std::move(*envelope);
+  if (!config.signing_key.empty()) {
+    auto signatures = sign_version(document.body, config.signing_key);
+    if (!signatures)
+      return std::move(signatures).error();
+    document.signatures = std::move(*signatures);
+  }
+  return document;
+}
+
+} // namespace
+
+Expected<PublishResult> publish(store::Store& store, const fs::path& out,
+                                const ReleaseConfig& config,
+                                const std::function<void(const std::string&)>& progress)
+{
+  auto facts = read_image(out);
+  if (!facts)
+    return std::move(facts).error();
+  PublishResult result;
+  result.name = facts->name;
+  result.version = facts->version;
+  auto lock = store.lock(store::Access::shared); // no gc while this publish runs
+  if (!lock)
+    return std::move(lock).error();
+  Version v = describe(*facts);
+  KILN_TRY(store_files(store, out, *facts, v, result, progress));
+  KILN_TRY(store.sync()); // every chunk durable before the version refers to it
+  auto document = document_for(v, facts->manifest, config);
+  if (!document)
+    return std::move(document).error();
+  if (!document->signatures.empty())
+    result.keyid = document->signatures.front().keyid;
+  std::string key = version_key(v.name, v.version);
+  auto created = store.create_document(key, to_document(*document));
+  if (!created)
+    return std::move(created).error();
+  if (*created)
+    return result;
+  // Published before (or by another publisher just now): fine only with the same content.
+  auto existing = read_version(store, v.name, v.version);
+  if (!existing)
+    return std::move(existing).error();
+  if (!same_content(existing->version, v))
+    return make_error(ExitCode::refused,
+                      v.name + "@" + v.version + " is already published, with other content",
+                      "a published version never changes: raise the version and build again");
+  result.unchanged = true;
+  result.keyid = existing->signatures.empty() ? "" : existing->signatures.front().keyid;
+  return result;
+}
+
+} // namespace kiln::release

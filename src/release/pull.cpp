@@ -1,0 +1,152 @@
+#include "release/pull.hpp"
+
+#include "release/channels.hpp"
+#include "release/signatures.hpp"
+#include "util/fs.hpp"
+#include "util/semver.hpp"
+
+#include <unistd.h>
+
+namespace kiln::release {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Expected<std::pair<std::string, std::string>> split_ref(const std::string& ref)
+{
+  size_t at = ref.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == ref.size())
+    return make_error(ExitCode::usage, "'" + ref + "' is not a reference",
+                      "write NAME@VERSION, NAME@CHANNEL or NAME@RANGE, e.g. linux-agent@prod");
+  return std::make_pair(ref.substr(0, at), ref.substr(at + 1));
+}
+
+// The highest version in `range` that is not revoked.
+Expected<std::string> pick_in_range(store::Store& store, const std::string& name,
+                                    const std::string& selector)
+{
+  auto range = util::parse_range(selector);
+  if (!range)
+    return make_error(ExitCode::usage,
+                      "'" + selector +
+                          "' is neither a channel, a version nor a range: " + range.error().message,
+                      "write e.g. prod, 1.4.0, ^1.4 or 1.x");
+  auto versions = list_versions(store, name);
+  if (!versions)
+    return std::move(versions).error();
+  for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+    if (!util::satisfies(*util::parse_version(*it), *range))
+      continue;
+    auto revocation = read_revocation(store, name, *it);
+    if (!revocation)
+      return std::move(revocation).error();
+    if (!*revocation)
+      return *it;
+  }
+  return make_error(ExitCode::input,
+                    "no published, unrevoked version of " + name + " is in " + selector,
+                    "`kiln ls " + name + "` lists its versions");
+}
+
+} // namespace
+
+Expected<Resolved> resolve(store::Store& store, const ReleaseConfig& config, const std::string& ref,
+                           bool allow_revoked)
+{
+  auto parts = split_ref(ref);
+  if (!parts)
+    return std::move(parts).error();
+  auto& [name, selector] = *parts;
+  Resolved resolved{name, "", "", false, ""};
+  auto state = read_channels(store, name);
+  if (!state)
+    return std::move(state).error();
+  if (config.channel(selector) || state->pointers.count(selector)) {
+    auto at = state->pointers.find(selector);
+    if (at == state->pointers.end())
+      return make_error(ExitCode::input,
+                        "channel " + selector + " of " + name + " points at no version yet",
+                        "kiln promote " + name + "@VERSION --to " + selector);
+    resolved.version = at->second;
+    resolved.how = "channel " + selector;
+  } else if (util::parse_version(selector)) {
+    resolved.version = selector;
+    resolved.how = "exact version";
+  } else {
+    auto picked = pick_in_range(store, name, selector);
+    if (!picked)
+      return std::move(picked).error();
+    resolved.version = *picked;
+    resolved.how = "range " + selector;
+  }
+  auto published = store.get_document(version_key(name, resolved.version));
+  if (!published)
+    return std::move(published).error();
+  if (!*published)
+    return make_error(ExitCode::input, name + "@" + resolved.version + " is not published",
+                      "`kiln ls " + name + "` lists its versions");
+  auto revocation = read_revocation(store, name, resolved.version);
+  if (!revocation)
+    return std::move(revocation).error();
+  if (*revocation) {
+    resolved.revoked = true;
+    resolved.revoked_reason = (*revocation)->reason;
+    if (!allow_revoked)
+      return make_error(ExitCode::refused,
+                        name + "@" + resolved.version + " (" + resolved.how +
+                            ") is revoked: " + (*revocation)->reason,
+                        "promote a good version to the channel, or pass --force to take it "
+                        "anyway");
+  }
+  return resolved;
+}
+
+Expected<PullResult> pull(store::Store& store, const ReleaseConfig& config, const std::string& ref,
+                          const fs::path& dir, bool force,
+                          const std::function<void(const std::string&)>& progress)
+{
+  PullResult result;
+  auto resolved = resolve(store, config, ref, force);
+  if (!resolved)
+    return std::move(resolved).error();
+  result.resolved = *resolved;
+  auto document = read_version(store, resolved->name, resolved->version);
+  if (!document)
+    return std::move(document).error();
+  if (!config.public_key.empty()) {
+    auto keyid = check_version_signature(*document, config.public_key);
+    if (!keyid)
+      return std::move(keyid).error();
+    result.keyid = *keyid;
+  }
+  std::error_code ec;
+  if (fs::exists(dir) && !fs::is_empty(dir, ec))
+    return make_error(ExitCode::usage, dir.string() + " is not empty",
+                      "pull into a new folder; kiln never mixes two versions in one");
+  fs::path partial = dir.string() + ".partial-" + std::to_string(::getpid());
+  fs::remove_all(partial, ec);
+  auto fail = [&](Error error) -> Error {
+    fs::remove_all(partial, ec);
+    return error;
+  };
+  for (const auto& file : document->version.files) {
+    if (progress)
+      progress(file.path);
+    fs::path target = partial / file.path;
+    if (Status made = util::make_dirs(target.parent_path()); !made)
+      return fail(std::move(made).error());
+    if (Status got = store::get_file(store, file.stored, target); !got)
+      return fail(std::move(got).error());
+    result.size += file.stored.size;
+  }
+  result.files = document->version.files.size();
+  fs::remove(dir, ec); // empty, if there
+  fs::rename(partial, dir, ec);
+  if (ec)
+    return fail(make_error(ExitCode::environment, "cannot rename " + partial.string() + " to " +
+                                                      dir.string() + ": " + ec.message()));
+  return result;
+}
+
+} // namespace kiln::release
