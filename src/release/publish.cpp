@@ -4,6 +4,7 @@
 #include "release/signatures.hpp"
 #include "release/version.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 #include "util/semver.hpp"
 
 #include <algorithm>
@@ -87,6 +88,20 @@ Version describe(const ImageFacts& facts)
   return v;
 }
 
+// An output must be what the build wrote: its sha256 is in manifest.json.
+Status check_output(const fs::path& file, const std::string& expected)
+{
+  auto actual = util::sha256_file(file);
+  if (!actual)
+    return std::move(actual).error();
+  if (*actual != expected)
+    return make_error(ExitCode::input,
+                      file.string() + " does not match manifest.json: its sha256 is " + *actual +
+                          ", the manifest says " + expected,
+                      "build it again; never edit a built image in place");
+  return ok_status();
+}
+
 // Stores each file's chunks; an output the manifest lists must match its recorded sha256.
 Status store_files(store::Store& store, const fs::path& out, const ImageFacts& facts, Version& v,
                    PublishResult& result, const std::function<void(const std::string&)>& progress)
@@ -97,17 +112,16 @@ Status store_files(store::Store& store, const fs::path& out, const ImageFacts& f
   for (const auto& rel : *files) {
     if (progress)
       progress(rel);
-    bool tar = facts.outputs.count(rel) && rel.size() > 8 && rel.ends_with(".tar.zst");
+    auto want = facts.outputs.find(rel);
+    if (want != facts.outputs.end())
+      KILN_TRY(check_output(out / rel, want->second));
+    bool tar = want != facts.outputs.end() && rel.ends_with(".tar.zst");
     auto stored =
         store::put_file(store, out / rel, tar ? store::Encoding::zstd : store::Encoding::raw);
     if (!stored)
       return std::move(stored).error();
-    if (auto want = facts.outputs.find(rel);
-        want != facts.outputs.end() && want->second != stored->sha256)
-      return make_error(ExitCode::input,
-                        (out / rel).string() + " does not match manifest.json: its sha256 is " +
-                            stored->sha256 + ", the manifest says " + want->second,
-                        "build it again; never edit a built image in place");
+    if (want != facts.outputs.end() && stored->sha256 != want->second)
+      return make_error(ExitCode::input, (out / rel).string() + " changed while it was stored");
     if (rel == "manifest.json")
       v.manifest_sha256 = stored->sha256;
     result.chunks += stored->chunks.size();

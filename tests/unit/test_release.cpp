@@ -1,0 +1,455 @@
+// Versions, channels and retention on a local store: publish and pull, signatures and provenance,
+// promotion rules, revocation, gc, fsck, and two publishers at once.
+#include "release/channels.hpp"
+#include "release/check.hpp"
+#include "release/config.hpp"
+#include "release/gc.hpp"
+#include "release/provenance.hpp"
+#include "release/publish.hpp"
+#include "release/pull.hpp"
+#include "store/local_store.hpp"
+#include "test_support.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/signing.hpp"
+#include "util/zstd.hpp"
+
+#include <fstream>
+#include <gtest/gtest.h>
+#include <thread>
+
+namespace {
+
+namespace fs = std::filesystem;
+using kiln::ExitCode;
+using kiln::release::ReleaseConfig;
+using kiln::store::LocalStore;
+using nlohmann::json;
+
+std::string noise(size_t size, uint32_t seed)
+{
+  std::string data(size, '\0');
+  uint32_t x = seed;
+  for (auto& c : data) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return data;
+}
+
+// A build's output folder as kiln build writes it, with a rootfs "tar" of `tar` bytes.
+fs::path make_out(kiln::test::TempDir& dir, const std::string& folder, const std::string& version,
+                  const std::string& tar, int tests_failed = 0)
+{
+  fs::path out = dir.path() / folder;
+  fs::create_directories(out / "tests");
+  auto writer = kiln::util::ZstdWriter::create(out / "rootfs.tar.zst");
+  EXPECT_TRUE(writer && (*writer)->write(tar) && (*writer)->finish());
+  json manifest = {{"name", "agent"},
+                   {"version", version},
+                   {"outputs",
+                    {{{"name", "rootfs"},
+                      {"file", "rootfs.tar.zst"},
+                      {"sha256", *kiln::util::sha256_file(out / "rootfs.tar.zst")}}}},
+                   {"tests", {{"total", 3}, {"failed", tests_failed}}},
+                   {"definition", {{"file", "image.yaml"}, {"sha256", std::string(64, 'd')}}},
+                   {"kiln_version", "0.1.0"}};
+  std::ofstream(out / "manifest.json") << manifest.dump();
+  std::ofstream(out / "tests/junit.xml") << "<testsuites tests=\"3\"/>";
+  std::ofstream(out / ".kiln.lock") << "";
+  return out;
+}
+
+struct Fixture {
+  kiln::test::TempDir dir{"release"};
+  ReleaseConfig config = kiln::release::default_release_config();
+  std::unique_ptr<LocalStore> store;
+  std::string tar = noise(2 << 20, 5);
+
+  Fixture()
+  {
+    config.store = (dir.path() / "store").string();
+    store = std::move(LocalStore::open(config.store).value());
+  }
+  kiln::Expected<kiln::release::PublishResult>
+  publish(const std::string& version, const std::string& content, int tests_failed = 0)
+  {
+    return kiln::release::publish(*store,
+                                  make_out(dir,
+                                           "out-" + version + "-" + std::to_string(content.size()),
+                                           version, content, tests_failed),
+                                  config);
+  }
+};
+
+TEST(release_config, defaults_and_a_file_with_its_errors)
+{
+  kiln::test::TempDir dir("config");
+  auto defaults = kiln::release::default_release_config();
+  ASSERT_EQ(defaults.channels.size(), 3u);
+  EXPECT_TRUE(defaults.channel("staging")->tests_passed);
+  EXPECT_EQ(defaults.channel("prod")->been_in, std::vector<std::string>{"staging"});
+
+  auto file = dir.write("kiln.yaml", "store: store\nsigning: {key: k.key}\n"
+                                     "channels:\n  - name: canary\n  - name: live\n"
+                                     "    requires: {been_in: [canary]}\n"
+                                     "retention: {keep_newest: 2, keep_younger_than: 3d}\n");
+  auto config = kiln::release::load_release_config(file);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->store, "store");
+  EXPECT_EQ(config->signing_key, dir.path() / "k.key");
+  ASSERT_EQ(config->channels.size(), 2u);
+  EXPECT_FALSE(config->channel("prod"));
+  EXPECT_EQ(config->retention.keep_newest, 2);
+  EXPECT_EQ(config->retention.keep_younger_than, 3 * 86400);
+
+  auto error_of = [&](const std::string& text) {
+    auto loaded = kiln::release::load_release_config(dir.write("bad.yaml", text));
+    EXPECT_FALSE(loaded) << text;
+    return loaded ? std::string() : loaded.error().message;
+  };
+  EXPECT_NE(error_of("stor: x\n").find("bad.yaml:1: unknown key 'stor' in kiln.yaml"),
+            std::string::npos);
+  EXPECT_NE(error_of("channels:\n  - name: prod\n    requires: {been_in: [staging]}\n")
+                .find("requires 'staging', which is not listed before it"),
+            std::string::npos);
+  EXPECT_NE(error_of("channels:\n  - name: a\n  - name: a\n").find("listed twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("retention: {keep_younger_than: soon}\n").find("a duration"),
+            std::string::npos);
+  EXPECT_NE(error_of("channels: [\n").find("bad.yaml:"), std::string::npos);
+  EXPECT_FALSE(kiln::release::store_location(kiln::release::default_release_config()));
+}
+
+TEST(release, publish_then_pull_gives_the_same_files_and_a_second_version_adds_little)
+{
+  Fixture f;
+  auto first = f.publish("1.0.0", f.tar);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(first->unchanged);
+  EXPECT_EQ(first->files, 3u); // manifest.json, rootfs.tar.zst, tests/junit.xml; not the lock
+
+  std::string changed = f.tar;
+  changed.insert(1 << 20, "one package more");
+  auto second = f.publish("1.1.0", changed);
+  ASSERT_TRUE(second);
+  EXPECT_LT(second->new_bytes * 10, first->new_bytes);
+
+  auto pulled =
+      kiln::release::pull(*f.store, f.config, "agent@^1.0", f.dir.path() / "pulled", false);
+  ASSERT_TRUE(pulled) << pulled.error().message;
+  EXPECT_EQ(pulled->resolved.version, "1.1.0");
+  auto out = f.dir.path() / ("out-1.1.0-" + std::to_string(changed.size()));
+  for (const char* file : {"rootfs.tar.zst", "manifest.json", "tests/junit.xml"})
+    EXPECT_EQ(*kiln::util::read_file(f.dir.path() / "pulled" / file),
+              *kiln::util::read_file(out / file))
+        << file;
+  EXPECT_FALSE(fs::exists(f.dir.path() / "pulled/.kiln.lock"));
+  // Not into a folder that holds something.
+  auto again =
+      kiln::release::pull(*f.store, f.config, "agent@1.1.0", f.dir.path() / "pulled", false);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ExitCode::usage);
+}
+
+TEST(release, a_version_never_changes)
+{
+  Fixture f;
+  ASSERT_TRUE(f.publish("1.0.0", f.tar));
+  auto same = f.publish("1.0.0", f.tar); // the same files from another folder
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->unchanged);
+  auto other = f.publish("1.0.0", noise(1 << 20, 8));
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ExitCode::refused);
+  EXPECT_NE(other.error().message.find("agent@1.0.0 is already published, with other content"),
+            std::string::npos);
+}
+
+TEST(release, a_version_that_is_not_semver_or_an_edited_output_is_refused)
+{
+  Fixture f;
+  auto bad = f.publish("latest", f.tar);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("not a semantic version"), std::string::npos);
+
+  auto out = make_out(f.dir, "edited", "1.0.0", f.tar);
+  std::ofstream(out / "rootfs.tar.zst", std::ios::app) << "x";
+  auto edited = kiln::release::publish(*f.store, out, f.config);
+  ASSERT_FALSE(edited);
+  EXPECT_NE(edited.error().message.find("does not match manifest.json"), std::string::npos);
+  EXPECT_TRUE(kiln::release::list_versions(*f.store, "agent")->empty());
+
+  auto missing = kiln::release::publish(*f.store, f.dir.path() / "nothing", f.config);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("no manifest.json"), std::string::npos);
+}
+
+TEST(release, signatures_and_provenance_are_checked_with_the_public_key)
+{
+  Fixture f;
+  auto keys = kiln::util::generate_signing_key(f.dir.path(), "release");
+  auto stranger = kiln::util::generate_signing_key(f.dir.path(), "stranger");
+  ASSERT_TRUE(keys && stranger);
+  f.config.signing_key = keys->private_key;
+  auto published = f.publish("1.0.0", f.tar);
+  ASSERT_TRUE(published);
+  EXPECT_EQ(published->keyid, *kiln::util::key_fingerprint(keys->public_key));
+
+  f.config.public_key = keys->public_key;
+  auto verified = kiln::release::verify(*f.store, f.config, "agent@1.0.0");
+  ASSERT_TRUE(verified) << verified.error().message;
+  EXPECT_EQ(verified->checked.size(), 4u);
+  EXPECT_TRUE(verified->skipped.empty());
+
+  f.config.public_key = stranger->public_key;
+  auto wrong = kiln::release::verify(*f.store, f.config, "agent@1.0.0");
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("no valid signature by"), std::string::npos);
+  EXPECT_FALSE(kiln::release::pull(*f.store, f.config, "agent@1.0.0", f.dir.path() / "p", false));
+
+  // A version document changed after publishing: its signature no longer holds.
+  f.config.public_key = keys->public_key;
+  std::string key = kiln::release::version_key("agent", "1.0.0");
+  std::string text = **f.store->get_document(key);
+  json doc = json::parse(text);
+  doc["version"]["tests"]["failed"] = 0;
+  doc["version"]["publisher"] = "mallory@elsewhere";
+  ASSERT_TRUE(*f.store->replace_document(key, text, doc.dump()));
+  auto tampered = kiln::release::verify(*f.store, f.config, "agent@1.0.0");
+  ASSERT_FALSE(tampered);
+  EXPECT_NE(tampered.error().message.find("no valid signature"), std::string::npos);
+
+  // Unsigned, with a public key configured: refused.
+  f.config.signing_key.clear();
+  ASSERT_TRUE(f.publish("1.0.1", f.tar));
+  auto unsigned_ = kiln::release::verify(*f.store, f.config, "agent@1.0.1");
+  ASSERT_FALSE(unsigned_);
+  EXPECT_NE(unsigned_.error().message.find("is not signed"), std::string::npos);
+}
+
+TEST(release, provenance_statement_names_the_files_and_the_inputs)
+{
+  kiln::release::Version v;
+  v.name = "agent";
+  v.version = "1.0.0";
+  v.files.push_back({"rootfs.tar.zst", {}});
+  v.files.back().stored.sha256 = std::string(64, 'a');
+  json manifest = {
+      {"definition",
+       {{"file", "image.yaml"},
+        {"sha256", "d1"},
+        {"inputs", {{{"path", "files/x"}, {"sha256", "x1"}}}}}},
+      {"git_commit", "abc123"},
+      {"kiln_version", "0.1.0"},
+      {"artifacts", {{{"url", "https://e/t.tgz"}, {"sha256", "t1"}, {"step", "s"}}}},
+      {"packages", {{{"name", "git"}, {"version", "1:2.39"}, {"architecture", "amd64"}}}},
+      {"base", {{"image", {{"name", "base"}, {"version", "2.0.0"}, {"manifest_sha256", "m1"}}}}}};
+  json s = kiln::release::provenance_statement(manifest, v);
+  EXPECT_EQ(s["_type"], "https://in-toto.io/Statement/v1");
+  EXPECT_EQ(s["predicateType"], "https://slsa.dev/provenance/v1");
+  EXPECT_EQ(s["subject"][0]["digest"]["sha256"], std::string(64, 'a'));
+  const json& build = s["predicate"]["buildDefinition"];
+  EXPECT_EQ(build["externalParameters"]["definition"]["digest"]["sha256"], "d1");
+  std::string deps = build["resolvedDependencies"].dump();
+  for (const char* expected :
+       {"\"m1\"", "\"abc123\"", "\"x1\"", "\"t1\"", "pkg:deb/debian/git@1:2.39?arch=amd64"})
+    EXPECT_NE(deps.find(expected), std::string::npos) << expected;
+  EXPECT_EQ(s["predicate"]["runDetails"]["builder"]["version"]["kiln"], "0.1.0");
+  EXPECT_EQ(kiln::release::dsse_pae("t", "hello"), "DSSEv1 1 t 5 hello");
+}
+
+kiln::release::Version tested(const std::string& version, int total, int failed)
+{
+  kiln::release::Version v;
+  v.version = version;
+  v.tests_total = total;
+  v.tests_failed = failed;
+  return v;
+}
+
+TEST(channels, promotion_rules)
+{
+  auto config = kiln::release::default_release_config();
+  kiln::release::ChannelState state;
+  const auto& staging = *config.channel("staging");
+  const auto& prod = *config.channel("prod");
+  EXPECT_FALSE(kiln::release::promotion_refusal(*config.channel("dev"), tested("1.0.0", 0, 0),
+                                                state, false));
+  EXPECT_NE(kiln::release::promotion_refusal(staging, tested("1.0.0", 3, 1), state, false)
+                ->find("1 of its 3 tests failed"),
+            std::string::npos);
+  EXPECT_NE(kiln::release::promotion_refusal(staging, tested("1.0.0", 0, 0), state, false)
+                ->find("it recorded none"),
+            std::string::npos);
+  EXPECT_FALSE(kiln::release::promotion_refusal(staging, tested("1.0.0", 3, 0), state, false));
+  EXPECT_NE(kiln::release::promotion_refusal(prod, tested("1.0.0", 3, 0), state, false)
+                ->find("were in 'staging' before"),
+            std::string::npos);
+  state.history.push_back({1, "me@here", "promote", "staging", "1.0.0", "", ""});
+  EXPECT_FALSE(kiln::release::promotion_refusal(prod, tested("1.0.0", 3, 0), state, false));
+  EXPECT_NE(
+      kiln::release::promotion_refusal(prod, tested("1.0.0", 3, 0), state, true)->find("revoked"),
+      std::string::npos);
+}
+
+TEST(channels, promote_records_every_move_and_revoke_is_honoured)
+{
+  Fixture f;
+  ASSERT_TRUE(f.publish("1.0.0", f.tar));
+  ASSERT_TRUE(f.publish("1.1.0", noise(1 << 20, 2)));
+  ASSERT_TRUE(f.publish("1.2.0", noise(1 << 20, 3), 1)); // a test failed
+  auto promote = [&](const std::string& version, const std::string& channel) {
+    return kiln::release::promote(*f.store, f.config, "agent", version, channel);
+  };
+  auto refused = promote("1.0.0", "prod");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ExitCode::refused);
+  ASSERT_TRUE(promote("1.0.0", "staging"));
+  ASSERT_TRUE(promote("1.0.0", "prod"));
+  ASSERT_TRUE(promote("1.1.0", "staging"));
+  EXPECT_FALSE(promote("1.2.0", "staging"));
+  EXPECT_FALSE(promote("9.9.9", "dev"));
+  auto unknown = promote("1.0.0", "qa");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ExitCode::usage);
+
+  auto state = kiln::release::read_channels(*f.store, "agent");
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->pointers.at("prod"), "1.0.0");
+  EXPECT_EQ(state->pointers.at("staging"), "1.1.0");
+  ASSERT_EQ(state->history.size(), 3u);
+  EXPECT_EQ(state->history[2].previous, "1.0.0");
+
+  auto resolve = [&](const std::string& ref, bool force = false) {
+    return kiln::release::resolve(*f.store, f.config, ref, force);
+  };
+  EXPECT_EQ(resolve("agent@prod")->version, "1.0.0");
+  EXPECT_EQ(resolve("agent@^1")->version, "1.2.0");
+  EXPECT_EQ(resolve("agent@~1.1")->version, "1.1.0");
+  EXPECT_FALSE(resolve("agent@dev")); // points nowhere yet
+  EXPECT_FALSE(resolve("agent@2.x"));
+  EXPECT_FALSE(resolve("agent"));
+
+  auto revoked = kiln::release::revoke(*f.store, "agent", "1.2.0", "broken openssl");
+  ASSERT_TRUE(revoked);
+  EXPECT_TRUE(revoked->channels.empty());
+  EXPECT_EQ(resolve("agent@^1")->version, "1.1.0"); // a range skips it
+  auto exact = resolve("agent@1.2.0");
+  ASSERT_FALSE(exact);
+  EXPECT_EQ(exact.error().code, ExitCode::refused);
+  EXPECT_TRUE(resolve("agent@1.2.0", true)->revoked);
+  auto pointed = kiln::release::revoke(*f.store, "agent", "1.0.0", "superseded");
+  ASSERT_TRUE(pointed);
+  EXPECT_EQ(pointed->channels, std::vector<std::string>{"prod"});
+  EXPECT_FALSE(resolve("agent@prod"));
+  EXPECT_TRUE(kiln::release::revoke(*f.store, "agent", "1.0.0", "again")->already);
+  EXPECT_FALSE(kiln::release::revoke(*f.store, "agent", "1.0.0", ""));
+  EXPECT_EQ(kiln::release::read_channels(*f.store, "agent")->history.size(), 5u);
+}
+
+TEST(gc, retention_keeps_channels_the_newest_and_the_young)
+{
+  kiln::release::Retention keep{2, 100};
+  std::vector<kiln::release::VersionAge> versions = {{"1.0.0", 0, false}, {"1.1.0", 0, true},
+                                                     {"1.2.0", 0, false}, {"1.3.0", 950, false},
+                                                     {"1.4.0", 0, false}, {"1.5.0", 0, false}};
+  EXPECT_EQ(kiln::release::expired_versions(versions, keep, 1000),
+            (std::vector<std::string>{"1.0.0", "1.2.0"}));
+  keep.keep_newest = 0;
+  keep.keep_younger_than = 0;
+  EXPECT_EQ(kiln::release::expired_versions(versions, keep, 1000).size(), 5u);
+}
+
+TEST(gc, removes_versions_then_the_chunks_only_they_needed_and_fsck_stays_clean)
+{
+  Fixture f;
+  ASSERT_TRUE(f.publish("1.0.0", f.tar));
+  ASSERT_TRUE(f.publish("2.0.0", noise(1 << 20, 77)));
+  ASSERT_TRUE(kiln::release::promote(*f.store, f.config, "agent", "1.0.0", "dev"));
+  // Litter of a publish that died: a blob file no index lists.
+  f.dir.write("store/blobs/ab/" + std::string(64, 'f'), "half a chunk");
+  size_t blobs_before = f.store->list_blobs()->size();
+
+  kiln::release::Retention none{0, 0};
+  auto dry = kiln::release::gc(*f.store, none, true);
+  ASSERT_TRUE(dry);
+  EXPECT_EQ(dry->versions, std::vector<std::string>{"agent@2.0.0"});
+  EXPECT_EQ(dry->litter, 1u);
+  EXPECT_EQ(f.store->list_blobs()->size(), blobs_before);
+
+  auto done = kiln::release::gc(*f.store, none, false);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->kept_versions, 1u); // 1.0.0: dev points at it
+  EXPECT_GT(done->blobs, 0u);
+  EXPECT_EQ(f.store->list_blobs()->size(), blobs_before - done->blobs);
+  EXPECT_TRUE(f.store->list_unindexed()->empty());
+  EXPECT_EQ(*kiln::release::list_versions(*f.store, "agent"), std::vector<std::string>{"1.0.0"});
+  auto report = kiln::release::fsck(*f.store, f.config);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->problems.empty());
+  EXPECT_TRUE(kiln::release::pull(*f.store, f.config, "agent@dev", f.dir.path() / "p", false));
+}
+
+TEST(fsck, finds_a_flipped_byte_and_a_missing_chunk_and_names_them)
+{
+  Fixture f;
+  ASSERT_TRUE(f.publish("1.0.0", f.tar));
+  auto clean = kiln::release::fsck(*f.store, f.config);
+  ASSERT_TRUE(clean);
+  EXPECT_TRUE(clean->problems.empty());
+  EXPECT_EQ(clean->versions, 1u);
+
+  auto blobs = *f.store->list_blobs();
+  fs::path flipped = f.dir.path() / "store/blobs" / blobs[0].substr(0, 2) / blobs[0];
+  std::string bytes = *kiln::util::read_file(flipped);
+  bytes[bytes.size() / 2] ^= 0x10;
+  std::ofstream(flipped, std::ios::binary | std::ios::trunc) << bytes;
+  fs::remove(f.dir.path() / "store/blobs" / blobs[1].substr(0, 2) / blobs[1]);
+
+  auto report = kiln::release::fsck(*f.store, f.config);
+  ASSERT_TRUE(report);
+  std::string all;
+  for (const auto& p : report->problems)
+    all += p + "\n";
+  EXPECT_NE(all.find("blob " + blobs[0] + " is damaged"), std::string::npos) << all;
+  EXPECT_NE(all.find("blob " + blobs[1] + " cannot be read"), std::string::npos) << all;
+  auto pulled = kiln::release::pull(*f.store, f.config, "agent@1.0.0", f.dir.path() / "p", false);
+  ASSERT_FALSE(pulled);
+  EXPECT_NE(pulled.error().message.find("(blob "), std::string::npos);
+  EXPECT_FALSE(fs::exists(f.dir.path() / "p"));
+}
+
+TEST(release, two_publishers_at_once)
+{
+  Fixture f;
+  auto out_a = make_out(f.dir, "a", "1.0.0", f.tar);
+  auto out_b = make_out(f.dir, "b", "1.1.0", noise(3 << 20, 4));
+  auto out_c = make_out(f.dir, "c", "1.1.0", noise(3 << 20, 6)); // same version, other content
+  auto run = [&](const fs::path& out) {
+    auto store = LocalStore::open(f.config.store);
+    return kiln::release::publish(**store, out, f.config);
+  };
+  // Different versions: both land.
+  kiln::Expected<kiln::release::PublishResult> a = kiln::make_error(ExitCode::usage, "");
+  std::thread other([&] { a = run(out_a); });
+  auto b = run(out_b);
+  other.join();
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  // The same version with other content: one wins, the other is refused cleanly.
+  f.store->delete_document(kiln::release::version_key("agent", "1.1.0")).value();
+  kiln::Expected<kiln::release::PublishResult> c = kiln::make_error(ExitCode::usage, "");
+  std::thread third([&] { c = run(out_c); });
+  auto b2 = run(out_b);
+  third.join();
+  EXPECT_NE(bool(b2), bool(c));
+  const auto& loser = b2 ? c : b2;
+  EXPECT_EQ(loser.error().code, ExitCode::refused);
+  auto report = kiln::release::fsck(*f.store, f.config);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->problems.empty());
+  EXPECT_EQ(kiln::release::list_versions(*f.store, "agent")->size(), 2u);
+}
+
+} // namespace
