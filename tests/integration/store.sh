@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# The artifact store through the kiln binary, on output folders made here (a tar of random
+# files, compressed the way kiln build compresses rootfs tars): publish, pull, channels, revoke,
+# verify, gc, fsck; two publishers at once; publishes killed with SIGKILL. No root, no network.
+. "$(dirname "$0")/lib.sh"
+command -v zstd >/dev/null || skip "zstd is not installed"
+
+export KILN_STORE="$WORK/store"
+
+# make_out DIR VERSION TREE [FAILED_TESTS]: an output folder holding TREE as rootfs.tar.zst.
+make_out() {
+  local dir=$1 version=$2 tree=$3 failed=${4:-0}
+  mkdir -p "$dir/tests"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$tree" -cf - . |
+    zstd -q -3 -T2 --no-check -c >"$dir/rootfs.tar.zst"
+  local sha
+  sha=$(sha256sum "$dir/rootfs.tar.zst" | cut -d' ' -f1)
+  cat >"$dir/manifest.json" <<JSON
+{"name": "agent", "version": "$version", "kiln_version": "test",
+ "outputs": [{"name": "rootfs", "file": "rootfs.tar.zst", "sha256": "$sha"}],
+ "tests": {"total": 4, "failed": $failed},
+ "definition": {"file": "image.yaml", "sha256": "$(printf 'd%.0s' {1..64})"}}
+JSON
+  echo '<testsuites tests="4"/>' >"$dir/tests/junit.xml"
+}
+
+# A tree of random files: SIZE_MIB of them, from SEED.
+make_tree() {
+  python3 - "$@" <<'PY'
+import os, random, sys
+tree, size, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+os.makedirs(tree, exist_ok=True)
+rng = random.Random(seed)
+for i in range(1, size + 1):
+    with open(os.path.join(tree, f"file-{i}"), "wb") as f:
+        f.write(rng.randbytes(1 << 20))
+PY
+}
+
+# json_field FILE EXPR: EXPR over the JSON in FILE, as d.
+json_field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+make_tree "$WORK/tree1" 24 one
+make_out "$WORK/out1" 1.0.0 "$WORK/tree1"
+cp -a "$WORK/tree1" "$WORK/tree2"
+make_tree "$WORK/tree2/usr/share/new-package" 1 package
+make_out "$WORK/out2" 1.1.0 "$WORK/tree2"
+expect_exit 0 -- "$KILN" key generate --dir "$WORK" --name release
+expect_exit 0 -- "$KILN" key generate --dir "$WORK" --name stranger
+
+step "publish stores the chunks, signs the version; a second version stores only what changed"
+expect_exit 0 -- "$KILN" publish "$WORK/out1" --key "$WORK/release.key" --json
+cp "$WORK/out" "$WORK/p1.json"
+[ "$(json_field "$WORK/p1.json" "d['new_chunks'] == d['chunks']")" = True ] || { cat "$WORK/p1.json"; fail "first publish"; }
+expect_exit 0 -- "$KILN" publish "$WORK/out2" --key "$WORK/release.key" --json
+cp "$WORK/out" "$WORK/p2.json"
+ratio=$(python3 -c "import json; a=json.load(open('$WORK/p1.json')); b=json.load(open('$WORK/p2.json')); print(b['stored_bytes']/a['stored_bytes'])")
+echo "second version stored $ratio of the first's bytes"
+python3 -c "import sys; sys.exit(0 if $ratio < 0.08 else 1)" || fail "the second version stored too much: $ratio"
+
+step "publishing a version again: a no-op when identical, refused (exit 6) when not"
+expect_exit 0 -- "$KILN" publish "$WORK/out1"
+expect_in "$WORK/out" "agent@1.0.0 is already published with the same content"
+make_tree "$WORK/tree3" 2 three
+make_out "$WORK/out3" 1.0.0 "$WORK/tree3"
+expect_exit 6 -- "$KILN" publish "$WORK/out3"
+expect_in "$WORK/err" "agent@1.0.0 is already published, with other content"
+
+step "pull by range gives the output folder back byte for byte, signature checked"
+expect_exit 0 -- "$KILN" pull 'agent@^1' --to "$WORK/pulled" --public-key "$WORK/release.pub"
+expect_in "$WORK/out" "pulled agent@1.1.0 (range ^1)"
+expect_in "$WORK/out" "signature valid, by ed25519:"
+diff -r "$WORK/out2" "$WORK/pulled" || fail "the pulled folder differs"
+expect_exit 2 -- "$KILN" pull agent@1.1.0 --to "$WORK/pulled"
+expect_in "$WORK/err" "is not empty"
+expect_exit 4 -- "$KILN" pull agent@1.1.0 --to "$WORK/p-stranger" --public-key "$WORK/stranger.pub"
+expect_in "$WORK/err" "has no valid signature by"
+[ ! -e "$WORK/p-stranger" ] || fail "a refused pull left a folder"
+expect_exit 2 -- "$KILN" pull agent --to "$WORK/x"
+expect_exit 4 -- "$KILN" pull agent@7.0.0 --to "$WORK/x"
+expect_in "$WORK/err" "agent@7.0.0 is not published"
+
+step "channels follow their rules, every move is in the audit log"
+expect_exit 6 -- "$KILN" promote agent@1.0.0 --to prod
+expect_in "$WORK/err" "'prod' takes only versions that were in 'staging' before"
+expect_exit 0 -- "$KILN" promote agent@1.0.0 --to staging
+expect_exit 0 -- "$KILN" promote agent@1.0.0 --to prod
+expect_exit 0 -- "$KILN" promote agent@1.1.0 --to staging
+expect_exit 2 -- "$KILN" promote agent@1.1.0 --to qa
+expect_in "$WORK/err" "the channels are: dev, staging, prod"
+expect_exit 0 -- "$KILN" show agent
+expect_in "$WORK/out" "staging -> 1.1.0 (was 1.0.0)"
+expect_in "$WORK/out" "prod -> 1.0.0 (was nothing)"
+expect_exit 0 -- "$KILN" show agent --json
+[ "$(json_field "$WORK/out" "d['channels']['prod']")" = 1.0.0 ] || fail "prod"
+[ "$(json_field "$WORK/out" "d['history'][2]['previous']")" = 1.0.0 ] || fail "history"
+expect_exit 0 -- "$KILN" pull agent@prod --to "$WORK/prod"
+diff -r "$WORK/out1" "$WORK/prod" -x .kiln.lock || fail "prod differs"
+expect_exit 0 -- "$KILN" ls
+expect_in "$WORK/out" "agent"
+expect_exit 0 -- "$KILN" ls agent --json
+[ "$(json_field "$WORK/out" "d[0]['version']")" = 1.1.0 ] || fail "ls: newest first"
+
+step "custom channels from kiln.yaml"
+mkdir -p "$WORK/project"
+cat >"$WORK/project/kiln.yaml" <<YAML
+store: $WORK/store
+channels:
+  - name: canary
+  - name: fleet
+    requires: {been_in: [canary]}
+YAML
+(cd "$WORK/project" && env -u KILN_STORE "$KILN" promote agent@1.1.0 --to fleet) \
+  >"$WORK/out" 2>"$WORK/err" && fail "fleet before canary"
+expect_in "$WORK/err" "'fleet' takes only versions that were in 'canary' before"
+(cd "$WORK/project" && env -u KILN_STORE "$KILN" promote agent@1.1.0 --to canary && \
+  env -u KILN_STORE "$KILN" promote agent@1.1.0 --to fleet) >/dev/null || fail "canary, fleet"
+
+step "a failed test keeps a version out of staging"
+make_out "$WORK/out4" 1.2.0 "$WORK/tree3" 1
+expect_exit 0 -- "$KILN" publish "$WORK/out4"
+expect_exit 6 -- "$KILN" promote agent@1.2.0 --to staging
+expect_in "$WORK/err" "1 of its 4 tests failed"
+
+step "verify says what it checked"
+expect_exit 0 -- "$KILN" verify agent@prod --public-key "$WORK/release.pub"
+expect_in "$WORK/out" "ok       signature of the version by ed25519:"
+expect_in "$WORK/out" "ok       provenance (in-toto Statement v1, SLSA Provenance v1), signed by the same key"
+expect_exit 4 -- "$KILN" verify agent@1.2.0 --public-key "$WORK/release.pub"
+expect_in "$WORK/err" "agent@1.2.0 is not signed"
+
+step "revoke: pull refuses it unless forced, ranges skip it, channels on it are reported"
+expect_exit 0 -- "$KILN" revoke agent@1.0.0 --reason "CVE in openssl"
+expect_in "$WORK/out" "warning: channel prod still points at it"
+expect_exit 6 -- "$KILN" pull agent@prod --to "$WORK/revoked"
+expect_in "$WORK/err" "agent@1.0.0 (channel prod) is revoked: CVE in openssl"
+expect_exit 0 -- "$KILN" pull agent@prod --to "$WORK/revoked" --force
+expect_in "$WORK/out" "warning: this version is revoked"
+expect_exit 4 -- "$KILN" pull 'agent@~1.0' --to "$WORK/none"
+expect_in "$WORK/err" "no published, unrevoked version of agent is in ~1.0"
+expect_exit 0 -- "$KILN" show agent@1.0.0
+expect_in "$WORK/out" "REVOKED     CVE in openssl"
+expect_exit 2 -- "$KILN" revoke agent@1.1.0
+
+step "a flipped byte in a chunk is caught by fsck and by pull, and named"
+expect_exit 0 -- "$KILN" store fsck
+expect_in "$WORK/out" "no problems"
+blob=$(find "$WORK/store/blobs" -type f -size +1k | sort | head -n1)
+digest=$(basename "$blob")
+cp "$blob" "$WORK/blob.bak"
+python3 - "$blob" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], 'rb').read())
+data[len(data) // 2] ^= 0x01
+open(sys.argv[1], 'wb').write(data)
+PY
+expect_exit 4 -- "$KILN" store fsck
+expect_in "$WORK/out" "problem: blob $digest is damaged"
+expect_exit 4 -- "$KILN" verify agent@1.1.0
+expect_exit 4 -- "$KILN" pull agent@1.1.0 --to "$WORK/damaged"
+expect_in "$WORK/err" "(blob $digest) is damaged"
+[ ! -e "$WORK/damaged" ] || fail "a failed pull left a folder"
+cp "$WORK/blob.bak" "$blob"
+expect_exit 0 -- "$KILN" store fsck
+
+step "gc keeps channels and the newest, removes the rest and their chunks"
+# 1.0.0 is revoked but prod still points at it; 1.1.0 is in staging; 1.2.0 is in no channel.
+expect_exit 0 -- "$KILN" gc --keep-newest 0 --keep-younger-than 0s --dry-run
+expect_in "$WORK/out" "would remove 1 versions (2 kept)"
+expect_exit 0 -- "$KILN" gc --keep-newest 0 --keep-younger-than 0s --json
+[ "$(json_field "$WORK/out" "d['versions']")" = "['agent@1.2.0']" ] ||
+  { cat "$WORK/out"; fail "gc removed the wrong versions"; }
+expect_exit 0 -- "$KILN" store fsck
+expect_exit 0 -- "$KILN" pull agent@1.1.0 --to "$WORK/after-gc"
+
+step "two publishers at once"
+make_tree "$WORK/treeA" 8 A
+make_tree "$WORK/treeB" 8 B
+make_out "$WORK/outA" 2.0.0 "$WORK/treeA"
+make_out "$WORK/outB" 2.1.0 "$WORK/treeB"
+make_out "$WORK/outB2" 2.1.0 "$WORK/treeA"
+"$KILN" publish "$WORK/outA" >"$WORK/a.log" 2>&1 & a=$!
+"$KILN" publish "$WORK/outB" >"$WORK/b.log" 2>&1 & b=$!
+wait $a || fail "publisher A: $(cat "$WORK/a.log")"
+wait $b || fail "publisher B: $(cat "$WORK/b.log")"
+"$KILN" publish "$WORK/outB" >"$WORK/b.log" 2>&1 & b=$!
+"$KILN" publish "$WORK/outB2" >"$WORK/b2.log" 2>&1 & b2=$!
+rc_b=0; wait $b || rc_b=$?
+rc_b2=0; wait $b2 || rc_b2=$?
+# outB was published already: it is a no-op; outB2 is the same version with other content.
+[ "$rc_b" = 0 ] && [ "$rc_b2" = 6 ] || fail "same version at once: exits $rc_b and $rc_b2"
+expect_exit 0 -- "$KILN" store fsck
+expect_exit 0 -- "$KILN" verify agent@2.1.0
+expect_exit 0 -- "$KILN" verify agent@2.0.0
+
+step "publishes killed with SIGKILL at random points leave no half version"
+export KILN_STORE="$WORK/killed"
+"$KILN" publish "$WORK/outA" >/dev/null
+start=$(date +%s%N)
+make_tree "$WORK/treeK" 48 K
+make_out "$WORK/outK0" 3.0.0 "$WORK/treeK"
+t0=$(date +%s%N)
+"$KILN" publish "$WORK/outK0" >/dev/null
+duration_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "a publish takes ${duration_ms} ms here"
+before=0 after=0 litter=0
+for i in $(seq 1 16); do
+  echo "iteration-$i" >"$WORK/treeK/iteration"
+  make_tree "$WORK/treeK/new-$i" 4 "K$i"
+  make_out "$WORK/outK" "3.0.$i" "$WORK/treeK"
+  "$KILN" publish "$WORK/outK" >/dev/null 2>&1 & pid=$!
+  delay=$(( RANDOM % (duration_ms * 13 / 10 + 1) )) # now and then after it finished
+  sleep "$(printf '0.%03d' "$delay")"
+  kill -KILL $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  # Either the version is there whole, or it is not there at all.
+  if "$KILN" ls agent --json | grep -q "\"3.0.$i\""; then
+    "$KILN" verify "agent@3.0.$i" >/dev/null || fail "iteration $i: a visible version is broken"
+    after=$((after + 1))
+  else
+    before=$((before + 1))
+  fi
+  "$KILN" store fsck >"$WORK/fsck.log" || { cat "$WORK/fsck.log"; fail "iteration $i: fsck"; }
+  grep -q "note: .* blob files that no index lists" "$WORK/fsck.log" && litter=$((litter + 1))
+  "$KILN" publish "$WORK/outK" >/dev/null || fail "iteration $i: publishing again failed"
+  "$KILN" verify "agent@3.0.$i" >/dev/null || fail "iteration $i: verify after the retry"
+done
+expect_exit 0 -- "$KILN" gc --keep-newest 100
+expect_exit 0 -- "$KILN" store fsck --json
+[ "$(json_field "$WORK/out" "d['notes']")" = "[]" ] || fail "gc left litter"
+echo "killed before the version was visible: $before, after: $after; litter left: $litter times"
+echo "kill test: $(( ($(date +%s%N) - start) / 1000000000 )) s"
+[ "$before" -ge 1 ] || fail "no kill landed before the version was visible; the test proves nothing"
