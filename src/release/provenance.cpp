@@ -1,5 +1,6 @@
 #include "release/provenance.hpp"
 
+#include "release/manifest_fields.hpp"
 #include "util/signing.hpp"
 #include "util/strings.hpp"
 
@@ -20,17 +21,17 @@ json subjects(const Version& version)
 // The base: a parent image by its manifest's digest, or the bootstrap it was made from.
 json base_dependency(const json& manifest)
 {
-  const json& base = manifest.value("base", json::object());
-  if (base.contains("image")) {
-    const json& parent = base["image"];
+  const json& base = field(manifest, "base");
+  if (const json& parent = field(base, "image"); parent.is_object()) {
     return {{"name", "parent image"},
-            {"uri", "kiln:" + parent.value("name", "") + "@" + parent.value("version", "")},
-            {"digest", {{"sha256", parent.value("manifest_sha256", "")}}},
-            {"annotations", {{"rootfs_sha256", parent.value("rootfs_sha256", "")}}}};
+            {"uri", "kiln:" + text(parent, "name") + "@" + text(parent, "version")},
+            {"digest", {{"sha256", text(parent, "manifest_sha256")}}},
+            {"annotations", {{"rootfs_sha256", text(parent, "rootfs_sha256")}}}};
   }
-  json annotations = base.value("bootstrap", json::object());
-  if (base.contains("catalog"))
-    annotations["catalog"] = base["catalog"];
+  json annotations =
+      field(base, "bootstrap").is_object() ? field(base, "bootstrap") : json::object();
+  if (!text(base, "catalog").empty())
+    annotations["catalog"] = text(base, "catalog");
   return {{"name", "base bootstrap"}, {"annotations", annotations}};
 }
 
@@ -38,22 +39,21 @@ json dependencies(const json& manifest)
 {
   json out = json::array();
   out.push_back(base_dependency(manifest));
-  if (manifest.contains("git_commit") && manifest["git_commit"].is_string())
-    out.push_back({{"name", "source"}, {"digest", {{"gitCommit", manifest["git_commit"]}}}});
-  const json& definition = manifest.value("definition", json::object());
-  for (const auto& input : definition.value("inputs", json::array()))
-    out.push_back(
-        {{"name", input.value("path", "")}, {"digest", {{"sha256", input.value("sha256", "")}}}});
-  for (const auto& artifact : manifest.value("artifacts", json::array()))
-    out.push_back({{"name", "artifact of step " + artifact.value("step", "")},
-                   {"uri", artifact.value("url", "")},
-                   {"digest", {{"sha256", artifact.value("sha256", "")}}}});
-  for (const auto& package : manifest.value("packages", json::array())) {
-    std::string name = package.value("name", ""), version = package.value("version", "");
+  if (std::string commit = text(manifest, "git_commit"); !commit.empty())
+    out.push_back({{"name", "source"}, {"digest", {{"gitCommit", commit}}}});
+  const json& definition = field(manifest, "definition");
+  for (const auto& input : field(definition, "inputs"))
+    out.push_back({{"name", text(input, "path")}, {"digest", {{"sha256", text(input, "sha256")}}}});
+  for (const auto& artifact : field(manifest, "artifacts"))
+    out.push_back({{"name", "artifact of step " + text(artifact, "step")},
+                   {"uri", text(artifact, "url")},
+                   {"digest", {{"sha256", text(artifact, "sha256")}}}});
+  for (const auto& package : field(manifest, "packages")) {
+    std::string name = text(package, "name"), version = text(package, "version");
     json entry = {{"uri", "pkg:deb/debian/" + name + "@" + version +
-                              "?arch=" + package.value("architecture", "")}};
-    if (package.contains("sha256"))
-      entry["digest"] = {{"sha256", package["sha256"]}};
+                              "?arch=" + text(package, "architecture")}};
+    if (std::string sha256 = text(package, "sha256"); !sha256.empty())
+      entry["digest"] = {{"sha256", sha256}};
     out.push_back(entry);
   }
   return out;
@@ -63,15 +63,15 @@ json dependencies(const json& manifest)
 
 json provenance_statement(const json& manifest, const Version& version)
 {
-  const json& definition = manifest.value("definition", json::object());
-  json external = {{"image", version.name},
-                   {"version", version.version},
-                   {"definition",
-                    {{"path", definition.value("file", "")},
-                     {"digest", {{"sha256", definition.value("sha256", "")}}}}}};
-  json internal = {{"source_date_epoch", manifest.value("source_date_epoch", json())}};
-  if (manifest.contains("ansible_version"))
-    internal["ansible_version"] = manifest["ansible_version"];
+  const json& definition = field(manifest, "definition");
+  json external = {
+      {"image", version.name},
+      {"version", version.version},
+      {"definition",
+       {{"path", text(definition, "file")}, {"digest", {{"sha256", text(definition, "sha256")}}}}}};
+  json internal = {{"source_date_epoch", field(manifest, "source_date_epoch")}};
+  if (std::string ansible = text(manifest, "ansible_version"); !ansible.empty())
+    internal["ansible_version"] = ansible;
   json predicate = {
       {"buildDefinition",
        {{"buildType", "urn:kiln:bake:v1"},
@@ -80,7 +80,7 @@ json provenance_statement(const json& manifest, const Version& version)
         {"resolvedDependencies", dependencies(manifest)}}},
       {"runDetails",
        {{"builder",
-         {{"id", "urn:kiln:builder"}, {"version", {{"kiln", manifest.value("kiln_version", "")}}}}},
+         {{"id", "urn:kiln:builder"}, {"version", {{"kiln", text(manifest, "kiln_version")}}}}},
         {"metadata",
          {{"finishedOn", util::format_utc(version.published, "%Y-%m-%dT%H:%M:%SZ")}}}}}};
   return {{"_type", "https://in-toto.io/Statement/v1"},

@@ -1,5 +1,6 @@
 #include "release/publish.hpp"
 
+#include "release/manifest_fields.hpp"
 #include "release/provenance.hpp"
 #include "release/signatures.hpp"
 #include "release/version.hpp"
@@ -76,15 +77,11 @@ Version describe(const ImageFacts& facts)
   v.version = facts.version;
   v.published = std::time(nullptr);
   v.publisher = current_identity();
-  const json& base = facts.manifest.value("base", json::object());
-  if (base.contains("image")) {
-    const json& parent = base["image"];
-    v.parent = ParentImage{parent.value("name", ""), parent.value("version", ""),
-                           parent.value("manifest_sha256", "")};
-  }
-  const json& tests = facts.manifest.value("tests", json::object());
-  v.tests_total = tests.value("total", 0);
-  v.tests_failed = tests.value("failed", 0);
+  if (const json& parent = field(field(facts.manifest, "base"), "image"); parent.is_object())
+    v.parent =
+        ParentImage{text(parent, "name"), text(parent, "version"), text(parent, "manifest_sha256")};
+  v.tests_total = number(field(facts.manifest, "tests"), "total");
+  v.tests_failed = number(field(facts.manifest, "tests"), "failed");
   return v;
 }
 

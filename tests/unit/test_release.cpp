@@ -185,6 +185,25 @@ TEST(release, a_version_that_is_not_semver_or_an_edited_output_is_refused)
   EXPECT_NE(missing.error().message.find("no manifest.json"), std::string::npos);
 }
 
+// An image without tests, git facts or a catalog entry has nulls in its manifest.
+TEST(release, a_manifest_with_null_fields_publishes)
+{
+  Fixture f;
+  auto out = make_out(f.dir, "nulls", "1.0.0", f.tar);
+  json manifest = json::parse(*kiln::util::read_file(out / "manifest.json"));
+  for (const char* key : {"tests", "git_commit", "artifacts", "packages", "definition"})
+    manifest[key] = nullptr;
+  manifest["base"] = {{"bootstrap", {{"mirror", nullptr}}}, {"catalog", nullptr}};
+  std::ofstream(out / "manifest.json", std::ios::trunc) << manifest.dump();
+  auto published = kiln::release::publish(*f.store, out, f.config);
+  ASSERT_TRUE(published) << published.error().message;
+  auto version = kiln::release::read_version(*f.store, "agent", "1.0.0");
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->version.tests_total, 0);
+  EXPECT_FALSE(version->version.parent);
+  EXPECT_TRUE(kiln::release::verify(*f.store, f.config, "agent@1.0.0"));
+}
+
 TEST(release, signatures_and_provenance_are_checked_with_the_public_key)
 {
   Fixture f;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Benchmarks the artifact store against casync (`casync make`), in this one invocation:
+#   1. bytes stored for a second version that differs from the first by one added package
+#      (bench/reference-agent as 1.0.0, and 1.0.1 with one more step installing `tree`);
+#   2. throughput of chunking, hashing and compressing the same rootfs tar: `kiln store put`
+#      against `casync make`, each into a fresh store, alternating, the median of --repeat runs.
+# Needs root and the Debian mirror (it bakes); installs casync if it is missing.
+#
+#   ./bench/store.sh                 each throughput case three times
+#   ./bench/store.sh --repeat 5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+KILN=${KILN:-$ROOT/build/src/kiln}
+REPEAT=3
+[ "${1:-}" = "--repeat" ] && REPEAT=${2:?--repeat needs a number}
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+[ -x "$KILN" ] || { echo "bench: build kiln first (./scripts/setup.sh)" >&2; exit 1; }
+command -v casync >/dev/null || apt-get install -y -qq casync >/dev/null
+
+WORK=$(mktemp -d /var/tmp/kiln-bench-store-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export SOURCE_DATE_EPOCH=1700000000
+cp -r "$ROOT/bench/reference-agent" "$WORK/v1"
+cp -r "$ROOT/bench/reference-agent" "$WORK/v2"
+sed -i 's/^version: 1.0.0/version: 1.0.1/' "$WORK/v2/image.yaml"
+python3 - "$WORK/v2/image.yaml" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+step = "  - name: one-more-package\n    packages: [tree]\n\noutputs:"
+open(path, "w").write(text.replace("\noutputs:", "\n" + step, 1))
+PY
+
+echo "bench: $(nproc) cores, kiln $("$KILN" --version), $(casync --version | head -n1)" >&2
+for v in v1 v2; do
+  "$KILN" build "$WORK/$v/image.yaml" --out "$WORK/out-$v" --cache-dir "$WORK/cache" \
+    >"$WORK/build-$v.log" 2>&1 || { cat "$WORK/build-$v.log"; exit 1; }
+  zstd -q -d -c "$WORK/out-$v/rootfs.tar.zst" >"$WORK/rootfs-$v.tar"
+done
+tar_bytes=$(stat -c %s "$WORK/rootfs-v1.tar")
+bytes() { du -sb "$1" | cut -f1; }
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# 1. A second version.
+"$KILN" publish "$WORK/out-v1" --store "$WORK/kiln-store" --json >"$WORK/p1.json"
+"$KILN" publish "$WORK/out-v2" --store "$WORK/kiln-store" --json >"$WORK/p2.json"
+k1=$(json "['stored_bytes']" <"$WORK/p1.json")
+k2=$(json "['stored_bytes']" <"$WORK/p2.json")
+casync make --store="$WORK/ca-store" "$WORK/v1.caibx" "$WORK/rootfs-v1.tar" >/dev/null
+c1=$(bytes "$WORK/ca-store")
+casync make --store="$WORK/ca-store" "$WORK/v2.caibx" "$WORK/rootfs-v2.tar" >/dev/null
+c2=$(( $(bytes "$WORK/ca-store") - c1 ))
+
+# 2. Throughput on the same tar, fresh stores, alternating.
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+kiln_times=() casync_times=()
+for i in $(seq "$REPEAT"); do
+  sync
+  start=$(now)
+  "$KILN" store put "$WORK/rootfs-v1.tar" --store "$WORK/kiln-put-$i" >/dev/null
+  kiln_times+=("$(echo "$(now) - $start" | bc -l)")
+  sync
+  start=$(now)
+  casync make --store="$WORK/ca-put-$i" "$WORK/put-$i.caibx" "$WORK/rootfs-v1.tar" >/dev/null
+  casync_times+=("$(echo "$(now) - $start" | bc -l)")
+done
+kt=$(printf '%s\n' "${kiln_times[@]}" | median)
+ct=$(printf '%s\n' "${casync_times[@]}" | median)
+mib() { echo "scale=1; $tar_bytes / 1048576 / $1" | bc -l; }
+pct() { echo "scale=3; 100 * $1 / $2" | bc -l | sed 's/^\./0./'; }
+
+echo
+echo "rootfs tar: $(echo "scale=1; $tar_bytes / 1048576" | bc -l) MiB"
+printf '| %-44s | %12s | %12s |\n' "" "kiln" "casync make"
+printf '|%s|%s|%s|\n' "----------------------------------------------" "--------------" "--------------"
+printf '| %-44s | %12s | %12s |\n' "first version stored (bytes)" "$k1" "$c1"
+printf '| %-44s | %12s | %12s |\n' "second version (+1 package) stored (bytes)" "$k2" "$c2"
+printf '| %-44s | %11s%% | %11s%% |\n' "second / first" "$(pct "$k2" "$k1")" "$(pct "$c2" "$c1")"
+printf '| %-44s | %10.2f s | %10.2f s |\n' "chunk+hash+compress the tar (median of $REPEAT)" "$kt" "$ct"
+printf '| %-44s | %8s MiB/s | %8s MiB/s |\n' "throughput" "$(mib "$kt")" "$(mib "$ct")"
+echo
+echo "kiln's throughput is $(echo "scale=2; $ct / $kt" | bc -l) × casync's (runs: kiln ${kiln_times[*]}; casync ${casync_times[*]})"
+echo "Targets: second version ≤ 1 % of the first's bytes; throughput ≥ 2 × casync's."
