@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Approved bases and layering: an image built on catalog:debian-12-cis (hardened), a second image
 # built on the first (image:PATH) with the parent's ancestry in its manifest; a parent that does
-# not match its manifest, and bases that cannot be found, are refused.
+# not match its manifest, and bases that cannot be found, are refused. Published, the two keep
+# their ancestry in the store, and a pulled image is the one that was built.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_mirror
@@ -70,6 +71,17 @@ assert entries["etc/ssh/sshd_config.d/10-kiln-cis-root-login.conf"].isfile()
 # The child's report page shows what it changed on top of its parent.
 expect_in "$WORK/child-out/report.html" "Changes since the parent image (parent 1.2.0)"
 expect_in "$WORK/child-out/report.html" "<td>added</td><td>/etc/child-marker</td>"
+
+step "published, the two images know their ancestry; a pulled image is the built one"
+export KILN_STORE="$WORK/store"
+expect_exit 0 -- "$KILN" publish "$WORK/parent-out"
+expect_exit 0 -- "$KILN" publish "$WORK/child-out"
+expect_exit 0 -- "$KILN" show parent@1.2.0 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["children"]==["child@0.1.0"], d' "$WORK/out"
+expect_exit 0 -- "$KILN" show child@^0.1
+expect_in "$WORK/out" "parent      parent@1.2.0"
+expect_exit 0 -- "$KILN" pull child@0.1.0 --to "$WORK/child-pulled"
+diff -r -x .kiln.lock "$WORK/child-out" "$WORK/child-pulled" || fail "the pulled child differs"
 
 step "a rebuilt parent is a new base for the child"
 expect_exit 0 -- "$KILN" build "$WORK/child/image.yaml" --explain
