@@ -402,6 +402,7 @@ private:
       }
       KILN_TRY(copy_export(cache_, key, out_));
       manifest_ = build_manifest(def_, inputs_, *exported, epoch_);
+      debs_.add_digests(manifest_.packages);
       if (!test_results_.empty())
         manifest_.tests = {{"total", test_results_.size()}, {"failed", 0}};
       manifest_.tools = tools_;

@@ -120,6 +120,16 @@ Status DebCache::acquire(StepLog& log)
   return ok_status();
 }
 
+void DebCache::add_digests(std::vector<image::Package>& packages) const
+{
+  auto sums = read_sums(dir_ / kSums);
+  for (auto& package : packages) {
+    auto found = sums.find(archive_name(package.name, package.version, package.architecture));
+    if (found != sums.end())
+      package.sha256 = found->second;
+  }
+}
+
 Status DebCache::record_new(const std::vector<fs::path>& lists, StepLog& log)
 {
   auto sums = read_sums(dir_ / kSums);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "bake/step_log.hpp"
+#include "image/dpkg.hpp"
 #include "util/error.hpp"
 
 #include <filesystem>
@@ -34,6 +35,10 @@ public:
   Status record_new(const std::vector<std::filesystem::path>& lists, StepLog& log);
 
   void release();
+
+  // The sha256 of each package's .deb as recorded when it was verified, for the manifest and the
+  // provenance; left empty for a package whose .deb the cache no longer holds.
+  void add_digests(std::vector<image::Package>& packages) const;
 
 private:
   std::filesystem::path dir_;

@@ -85,7 +85,8 @@ nlohmann::json to_json(const Package& p)
                                    {"section", &p.section},
                                    {"summary", &p.summary},
                                    {"license", &p.license},
-                                   {"license_spdx", &p.license_spdx}}) {
+                                   {"license_spdx", &p.license_spdx},
+                                   {"sha256", &p.sha256}}) {
     if (!value->empty())
       j[key] = *value;
   }
@@ -97,7 +98,8 @@ Package package_from_json(const nlohmann::json& j)
   return {j.at("name"),           j.at("version"),
           j.at("architecture"),   j.value("source", ""),
           j.value("section", ""), j.value("summary", ""),
-          j.value("license", ""), j.value("license_spdx", "")};
+          j.value("license", ""), j.value("license_spdx", ""),
+          j.value("sha256", "")};
 }
 
 OsRelease read_os_release(const std::filesystem::path& tree)

@@ -19,6 +19,7 @@ struct Package {
   std::string summary;      // the first line of the description
   std::string license;      // Debian's name for it (image/licenses), "" when unknown
   std::string license_spdx; // the same as an SPDX expression, "" when not expressible
+  std::string sha256;       // of the .deb it came from, "" when unknown
 };
 
 // Installed packages ("install ok installed") from TREE/var/lib/dpkg/status, sorted by name.

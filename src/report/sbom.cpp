@@ -61,6 +61,8 @@ json package_component(const image::Package& package, const image::OsRelease& os
     component["description"] = package.summary;
   if (json found = licenses(package); !found.is_null())
     component["licenses"] = found;
+  if (!package.sha256.empty()) // of the .deb the package was installed from
+    component["hashes"] = json::array({{{"alg", "SHA-256"}, {"content", package.sha256}}});
   json properties = json::array();
   properties.push_back({{"name", "kiln:architecture"}, {"value", package.architecture}});
   if (!package.section.empty())

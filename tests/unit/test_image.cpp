@@ -173,12 +173,14 @@ TEST(manifest, carries_its_format_version_and_outputs)
   m.version = "1.0.0";
   m.outputs.push_back({"rootfs", "rootfs.tar.zst", "ab", 10});
   m.packages.push_back({"bash", "5.2", "amd64", "", "shells", "GNU Bourne Again SHell", "GPL-3+",
-                        "GPL-3.0-or-later"});
+                        "GPL-3.0-or-later", std::string(64, 'b')});
   auto json = to_json(m);
   EXPECT_EQ(json["manifest_format"], 1);
   EXPECT_EQ(json["outputs"][0]["sha256"], "ab");
   EXPECT_EQ(json["packages"][0]["name"], "bash");
   EXPECT_EQ(json["packages"][0]["license_spdx"], "GPL-3.0-or-later");
+  EXPECT_EQ(json["packages"][0]["sha256"], std::string(64, 'b'));
+  EXPECT_EQ(kiln::image::package_from_json(json["packages"][0]).sha256, std::string(64, 'b'));
   EXPECT_FALSE(json["packages"][0].contains("source")); // empty fields are left out
   EXPECT_TRUE(json["git_commit"].is_null());
 }

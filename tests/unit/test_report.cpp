@@ -64,7 +64,7 @@ TEST(dpkg, status_gives_source_section_and_summary)
 
 TEST(sbom, purls_encode_the_version)
 {
-  kiln::image::Package git{"git", "1:2.39.5-0+deb12u2", "amd64", "", "vcs", "", "", ""};
+  kiln::image::Package git{"git", "1:2.39.5-0+deb12u2", "amd64", "", "vcs", "", "", "", ""};
   EXPECT_EQ(kiln::report::deb_purl(git, {"debian", "12", "Debian GNU/Linux 12 (bookworm)"}),
             "pkg:deb/debian/git@1%3A2.39.5-0%2Bdeb12u2?arch=amd64&distro=debian-12");
 }
@@ -78,10 +78,10 @@ TEST(sbom, cyclonedx_lists_the_image_packages_and_artifacts)
   m.source_date_epoch = 1700000000;
   m.os = {"debian", "12", "Debian GNU/Linux 12 (bookworm)"};
   m.outputs.push_back({"rootfs", "rootfs.tar.zst", std::string(64, 'a'), 10});
-  m.packages.push_back(
-      {"git", "1:2.39.5", "amd64", "", "vcs", "fast VCS", "GPL-2", "GPL-2.0-only"});
-  m.packages.push_back({"jq", "1.6", "amd64", "", "", "", "MIT and CC-BY-3.0", ""});
-  m.packages.push_back({"bash", "5.2", "amd64", "", "", "", "GPL-3+ or X", "A OR B"});
+  m.packages.push_back({"git", "1:2.39.5", "amd64", "", "vcs", "fast VCS", "GPL-2", "GPL-2.0-only",
+                        std::string(64, 'c')});
+  m.packages.push_back({"jq", "1.6", "amd64", "", "", "", "MIT and CC-BY-3.0", "", ""});
+  m.packages.push_back({"bash", "5.2", "amd64", "", "", "", "GPL-3+ or X", "A OR B", ""});
   m.artifacts.push_back(
       {"agent-tools", "https://store.example/tools-1.2.tar.gz", std::string(64, 'b')});
   auto bom = kiln::report::cyclonedx(m);
@@ -94,6 +94,8 @@ TEST(sbom, cyclonedx_lists_the_image_packages_and_artifacts)
   ASSERT_EQ(components.size(), 5u); // the distribution, 3 packages, 1 artifact
   EXPECT_EQ(components[0]["type"], "operating-system");
   EXPECT_EQ(components[1]["licenses"][0]["license"]["id"], "GPL-2.0-only");
+  EXPECT_EQ(components[1]["hashes"][0]["content"], std::string(64, 'c')); // of the .deb
+  EXPECT_FALSE(components[2].contains("hashes"));
   EXPECT_EQ(components[2]["licenses"][0]["license"]["name"], "MIT and CC-BY-3.0");
   EXPECT_EQ(components[3]["licenses"][0]["expression"], "A OR B");
   EXPECT_EQ(components[4]["type"], "file");
@@ -163,8 +165,8 @@ TEST(software_report, groups_tools_and_requested_packages)
   m.name = "agent";
   m.version = "1.1.0";
   m.os = {"debian", "12", "Debian GNU/Linux 12 (bookworm)"};
-  m.packages.push_back({"git", "1:2.39.5", "amd64", "", "vcs", "", "", ""});
-  m.packages.push_back({"libc6", "2.36", "amd64", "glibc", "libs", "", "", ""});
+  m.packages.push_back({"git", "1:2.39.5", "amd64", "", "vcs", "", "", "", ""});
+  m.packages.push_back({"libc6", "2.36", "amd64", "glibc", "libs", "", "", "", ""});
   m.requested = {"git"};
   m.tools.push_back({"Git", "Version control", "2.39.5", "git version 2.39.5"});
   m.tools.push_back({"Node", "Languages", "", "exit code 127: sh: node: not found"});
