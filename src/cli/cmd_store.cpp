@@ -92,6 +92,9 @@ int run_put(const PutOptions& options)
   auto opened = open_release(options);
   if (!opened)
     return report(opened.error());
+  auto lock = opened->store->lock(store::Access::shared); // as a publish does
+  if (!lock)
+    return report(lock.error());
   auto start = std::chrono::steady_clock::now();
   auto stored = store::put_file(*opened->store, options.file,
                                 options.zstd ? store::Encoding::zstd : store::Encoding::raw);

@@ -5,6 +5,7 @@
 #include "release/signatures.hpp"
 #include "release/version.hpp"
 #include "store/chunks.hpp"
+#include "util/interrupt.hpp"
 
 #include <set>
 
@@ -95,6 +96,8 @@ Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config)
   if (!blobs)
     return std::move(blobs).error();
   for (const auto& digest : *blobs) {
+    if (util::interrupt_signal() != 0)
+      return make_error(ExitCode::interrupted, "fsck interrupted; nothing was changed");
     ++report.blobs;
     if (Status ok = store::check_blob(store, digest); !ok)
       report.problems.push_back(ok.error().message);

@@ -2,6 +2,7 @@
 
 #include "util/chunker.hpp"
 #include "util/hash.hpp"
+#include "util/interrupt.hpp"
 #include "util/zstd.hpp"
 
 #include <algorithm>
@@ -127,8 +128,7 @@ Status read_chunks(const fs::path& file, Encoding encoding, util::Sha256& file_h
 // Where a chunk sits, for messages.
 std::string chunk_name(const std::string& file, size_t index, const ChunkRef& ref)
 {
-  return "chunk " + std::to_string(index + 1) + " of " + file + " (blob " +
-         ref.digest + ")";
+  return "chunk " + std::to_string(index + 1) + " of " + file + " (blob " + ref.digest + ")";
 }
 
 // Reads one chunk back, checking it.
@@ -156,6 +156,8 @@ Expected<StoredFile> put_file(Store& store, const fs::path& file, Encoding encod
   std::set<std::string> queued; // new in this file: a repeated chunk is stored once
   BlobWriter writer(store);
   Status chunked = read_chunks(file, encoding, file_hash, [&](std::string_view chunk) -> Status {
+    if (util::interrupt_signal() != 0)
+      return make_error(ExitCode::interrupted, "storing " + file.string() + " interrupted");
     if (encoding != Encoding::raw)
       content_hash.update(chunk);
     ChunkRef ref{util::sha256_hex(chunk), chunk.size()};
@@ -209,6 +211,8 @@ Status reassemble(Store& store, const StoredFile& stored, const std::string& nam
       return make_error(ExitCode::environment, "cannot write " + target.string());
   }
   for (size_t i = 0; i < stored.chunks.size(); ++i) {
+    if (util::interrupt_signal() != 0)
+      return make_error(ExitCode::interrupted, "reading " + name + " interrupted");
     auto chunk = read_chunk(store, stored.chunks[i], chunk_name(name, i, stored.chunks[i]));
     if (!chunk)
       return std::move(chunk).error();

@@ -193,6 +193,22 @@ expect_exit 0 -- "$KILN" store fsck
 expect_exit 0 -- "$KILN" verify agent@2.1.0
 expect_exit 0 -- "$KILN" verify agent@2.0.0
 
+step "Ctrl-C stops a publish cleanly: exit 130, no version"
+make_tree "$WORK/treeI" 64 I
+make_out "$WORK/outI" 4.0.0 "$WORK/treeI"
+"$KILN" publish "$WORK/outI" >"$WORK/int.log" 2>&1 & pid=$!
+sleep 0.15
+kill -INT $pid
+rc=0; wait $pid || rc=$?
+echo "publish after SIGINT: exit $rc"
+case $rc in
+  130) expect_in "$WORK/int.log" "interrupted"
+       expect_exit 4 -- "$KILN" show agent@4.0.0 ;;
+  0) expect_exit 0 -- "$KILN" verify agent@4.0.0 ;; # it finished first
+  *) cat "$WORK/int.log"; fail "publish after SIGINT exited $rc" ;;
+esac
+expect_exit 0 -- "$KILN" store fsck
+
 step "publishes killed with SIGKILL at random points leave no half version"
 export KILN_STORE="$WORK/killed"
 "$KILN" publish "$WORK/outA" >/dev/null
