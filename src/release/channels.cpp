@@ -165,6 +165,9 @@ Expected<AuditEntry> promote(store::Store& store, const ReleaseConfig& config,
     return make_error(ExitCode::usage, "there is no channel '" + channel + "'",
                       "the channels are: " + known + " (set them in kiln.yaml)");
   }
+  auto lock = store.lock(store::Access::shared); // gc cannot remove the version meanwhile
+  if (!lock)
+    return std::move(lock).error();
   auto document = read_version(store, name, version);
   if (!document)
     return std::move(document).error();

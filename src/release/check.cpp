@@ -130,6 +130,9 @@ Expected<VerifyReport> verify(store::Store& store, const ReleaseConfig& config,
                               const std::string& ref)
 {
   VerifyReport report;
+  auto lock = store.lock(store::Access::shared);
+  if (!lock)
+    return std::move(lock).error();
   auto resolved = resolve(store, config, ref, true);
   if (!resolved)
     return std::move(resolved).error();

@@ -7,6 +7,7 @@
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/semver.hpp"
+#include "util/signing.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -159,6 +160,11 @@ Expected<PublishResult> publish(store::Store& store, const fs::path& out,
   if (!facts)
     return std::move(facts).error();
   PublishResult result;
+  if (!config.signing_key.empty()) { // a bad key fails now, not after the chunks are stored
+    auto keyid = util::key_fingerprint(config.signing_key);
+    if (!keyid)
+      return std::move(keyid).error();
+  }
   result.name = facts->name;
   result.version = facts->version;
   auto lock = store.lock(store::Access::shared); // no gc while this publish runs

@@ -107,6 +107,9 @@ Expected<PullResult> pull(store::Store& store, const ReleaseConfig& config, cons
                           const std::function<void(const std::string&)>& progress)
 {
   PullResult result;
+  auto lock = store.lock(store::Access::shared); // gc cannot remove what is being pulled
+  if (!lock)
+    return std::move(lock).error();
   auto resolved = resolve(store, config, ref, force);
   if (!resolved)
     return std::move(resolved).error();

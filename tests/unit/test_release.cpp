@@ -239,6 +239,13 @@ TEST(release, signatures_and_provenance_are_checked_with_the_public_key)
   ASSERT_FALSE(tampered);
   EXPECT_NE(tampered.error().message.find("no valid signature"), std::string::npos);
 
+  // A signing key that cannot be read fails before anything is stored.
+  Fixture g;
+  g.config.signing_key = g.dir.path() / "missing.key";
+  ASSERT_FALSE(g.publish("1.0.0", g.tar));
+  EXPECT_TRUE(g.store->list_blobs()->empty());
+  EXPECT_TRUE(g.store->list_unindexed()->empty());
+
   // Unsigned, with a public key configured: refused.
   f.config.signing_key.clear();
   ASSERT_TRUE(f.publish("1.0.1", f.tar));
