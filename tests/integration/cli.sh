@@ -61,8 +61,14 @@ step "usage errors exit 2; --help shows examples"
 expect_exit 2 -- "$KILN"
 expect_exit 2 -- "$KILN" build
 expect_exit 2 -- "$KILN" frobnicate
-expect_exit 0 -- "$KILN" build --help
-expect_in "$WORK/out" "Examples:"
+for command in build test diff cache publish pull verify promote revoke ls show gc store; do
+  expect_exit 0 -- "$KILN" $command --help
+  expect_in "$WORK/out" "Examples:"
+done
+expect_exit 2 -- "$KILN" publish out --store s3://bucket/images
+expect_in "$WORK/err" "kiln cannot reach the store 's3://bucket/images' yet"
+(cd "$WORK" && env -u KILN_STORE "$KILN" ls) >"$WORK/out" 2>"$WORK/err" && fail "ls without a store"
+expect_in "$WORK/err" "no store given"
 expect_exit 0 -- "$KILN" --version
 
 step "kiln key generate writes a key pair once"
