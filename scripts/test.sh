@@ -3,7 +3,7 @@
 # run the kiln binary against real Debian trees (those need root and the Debian mirror, and skip
 # with the reason when they cannot have them).
 #   ./scripts/test.sh            everything (about 6 minutes from a fresh clone)
-#   ./scripts/test.sh -LE slow   the fast tier only (a few seconds)
+#   ./scripts/test.sh -LE slow   the fast tier only (under a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KILN_CMAKE_ARGS="-DKILN_WERROR=ON ${KILN_CMAKE_ARGS:-}" ./scripts/setup.sh
