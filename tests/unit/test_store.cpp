@@ -7,9 +7,12 @@
 #include "util/sqlite.hpp"
 #include "util/zstd.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -41,6 +44,29 @@ TEST(local_store, blobs_are_kept_by_digest)
   ASSERT_TRUE((*store)->delete_blob(digest));
   EXPECT_FALSE(*(*store)->has_blob(digest));
   EXPECT_FALSE((*store)->get_blob(digest));
+}
+
+// Publishes share the store; gc has it alone: it waits until no publish holds the lock.
+TEST(local_store, an_exclusive_lock_waits_for_the_shared_ones)
+{
+  kiln::test::TempDir dir("store");
+  auto publisher = LocalStore::open(dir.path());
+  auto other = LocalStore::open(dir.path());
+  auto collector = LocalStore::open(dir.path());
+  ASSERT_TRUE(publisher && other && collector);
+  auto shared = (*publisher)->lock(kiln::store::Access::shared);
+  ASSERT_TRUE(shared);
+  ASSERT_TRUE((*other)->lock(kiln::store::Access::shared)); // shared with another publish
+  std::atomic<bool> collected = false;
+  std::thread gc([&] {
+    auto exclusive = (*collector)->lock(kiln::store::Access::exclusive);
+    collected = bool(exclusive);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(collected);
+  shared->reset();
+  gc.join();
+  EXPECT_TRUE(collected);
 }
 
 TEST(local_store, documents_are_created_once_and_replaced_only_from_what_was_read)
