@@ -10,14 +10,22 @@ using nlohmann::json;
 
 namespace {
 
-// NAME@VERSION: promote and revoke name one exact version.
-Expected<std::pair<std::string, std::string>> exact_ref(const std::string& ref)
+// The store and the one exact version (NAME@VERSION) that promote and revoke act on.
+struct Target {
+  OpenedStore opened;
+  std::string name, version;
+};
+
+Expected<Target> open_target(const ReleaseOptions& options, const std::string& ref)
 {
   size_t at = ref.find('@');
   if (at == std::string::npos || at == 0 || at + 1 == ref.size())
     return make_error(ExitCode::usage, "'" + ref + "' is not NAME@VERSION",
                       "name one version, e.g. linux-agent@1.1.0");
-  return std::make_pair(ref.substr(0, at), ref.substr(at + 1));
+  auto opened = open_release(options);
+  if (!opened)
+    return std::move(opened).error();
+  return Target{std::move(*opened), ref.substr(0, at), ref.substr(at + 1)};
 }
 
 struct PromoteOptions : ReleaseOptions {
@@ -26,22 +34,20 @@ struct PromoteOptions : ReleaseOptions {
 
 int run_promote(const PromoteOptions& options)
 {
-  auto ref = exact_ref(options.ref);
-  if (!ref)
-    return report(ref.error());
-  auto opened = open_release(options);
-  if (!opened)
-    return report(opened.error());
-  auto entry =
-      release::promote(*opened->store, opened->config, ref->first, ref->second, options.channel);
+  auto target = open_target(options, options.ref);
+  if (!target)
+    return report(target.error());
+  auto entry = release::promote(*target->opened.store, target->opened.config, target->name,
+                                target->version, options.channel);
   if (!entry)
     return report(entry.error());
   if (options.json) {
     print_json(release::to_json(*entry));
     return 0;
   }
-  std::printf("%s: %s now points at %s (was %s)\n", ref->first.c_str(), options.channel.c_str(),
-              ref->second.c_str(), entry->previous.empty() ? "nothing" : entry->previous.c_str());
+  std::printf("%s: %s now points at %s (was %s)\n", target->name.c_str(), options.channel.c_str(),
+              target->version.c_str(),
+              entry->previous.empty() ? "nothing" : entry->previous.c_str());
   return 0;
 }
 
@@ -51,13 +57,11 @@ struct RevokeOptions : ReleaseOptions {
 
 int run_revoke(const RevokeOptions& options)
 {
-  auto ref = exact_ref(options.ref);
-  if (!ref)
-    return report(ref.error());
-  auto opened = open_release(options);
-  if (!opened)
-    return report(opened.error());
-  auto result = release::revoke(*opened->store, ref->first, ref->second, options.reason);
+  auto target = open_target(options, options.ref);
+  if (!target)
+    return report(target.error());
+  auto result =
+      release::revoke(*target->opened.store, target->name, target->version, options.reason);
   if (!result)
     return report(result.error());
   if (options.json) {

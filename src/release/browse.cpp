@@ -62,40 +62,32 @@ Expected<json> list_store(store::Store& store)
     return std::move(images).error();
   json out = json::array();
   for (const auto& name : *images) {
-    auto versions = list_versions(store, name);
-    if (!versions)
-      return std::move(versions).error();
-    auto state = read_channels(store, name);
-    if (!state)
-      return std::move(state).error();
+    auto image = read_image_state(store, name, false);
+    if (!image)
+      return std::move(image).error();
+    const auto& versions = image->versions;
     out.push_back({{"name", name},
-                   {"versions", versions->size()},
-                   {"newest", versions->empty() ? json(nullptr) : json(versions->back())},
-                   {"channels", state->pointers}});
+                   {"versions", versions.size()},
+                   {"newest", versions.empty() ? json(nullptr) : json(versions.back())},
+                   {"channels", image->channels.pointers}});
   }
   return out;
 }
 
 Expected<json> list_image(store::Store& store, const std::string& name)
 {
-  auto versions = list_versions(store, name);
-  if (!versions)
-    return std::move(versions).error();
-  if (versions->empty())
-    return make_error(ExitCode::input, "no version of " + name + " is published",
-                      "`kiln ls` lists the images in the store");
-  auto state = read_channels(store, name);
-  if (!state)
-    return std::move(state).error();
+  auto image = read_image_state(store, name, true);
+  if (!image)
+    return std::move(image).error();
   json out = json::array();
-  for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+  for (auto it = image->versions.rbegin(); it != image->versions.rend(); ++it) {
     auto d = read_version(store, name, *it);
     if (!d)
       return std::move(d).error();
     auto revocation = read_revocation(store, name, *it);
     if (!revocation)
       return std::move(revocation).error();
-    out.push_back(version_summary(*d, *state, revocation->has_value()));
+    out.push_back(version_summary(*d, image->channels, revocation->has_value()));
   }
   return out;
 }
@@ -143,23 +135,19 @@ Expected<json> show_version(store::Store& store, const ReleaseConfig& config,
 
 Expected<json> show_image(store::Store& store, const std::string& name)
 {
-  auto versions = list_versions(store, name);
-  if (!versions)
-    return std::move(versions).error();
-  if (versions->empty())
-    return make_error(ExitCode::input, "no version of " + name + " is published",
-                      "`kiln ls` lists the images in the store");
-  auto state = read_channels(store, name);
-  if (!state)
-    return std::move(state).error();
+  auto image = read_image_state(store, name, true);
+  if (!image)
+    return std::move(image).error();
   json history = json::array();
-  for (const auto& entry : state->history) {
+  for (const auto& entry : image->channels.history) {
     json e = to_json(entry);
     e["at"] = utc(entry.at);
     history.push_back(e);
   }
-  return json{
-      {"name", name}, {"versions", *versions}, {"channels", state->pointers}, {"history", history}};
+  return json{{"name", name},
+              {"versions", image->versions},
+              {"channels", image->channels.pointers},
+              {"history", history}};
 }
 
 } // namespace kiln::release

@@ -217,6 +217,21 @@ Expected<RevokeResult> revoke(store::Store& store, const std::string& name,
   return result;
 }
 
+Expected<ImageState> read_image_state(store::Store& store, const std::string& name,
+                                      bool require_versions)
+{
+  auto versions = list_versions(store, name);
+  if (!versions)
+    return std::move(versions).error();
+  if (require_versions && versions->empty())
+    return make_error(ExitCode::input, "no version of " + name + " is published",
+                      "`kiln ls` lists the images in the store");
+  auto state = read_channels(store, name);
+  if (!state)
+    return std::move(state).error();
+  return ImageState{std::move(*versions), std::move(*state)};
+}
+
 json to_json(const AuditEntry& entry)
 {
   return entry_json(entry);

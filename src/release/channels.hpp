@@ -64,6 +64,15 @@ struct RevokeResult {
 Expected<RevokeResult> revoke(store::Store& store, const std::string& name,
                               const std::string& version, const std::string& reason);
 
+// An image's published versions (lowest precedence first) and its channels. With
+// `require_versions`, an image with no published version is an input error.
+struct ImageState {
+  std::vector<std::string> versions;
+  ChannelState channels;
+};
+Expected<ImageState> read_image_state(store::Store& store, const std::string& name,
+                                      bool require_versions);
+
 nlohmann::json to_json(const AuditEntry& entry);
 
 } // namespace kiln::release

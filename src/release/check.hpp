@@ -24,8 +24,8 @@ Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config);
 
 struct VerifyReport {
   Resolved resolved;
-  std::vector<std::string> checked; // one line per check that passed, in order
-  std::vector<std::string> skipped; // checks that could not run, and why
+  std::vector<std::string> checked;  // one line per check that passed, in order
+  std::vector<std::string> skipped;  // checks that could not run, and why
   std::vector<std::string> warnings; // e.g. the version is revoked
 };
 

@@ -29,19 +29,16 @@ namespace {
 Status plan_image(store::Store& store, const std::string& name, const Retention& retention,
                   int64_t now, GcResult& result, std::set<std::string>& referenced)
 {
-  auto versions = list_versions(store, name);
-  if (!versions)
-    return std::move(versions).error();
-  auto state = read_channels(store, name);
-  if (!state)
-    return std::move(state).error();
+  auto image = read_image_state(store, name, false);
+  if (!image)
+    return std::move(image).error();
   std::vector<VersionAge> ages;
   std::vector<Version> bodies;
-  for (const auto& version : *versions) {
+  for (const auto& version : image->versions) {
     auto d = read_version(store, name, version);
     if (!d)
       return std::move(d).error();
-    ages.push_back({version, d->version.published, !state->channels_at(version).empty()});
+    ages.push_back({version, d->version.published, !image->channels.channels_at(version).empty()});
     bodies.push_back(std::move(d->version));
   }
   auto expired = expired_versions(ages, retention, now);

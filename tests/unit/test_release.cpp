@@ -26,16 +26,7 @@ using kiln::release::ReleaseConfig;
 using kiln::store::LocalStore;
 using nlohmann::json;
 
-std::string noise(size_t size, uint32_t seed)
-{
-  std::string data(size, '\0');
-  uint32_t x = seed;
-  for (auto& c : data) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
-  }
-  return data;
-}
+using kiln::test::noise;
 
 // A build's output folder as kiln build writes it, with a rootfs "tar" of `tar` bytes.
 fs::path make_out(kiln::test::TempDir& dir, const std::string& folder, const std::string& version,

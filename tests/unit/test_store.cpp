@@ -152,16 +152,7 @@ TEST(local_store, locations_other_than_folders_are_refused_for_now)
 
 namespace {
 
-std::string noise(size_t size, uint32_t seed)
-{
-  std::string data(size, '\0');
-  uint32_t x = seed;
-  for (auto& c : data) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
-  }
-  return data;
-}
+using kiln::test::noise;
 
 TEST(stored_files, a_second_version_adds_only_its_new_chunks)
 {

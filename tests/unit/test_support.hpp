@@ -1,6 +1,7 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -51,5 +52,17 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+// SIZE bytes that do not compress, the same for the same SEED.
+inline std::string noise(size_t size, uint32_t seed)
+{
+  std::string data(size, '\0');
+  uint32_t x = seed;
+  for (auto& c : data) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return data;
+}
 
 } // namespace kiln::test
