@@ -154,4 +154,16 @@ first=$(sha256sum <"$OUT/rootfs.tar.zst"); second=$(sha256sum <"$WORK/out2/rootf
 echo "first:  $first"; echo "second: $second"
 [ "$first" = "$second" ] || fail "two bakes of the same definition differ"
 cmp "$OUT/manifest.json" "$WORK/out2/manifest.json" || fail "the manifests differ"
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["packages"]; missing=[x["name"] for x in p if len(x.get("sha256",""))!=64]; assert not missing, missing' "$OUT/manifest.json"
+
+step "published signed, promoted and pulled, the example is the baked image and passes its tests"
+export KILN_STORE="$WORK/store"
+expect_exit 0 -- "$KILN" key generate --dir "$WORK" --name release
+expect_exit 0 -- "$KILN" publish "$OUT" --key "$WORK/release.key"
+expect_exit 0 -- "$KILN" promote linux-agent@1.1.0 --to staging
+expect_exit 0 -- "$KILN" promote linux-agent@1.1.0 --to prod
+expect_exit 0 -- "$KILN" verify linux-agent@prod --public-key "$WORK/release.pub"
+expect_exit 0 -- "$KILN" pull linux-agent@prod --to "$WORK/pulled" --public-key "$WORK/release.pub"
+diff -r -x .kiln.lock "$OUT" "$WORK/pulled" || fail "the pulled image differs"
+expect_exit 0 -- "$KILN" test "$WORK/pulled"
 echo "PASS"
