@@ -4,6 +4,7 @@
 #include "release/provenance.hpp"
 #include "release/signatures.hpp"
 #include "release/version.hpp"
+#include "spec/definition.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/semver.hpp"
@@ -63,6 +64,9 @@ Expected<ImageFacts> read_image(const fs::path& out)
     return make_error(ExitCode::input,
                       (out / "manifest.json").string() + " is damaged: " + e.what());
   }
+  if (!spec::valid_image_name(facts.name))
+    return make_error(ExitCode::input, (out / "manifest.json").string() + " names the image '" +
+                                           facts.name + "', which is not a valid image name");
   if (auto parsed = util::parse_version(facts.version); !parsed)
     return make_error(ExitCode::input,
                       facts.name + "'s version '" + facts.version +

@@ -1,5 +1,7 @@
 #include "spec/definition.hpp"
 
+#include <regex>
+
 namespace kiln::spec {
 
 std::string Step::kind() const
@@ -20,6 +22,12 @@ std::filesystem::path local_artifact_path(const Definition& definition, const st
   if (url.rfind("file:", 0) == 0)
     return definition.dir / url.substr(5);
   return {};
+}
+
+bool valid_image_name(const std::string& name)
+{
+  static const std::regex pattern("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  return std::regex_match(name, pattern);
 }
 
 } // namespace kiln::spec

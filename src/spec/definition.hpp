@@ -233,4 +233,7 @@ inline const std::vector<std::string_view> kBootstrapVariants = {
 // Resolves a `file:` artifact URL against the definition's folder; "" for other schemes.
 std::filesystem::path local_artifact_path(const Definition& definition, const std::string& url);
 
+// An image name: lowercase letters, digits and '-', at most 63, not starting or ending with '-'.
+bool valid_image_name(const std::string& name);
+
 } // namespace kiln::spec

@@ -33,8 +33,7 @@ void load_name(Validator& v, const Entries& top, Definition& def)
   auto name = v.string_value(it->second, "name");
   if (!name)
     return;
-  static const std::regex pattern("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
-  if (!std::regex_match(*name, pattern)) {
+  if (!valid_image_name(*name)) {
     v.error(Validator::value_position(it->second), "name '" + *name + "' is not a valid image name",
             "use lowercase letters, digits and '-', e.g. linux-build-agent");
     return;

@@ -171,6 +171,13 @@ TEST(release, a_version_that_is_not_semver_or_an_edited_output_is_refused)
   EXPECT_NE(edited.error().message.find("does not match manifest.json"), std::string::npos);
   EXPECT_TRUE(kiln::release::list_versions(*f.store, "agent")->empty());
 
+  json manifest = json::parse(*kiln::util::read_file(out / "manifest.json"));
+  manifest["name"] = "../agent";
+  std::ofstream(out / "manifest.json", std::ios::trunc) << manifest.dump();
+  auto named = kiln::release::publish(*f.store, out, f.config);
+  ASSERT_FALSE(named);
+  EXPECT_NE(named.error().message.find("not a valid image name"), std::string::npos);
+
   auto missing = kiln::release::publish(*f.store, f.dir.path() / "nothing", f.config);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("no manifest.json"), std::string::npos);
