@@ -124,7 +124,7 @@ Expected<PullResult> pull(store::Store& store, const ReleaseConfig& config, cons
     result.keyid = *keyid;
   }
   std::error_code ec;
-  if (fs::exists(dir) && !fs::is_empty(dir, ec))
+  if (fs::exists(dir) && (!fs::is_directory(dir) || !fs::is_empty(dir, ec)))
     return make_error(ExitCode::usage, dir.string() + " is not empty",
                       "pull into a new folder; kiln never mixes two versions in one");
   fs::path partial = dir.string() + ".partial-" + std::to_string(::getpid());
