@@ -226,7 +226,7 @@ for i in $(seq 1 16); do
   make_out "$WORK/outK" "3.0.$i" "$WORK/treeK"
   "$KILN" publish "$WORK/outK" >/dev/null 2>&1 & pid=$!
   delay=$(( RANDOM % (duration_ms * 13 / 10 + 1) )) # now and then after it finished
-  sleep "$(printf '0.%03d' "$delay")"
+  sleep "$(awk "BEGIN {print $delay / 1000}")"
   kill -KILL $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
   # Either the version is there whole, or it is not there at all.
