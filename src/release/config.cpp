@@ -104,8 +104,11 @@ struct ConfigReader {
   Status read(const YAML::Node& root, ReleaseConfig& config) const
   {
     KILN_TRY(only_keys(root, {"store", "signing", "channels", "retention"}, "kiln.yaml"));
-    if (root["store"])
+    if (root["store"]) {
       config.store = root["store"].as<std::string>();
+      if (config.store.find("://") == std::string::npos) // a folder, like the key paths
+        config.store = path(root["store"]).string();
+    }
     if (const auto& signing = root["signing"]) {
       KILN_TRY(only_keys(signing, {"key", "public_key"}, "signing"));
       if (signing["key"])

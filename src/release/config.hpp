@@ -50,8 +50,8 @@ struct ReleaseConfig {
 ReleaseConfig default_release_config();
 
 // Reads `file` (when empty: kiln.yaml in the current folder, if there is one), then the
-// environment. Paths in the file are relative to its folder. A malformed file is a usage error
-// naming the line.
+// environment. Paths in the file (the store folder, the keys) are relative to its folder. A
+// malformed file is a usage error naming the line.
 Expected<ReleaseConfig> load_release_config(const std::filesystem::path& file = {});
 
 // The store from the configuration, or a usage error saying how to give one.

@@ -87,7 +87,7 @@ TEST(release_config, defaults_and_a_file_with_its_errors)
                                      "retention: {keep_newest: 2, keep_younger_than: 3d}\n");
   auto config = kiln::release::load_release_config(file);
   ASSERT_TRUE(config) << config.error().message;
-  EXPECT_EQ(config->store, "store");
+  EXPECT_EQ(config->store, (dir.path() / "store").string());
   EXPECT_EQ(config->signing_key, dir.path() / "k.key");
   ASSERT_EQ(config->channels.size(), 2u);
   EXPECT_FALSE(config->channel("prod"));
