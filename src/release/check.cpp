@@ -15,6 +15,33 @@ using nlohmann::json;
 
 namespace {
 
+// The provenance must be readable, signed when a key is configured, and name exactly the
+// version's files by digest.
+Status check_provenance(const VersionDocument& d, const ReleaseConfig& config)
+{
+  std::string ref = d.version.name + "@" + d.version.version;
+  if (d.provenance.is_null())
+    return make_error(ExitCode::input, ref + " carries no provenance");
+  auto statement = open_envelope(d.provenance, config.public_key);
+  if (!statement)
+    return make_error(ExitCode::input, ref + ": " + statement.error().message);
+  std::set<std::pair<std::string, std::string>> subjects, files;
+  try {
+    for (const auto& s : statement->at("subject"))
+      subjects.emplace(s.at("name").get<std::string>(),
+                       s.at("digest").at("sha256").get<std::string>());
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::input,
+                      ref + ": the provenance's subjects are damaged: " + e.what());
+  }
+  for (const auto& f : d.version.files)
+    files.insert({f.path, f.stored.sha256});
+  if (subjects != files)
+    return make_error(ExitCode::input,
+                      ref + ": the provenance's subjects are not the version's files");
+  return ok_status();
+}
+
 void check_version(store::Store& store, const ReleaseConfig& config, const std::string& name,
                    const std::string& version, const std::set<std::string>& blobs,
                    FsckReport& report)
@@ -29,6 +56,8 @@ void check_version(store::Store& store, const ReleaseConfig& config, const std::
     if (auto keyid = check_version_signature(*d, config.public_key); !keyid)
       report.problems.push_back(keyid.error().message);
   }
+  if (Status provenance = check_provenance(*d, config); !provenance)
+    report.problems.push_back(provenance.error().message);
   for (const auto& file : d->version.files) {
     for (const auto& chunk : file.stored.chunks) {
       if (!blobs.count(chunk.digest)) {
@@ -55,33 +84,6 @@ void check_channels(store::Store& store, const std::string& name,
       report.problems.push_back("channel " + channel + " of " + name + " points at " + version +
                                 ", which is not published");
   }
-}
-
-// The provenance must be readable, signed when a key is configured, and name exactly the
-// version's files by digest.
-Status check_provenance(const VersionDocument& d, const ReleaseConfig& config)
-{
-  std::string ref = d.version.name + "@" + d.version.version;
-  if (d.provenance.is_null())
-    return make_error(ExitCode::input, ref + " carries no provenance");
-  auto statement = open_envelope(d.provenance, config.public_key);
-  if (!statement)
-    return make_error(ExitCode::input, ref + ": " + statement.error().message);
-  std::set<std::pair<std::string, std::string>> subjects, files;
-  try {
-    for (const auto& s : statement->at("subject"))
-      subjects.emplace(s.at("name").get<std::string>(),
-                       s.at("digest").at("sha256").get<std::string>());
-  } catch (const json::exception& e) {
-    return make_error(ExitCode::input,
-                      ref + ": the provenance's subjects are damaged: " + e.what());
-  }
-  for (const auto& f : d.version.files)
-    files.insert({f.path, f.stored.sha256});
-  if (subjects != files)
-    return make_error(ExitCode::input,
-                      ref + ": the provenance's subjects are not the version's files");
-  return ok_status();
 }
 
 } // namespace

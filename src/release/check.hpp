@@ -18,7 +18,8 @@ struct FsckReport {
 };
 
 // Checks every chunk (decompressed and hashed), every version (readable, signed when a public
-// key is configured, every chunk it needs present) and every channel (it points at a version).
+// key is configured, its provenance naming its files, every chunk it needs present) and every
+// channel (it points at a version).
 // Changes nothing.
 Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config);
 

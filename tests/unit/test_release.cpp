@@ -12,6 +12,7 @@
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/signing.hpp"
+#include "util/strings.hpp"
 #include "util/zstd.hpp"
 
 #include <fstream>
@@ -236,6 +237,23 @@ TEST(release, signatures_and_provenance_are_checked_with_the_public_key)
   auto tampered = kiln::release::verify(*f.store, f.config, "agent@1.0.0");
   ASSERT_FALSE(tampered);
   EXPECT_NE(tampered.error().message.find("no valid signature"), std::string::npos);
+  auto fsck = kiln::release::fsck(*f.store, f.config);
+  ASSERT_TRUE(fsck);
+  ASSERT_EQ(fsck->problems.size(), 1u);
+  EXPECT_NE(fsck->problems[0].find("no valid signature"), std::string::npos);
+  // Provenance that names other files is caught too, signature or not.
+  json forged = json::parse(**f.store->get_document(key));
+  std::string forged_text = forged.dump();
+  forged["provenance"]["payload"] =
+      kiln::util::base64_encode(json{{"subject", json::array()}, {"predicateType", "x"}}.dump());
+  forged["provenance"]["signatures"] = json::array();
+  ASSERT_TRUE(*f.store->replace_document(key, forged_text, forged.dump()));
+  auto no_key = f.config;
+  no_key.public_key.clear();
+  auto problems = kiln::release::fsck(*f.store, no_key)->problems;
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("the provenance's subjects are not the version's files"),
+            std::string::npos);
 
   // A signing key that cannot be read fails before anything is stored.
   Fixture g;
