@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
+#include <set>
 #include <sys/file.h>
 #include <unistd.h>
-#include <set>
 
 namespace kiln::store {
 
