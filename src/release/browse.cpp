@@ -98,9 +98,7 @@ Expected<json> show_version(store::Store& store, const ReleaseConfig& config,
   auto resolved = resolve(store, config, ref, true);
   if (!resolved)
     return std::move(resolved).error();
-  auto d = read_version(store, resolved->name, resolved->version);
-  if (!d)
-    return std::move(d).error();
+  const VersionDocument* d = &resolved->document;
   auto state = read_channels(store, resolved->name);
   if (!state)
     return std::move(state).error();

@@ -138,12 +138,11 @@ Expected<VerifyReport> verify(store::Store& store, const ReleaseConfig& config,
   auto resolved = resolve(store, config, ref, true);
   if (!resolved)
     return std::move(resolved).error();
-  report.resolved = *resolved;
-  auto d = read_version(store, resolved->name, resolved->version);
-  if (!d)
-    return std::move(d).error();
-  std::string id = resolved->name + "@" + resolved->version;
-  report.checked.push_back("version document of " + id + " (" + resolved->how + ") is readable");
+  report.resolved = std::move(*resolved);
+  const VersionDocument* d = &report.resolved.document;
+  std::string id = report.resolved.name + "@" + report.resolved.version;
+  report.checked.push_back("version document of " + id + " (" + report.resolved.how +
+                           ") is readable");
   if (config.public_key.empty()) {
     report.skipped.push_back("signatures: no public key configured (--public-key, "
                              "KILN_PUBLIC_KEY or signing.public_key in kiln.yaml)");
@@ -167,8 +166,8 @@ Expected<VerifyReport> verify(store::Store& store, const ReleaseConfig& config,
   report.checked.push_back(
       std::to_string(chunks) + " chunks of " + std::to_string(d->version.files.size()) +
       " files, each chunk and each file against its sha256 (" + std::to_string(bytes) + " bytes)");
-  if (resolved->revoked)
-    report.warnings.push_back(id + " is revoked: " + resolved->revoked_reason);
+  if (report.resolved.revoked)
+    report.warnings.push_back(id + " is revoked: " + report.resolved.revoked_reason);
   return report;
 }
 

@@ -58,7 +58,7 @@ Expected<Resolved> resolve(store::Store& store, const ReleaseConfig& config, con
   if (!parts)
     return std::move(parts).error();
   auto& [name, selector] = *parts;
-  Resolved resolved{name, "", "", false, ""};
+  Resolved resolved{name, "", "", false, "", {}};
   auto state = read_channels(store, name);
   if (!state)
     return std::move(state).error();
@@ -80,12 +80,10 @@ Expected<Resolved> resolve(store::Store& store, const ReleaseConfig& config, con
     resolved.version = *picked;
     resolved.how = "range " + selector;
   }
-  auto published = store.get_document(version_key(name, resolved.version));
-  if (!published)
-    return std::move(published).error();
-  if (!*published)
-    return make_error(ExitCode::input, name + "@" + resolved.version + " is not published",
-                      "`kiln ls " + name + "` lists its versions");
+  auto document = read_version(store, name, resolved.version);
+  if (!document)
+    return std::move(document).error();
+  resolved.document = std::move(*document);
   auto revocation = read_revocation(store, name, resolved.version);
   if (!revocation)
     return std::move(revocation).error();
@@ -113,10 +111,8 @@ Expected<PullResult> pull(store::Store& store, const ReleaseConfig& config, cons
   auto resolved = resolve(store, config, ref, force);
   if (!resolved)
     return std::move(resolved).error();
-  result.resolved = *resolved;
-  auto document = read_version(store, resolved->name, resolved->version);
-  if (!document)
-    return std::move(document).error();
+  result.resolved = std::move(*resolved);
+  const VersionDocument* document = &result.resolved.document;
   if (!config.public_key.empty()) {
     auto keyid = check_version_signature(*document, config.public_key);
     if (!keyid)

@@ -19,6 +19,7 @@ struct Resolved {
   std::string how; // "channel prod", "range ^1.2", "exact version"
   bool revoked = false;
   std::string revoked_reason;
+  VersionDocument document; // the version itself, read once
 };
 
 // NAME@SELECTOR to a version. `allow_revoked` lets an exact version or a channel resolve to a

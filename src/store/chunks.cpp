@@ -131,19 +131,28 @@ std::string chunk_name(const std::string& file, size_t index, const ChunkRef& re
   return "chunk " + std::to_string(index + 1) + " of " + file + " (blob " + ref.digest + ")";
 }
 
+// A blob's chunk: decompressed (to `size` bytes, or to the size its frame records) and checked
+// against the digest that names it; `where` names it in errors.
+Expected<std::string> unpack(const std::string& blob, const std::string& digest,
+                             std::optional<uint64_t> size, const std::string& where)
+{
+  auto chunk = size ? util::zstd_decompress(blob, *size)
+                    : util::zstd_decompress_frame(blob, 16 * util::ChunkSizes{}.max);
+  if (!chunk)
+    return make_error(ExitCode::input, where + " is damaged: " + chunk.error().message);
+  if (util::sha256_hex(*chunk) != digest)
+    return make_error(ExitCode::input,
+                      where + " is damaged: its content does not match its digest");
+  return chunk;
+}
+
 // Reads one chunk back, checking it.
 Expected<std::string> read_chunk(Store& store, const ChunkRef& ref, const std::string& where)
 {
   auto blob = store.get_blob(ref.digest);
   if (!blob)
     return make_error(ExitCode::input, where + " is missing: " + blob.error().message);
-  auto chunk = util::zstd_decompress(*blob, ref.size);
-  if (!chunk)
-    return make_error(ExitCode::input, where + " is damaged: " + chunk.error().message);
-  if (util::sha256_hex(*chunk) != ref.digest)
-    return make_error(ExitCode::input,
-                      where + " is damaged: its content does not match its digest");
-  return chunk;
+  return unpack(*blob, ref.digest, ref.size, where);
 }
 
 } // namespace
@@ -217,12 +226,10 @@ Status reassemble(Store& store, const StoredFile& stored, const std::string& nam
     if (!chunk)
       return std::move(chunk).error();
     content_hash.update(*chunk);
-    if (compressed) {
+    if (compressed)
       KILN_TRY(compressed->write(*chunk));
-    } else {
-      file_hash.update(*chunk);
+    else
       raw.write(chunk->data(), static_cast<std::streamsize>(chunk->size()));
-    }
   }
   if (compressed) {
     KILN_TRY(compressed->finish());
@@ -231,9 +238,11 @@ Status reassemble(Store& store, const StoredFile& stored, const std::string& nam
     if (!raw)
       return make_error(ExitCode::environment, "cannot write " + target.string());
   }
-  if (content_hash.hex_digest() != stored.content_sha256)
+  std::string content = content_hash.hex_digest();
+  if (content != stored.content_sha256)
     return make_error(ExitCode::input, name + " reassembled does not match its sha256");
-  if (file_hash.hex_digest() != stored.sha256)
+  // A raw file is its content; a compressed one was hashed as it was written.
+  if ((compressed ? file_hash.hex_digest() : content) != stored.sha256)
     return make_error(
         ExitCode::input, name + " compressed again does not match the published file's sha256",
         "this kiln's zstd writes other bytes than the publisher's did; the chunks themselves "
@@ -271,12 +280,9 @@ Status check_blob(Store& store, const std::string& digest)
   if (!blob)
     return make_error(ExitCode::input,
                       "blob " + digest + " cannot be read: " + blob.error().message);
-  auto chunk = util::zstd_decompress_frame(*blob, 16 * util::ChunkSizes{}.max);
+  auto chunk = unpack(*blob, digest, std::nullopt, "blob " + digest);
   if (!chunk)
-    return make_error(ExitCode::input, "blob " + digest + " is damaged: " + chunk.error().message);
-  if (util::sha256_hex(*chunk) != digest)
-    return make_error(ExitCode::input,
-                      "blob " + digest + " is damaged: its content does not match its digest");
+    return std::move(chunk).error();
   return ok_status();
 }
 

@@ -113,20 +113,28 @@ Expected<std::unique_ptr<StoreLock>> LocalStore::lock(Access access)
   return std::unique_ptr<StoreLock>(new FileLock(fd));
 }
 
-Expected<std::vector<std::string>> LocalStore::list_unindexed()
+Expected<std::unordered_set<std::string>> LocalStore::read_index()
 {
   auto rows = db_.query("SELECT digest FROM blobs");
   if (!rows)
     return std::move(rows).error();
-  std::unordered_set<std::string> indexed;
+  std::unordered_set<std::string> digests;
   for (const auto& row : *rows)
-    indexed.insert(std::get<std::string>(row[0]));
+    digests.insert(std::get<std::string>(row[0]));
+  return digests;
+}
+
+Expected<std::vector<std::string>> LocalStore::list_unindexed()
+{
+  auto indexed = read_index(); // now, not the snapshot has_blob keeps
+  if (!indexed)
+    return std::move(indexed).error();
   std::lock_guard lock(pending_mutex_);
   std::vector<std::string> names; // "AB/NAME" below blobs/
   std::error_code ec;
   for (const auto& entry : fs::recursive_directory_iterator(root_ / "blobs", ec)) {
     std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && !indexed.count(name) && !pending_.count(name))
+    if (entry.is_regular_file() && !indexed->count(name) && !pending_.count(name))
       names.push_back(entry.path().parent_path().filename().string() + "/" + name);
   }
   if (ec)
@@ -161,12 +169,10 @@ Expected<bool> LocalStore::has_blob(const std::string& digest)
     return true;
   // One query for the whole index rather than one a chunk: a publish asks for every chunk.
   if (!indexed_) {
-    auto rows = db_.query("SELECT digest FROM blobs");
-    if (!rows)
-      return std::move(rows).error();
-    indexed_.emplace();
-    for (const auto& row : *rows)
-      indexed_->insert(std::get<std::string>(row[0]));
+    auto indexed = read_index();
+    if (!indexed)
+      return std::move(indexed).error();
+    indexed_ = std::move(*indexed);
   }
   return indexed_->count(digest) > 0;
 }

@@ -48,6 +48,7 @@ private:
   {
   }
   std::filesystem::path blob_path(const std::string& digest) const;
+  Expected<std::unordered_set<std::string>> read_index(); // every indexed digest
 
   std::filesystem::path root_;
   util::Database db_;
