@@ -145,8 +145,17 @@ expect_exit 2 -- "$KILN" revoke agent@1.1.0
 step "a flipped byte in a chunk is caught by fsck and by pull, and named"
 expect_exit 0 -- "$KILN" store fsck
 expect_in "$WORK/out" "no problems"
-blob=$(find "$WORK/store/blobs" -type f -size +1k | sort | head -n1)
-digest=$(basename "$blob")
+# A chunk of agent@1.1.0 (the first in path order may belong to another version only).
+digest=$(python3 - "$WORK/store/index.sqlite" <<'PY'
+import re, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+(doc,) = db.execute("SELECT content FROM documents WHERE key = 'images/agent/versions/1.1.0'").fetchone()
+sizes = dict(db.execute("SELECT digest, size FROM blobs"))
+print(sorted(d for d in set(re.findall(r'[0-9a-f]{64}', doc)) if sizes.get(d, 0) > 1024)[0])
+PY
+)
+blob="$WORK/store/blobs/${digest:0:2}/$digest"
+[ -f "$blob" ] || fail "no chunk file for $digest"
 cp "$blob" "$WORK/blob.bak"
 python3 - "$blob" <<'PY'
 import sys
