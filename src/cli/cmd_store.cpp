@@ -42,15 +42,17 @@ int run_gc(const GcOptions& options)
                 {"versions", result->versions},
                 {"kept_versions", result->kept_versions},
                 {"chunks", result->blobs},
+                {"chunk_bytes", result->blob_bytes},
                 {"litter", result->litter}});
     return 0;
   }
   const char* verb = result->dry_run ? "would remove" : "removed";
   for (const auto& version : result->versions)
     std::printf("%s %s\n", verb, version.c_str());
-  std::printf("%s %zu versions (%zu kept), %zu chunks no version needs, %zu files of "
+  std::printf("%s %zu versions (%zu kept), %zu chunks no version needs (%s), %zu files of "
               "interrupted publishes\n",
-              verb, result->versions.size(), result->kept_versions, result->blobs, result->litter);
+              verb, result->versions.size(), result->kept_versions, result->blobs,
+              util::format_bytes(result->blob_bytes).c_str(), result->litter);
   return 0;
 }
 
@@ -65,6 +67,7 @@ int run_fsck(const ReleaseOptions& options)
   if (options.json) {
     print_json({{"versions", result->versions},
                 {"chunks", result->blobs},
+                {"chunk_bytes", result->blob_bytes},
                 {"channels", result->channels},
                 {"problems", result->problems},
                 {"notes", result->notes}});
@@ -73,8 +76,8 @@ int run_fsck(const ReleaseOptions& options)
       std::printf("problem: %s\n", problem.c_str());
     for (const auto& note : result->notes)
       std::printf("note: %s\n", note.c_str());
-    std::printf("checked %zu chunks, %zu versions, %zu channels: %s\n", result->blobs,
-                result->versions, result->channels,
+    std::printf("checked %zu chunks (%s), %zu versions, %zu channels: %s\n", result->blobs,
+                util::format_bytes(result->blob_bytes).c_str(), result->versions, result->channels,
                 result->problems.empty()
                     ? "no problems"
                     : (std::to_string(result->problems.size()) + " problems").c_str());

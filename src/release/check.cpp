@@ -97,14 +97,16 @@ Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config)
   auto blobs = store.list_blobs();
   if (!blobs)
     return std::move(blobs).error();
-  for (const auto& digest : *blobs) {
+  std::set<std::string> present;
+  for (const auto& blob : *blobs) {
     if (util::interrupt_signal() != 0)
       return make_error(ExitCode::interrupted, "fsck interrupted; nothing was changed");
     ++report.blobs;
-    if (Status ok = store::check_blob(store, digest); !ok)
+    report.blob_bytes += blob.size;
+    present.insert(blob.digest);
+    if (Status ok = store::check_blob(store, blob.digest); !ok)
       report.problems.push_back(ok.error().message);
   }
-  std::set<std::string> present(blobs->begin(), blobs->end());
   auto images = list_images(store);
   if (!images)
     return std::move(images).error();

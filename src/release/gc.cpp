@@ -93,12 +93,13 @@ Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_
     if (!dry_run)
       KILN_TRY(remove_version(store, version));
   }
-  for (const auto& digest : *blobs) {
-    if (referenced.count(digest))
+  for (const auto& blob : *blobs) {
+    if (referenced.count(blob.digest))
       continue;
     ++result.blobs;
+    result.blob_bytes += blob.size;
     if (!dry_run)
-      KILN_TRY(store.delete_blob(digest));
+      KILN_TRY(store.delete_blob(blob.digest));
   }
   for (const auto& name : *litter) {
     if (!dry_run)

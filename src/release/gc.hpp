@@ -27,8 +27,9 @@ struct GcResult {
   bool dry_run = false;
   std::vector<std::string> versions; // NAME@VERSION removed (or to remove)
   size_t kept_versions = 0;
-  size_t blobs = 0;  // chunks removed
-  size_t litter = 0; // files of interrupted publishes removed
+  size_t blobs = 0;       // chunks removed
+  int64_t blob_bytes = 0; // their stored size
+  size_t litter = 0;      // files of interrupted publishes removed
 };
 
 Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_run);

@@ -238,18 +238,19 @@ Status LocalStore::delete_blob(const std::string& digest)
   return ok_status();
 }
 
-Expected<std::vector<std::string>> LocalStore::list_blobs()
+Expected<std::vector<BlobEntry>> LocalStore::list_blobs()
 {
   std::lock_guard lock(pending_mutex_);
-  auto rows = db_.query("SELECT digest FROM blobs ORDER BY digest");
+  auto rows = db_.query("SELECT digest, size FROM blobs");
   if (!rows)
     return std::move(rows).error();
-  std::set<std::string> digests;
+  std::map<std::string, int64_t> sizes = pending_;
   for (const auto& row : *rows)
-    digests.insert(std::get<std::string>(row[0]));
-  for (const auto& [digest, size] : pending_)
-    digests.insert(digest);
-  return std::vector<std::string>(digests.begin(), digests.end());
+    sizes.emplace(std::get<std::string>(row[0]), std::get<int64_t>(row[1]));
+  std::vector<BlobEntry> entries;
+  for (const auto& [digest, size] : sizes)
+    entries.push_back({digest, size});
+  return entries;
 }
 
 Expected<std::optional<std::string>> LocalStore::get_document(const std::string& key)

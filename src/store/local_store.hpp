@@ -26,7 +26,7 @@ public:
   Status put_blob(const std::string& digest, std::string_view bytes) override;
   Expected<std::string> get_blob(const std::string& digest) override;
   Status delete_blob(const std::string& digest) override;
-  Expected<std::vector<std::string>> list_blobs() override;
+  Expected<std::vector<BlobEntry>> list_blobs() override;
   Status sync() override;
   Expected<std::vector<std::string>> list_unindexed() override;
   Status remove_unindexed(const std::string& name) override;

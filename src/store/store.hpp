@@ -5,6 +5,7 @@
 
 #include "util/error.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,11 @@ public:
 
 enum class Access { shared, exclusive };
 
+struct BlobEntry {
+  std::string digest;
+  int64_t size = 0; // bytes as stored (compressed, for chunks)
+};
+
 class Store {
 public:
   virtual ~Store() = default;
@@ -38,7 +44,8 @@ public:
   virtual Status put_blob(const std::string& digest, std::string_view bytes) = 0;
   virtual Expected<std::string> get_blob(const std::string& digest) = 0;
   virtual Status delete_blob(const std::string& digest) = 0;
-  virtual Expected<std::vector<std::string>> list_blobs() = 0;
+  // In digest order.
+  virtual Expected<std::vector<BlobEntry>> list_blobs() = 0;
   // Makes every blob put so far durable, and known to other users of the store. Until then a
   // blob is only known to this object: a publish syncs once, before its version becomes visible.
   virtual Status sync() = 0;

@@ -179,6 +179,9 @@ expect_in "$WORK/out" "would remove 1 versions (2 kept)"
 expect_exit 0 -- "$KILN" gc --keep-newest 0 --keep-younger-than 0s --json
 [ "$(json_field "$WORK/out" "d['versions']")" = "['agent@1.2.0']" ] ||
   { cat "$WORK/out"; fail "gc removed the wrong versions"; }
+# 1.2.0 holds two MiB of random files, which no other version shares and zstd cannot shrink.
+[ "$(json_field "$WORK/out" "d['chunk_bytes'] >= 2 << 20")" = True ] ||
+  { cat "$WORK/out"; fail "gc did not count the bytes it freed"; }
 expect_exit 0 -- "$KILN" store fsck
 expect_exit 0 -- "$KILN" pull agent@1.1.0 --to "$WORK/after-gc"
 

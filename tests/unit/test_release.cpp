@@ -411,7 +411,15 @@ TEST(gc, removes_versions_then_the_chunks_only_they_needed_and_fsck_stays_clean)
   ASSERT_TRUE(kiln::release::promote(*f.store, f.config, "agent", "1.0.0", "dev"));
   // Litter of a publish that died: a blob file no index lists.
   f.dir.write("store/blobs/ab/" + std::string(64, 'f'), "half a chunk");
+  auto stored_bytes = [&f] {
+    int64_t total = 0;
+    auto listed = f.store->list_blobs().value();
+    for (const auto& blob : listed)
+      total += blob.size;
+    return total;
+  };
   size_t blobs_before = f.store->list_blobs()->size();
+  int64_t bytes_before = stored_bytes();
 
   kiln::release::Retention none{0, 0};
   auto dry = kiln::release::gc(*f.store, none, true);
@@ -425,11 +433,15 @@ TEST(gc, removes_versions_then_the_chunks_only_they_needed_and_fsck_stays_clean)
   EXPECT_EQ(done->kept_versions, 1u); // 1.0.0: dev points at it
   EXPECT_GT(done->blobs, 0u);
   EXPECT_EQ(f.store->list_blobs()->size(), blobs_before - done->blobs);
+  EXPECT_GT(done->blob_bytes, 1 << 20); // 2.0.0's noise does not compress
+  EXPECT_EQ(dry->blob_bytes, done->blob_bytes);
+  EXPECT_EQ(stored_bytes(), bytes_before - done->blob_bytes);
   EXPECT_TRUE(f.store->list_unindexed()->empty());
   EXPECT_EQ(*kiln::release::list_versions(*f.store, "agent"), std::vector<std::string>{"1.0.0"});
   auto report = kiln::release::fsck(*f.store, f.config);
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->problems.empty());
+  EXPECT_EQ(report->blob_bytes, stored_bytes());
   EXPECT_TRUE(kiln::release::pull(*f.store, f.config, "agent@dev", f.dir.path() / "p", false));
 }
 
@@ -442,7 +454,10 @@ TEST(fsck, finds_a_flipped_byte_and_a_missing_chunk_and_names_them)
   EXPECT_TRUE(clean->problems.empty());
   EXPECT_EQ(clean->versions, 1u);
 
-  auto blobs = *f.store->list_blobs();
+  std::vector<std::string> blobs;
+  auto listed = f.store->list_blobs().value();
+  for (const auto& blob : listed)
+    blobs.push_back(blob.digest);
   fs::path flipped = f.dir.path() / "store/blobs" / blobs[0].substr(0, 2) / blobs[0];
   std::string bytes = *kiln::util::read_file(flipped);
   bytes[bytes.size() / 2] ^= 0x10;

@@ -36,7 +36,10 @@ TEST(local_store, blobs_are_kept_by_digest)
   ASSERT_TRUE((*store)->sync());
   EXPECT_TRUE(*LocalStore::open(dir.path()).value()->has_blob(digest));
   EXPECT_EQ(*(*store)->get_blob(digest), bytes);
-  EXPECT_EQ(*(*store)->list_blobs(), std::vector<std::string>{digest});
+  auto listed = *(*store)->list_blobs();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].digest, digest);
+  EXPECT_EQ(listed[0].size, static_cast<int64_t>(bytes.size()));
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "blobs" / digest.substr(0, 2) / digest));
 
   EXPECT_FALSE((*store)->has_blob("not-a-digest"));
