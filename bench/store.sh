@@ -32,7 +32,7 @@ step = "  - name: one-more-package\n    packages: [tree]\n\noutputs:"
 open(path, "w").write(text.replace("\noutputs:", "\n" + step, 1))
 PY
 
-echo "bench: $(nproc) cores, kiln $("$KILN" --version), $(casync --version | head -n1)" >&2
+echo "bench: $(nproc) cores, kiln $("$KILN" --version), $(casync --version | awk 'NR == 1')" >&2
 for v in v1 v2; do
   "$KILN" build "$WORK/$v/image.yaml" --out "$WORK/out-$v" --cache-dir "$WORK/cache" \
     >"$WORK/build-$v.log" 2>&1 || { cat "$WORK/build-$v.log"; exit 1; }

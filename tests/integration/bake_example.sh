@@ -139,13 +139,13 @@ mid = entries.get("etc/machine-id")
 assert mid is None or mid.size == 0
 print("tar ok:", len(names), "entries")
 ' "$EPOCH"
-zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - etc/passwd | grep -q '^azdo:x:1001:' || fail "azdo user missing"
+zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - etc/passwd | grep '^azdo:x:1001:' >/dev/null || fail "azdo user missing"
 zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - opt/agent-tools/LICENSE.txt 2>/dev/null |
-  grep -q '^Seats: 50 build agents$' || fail "the licence was not decrypted"
+  grep '^Seats: 50 build agents$' >/dev/null || fail "the licence was not decrypted"
 zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - opt/azdo/.proxy 2>/dev/null |
-  grep -qx 'http://proxy.corp.example:3128' || fail "the agent's proxy is not set"
+  grep -x 'http://proxy.corp.example:3128' >/dev/null || fail "the agent's proxy is not set"
 zstd -dc "$OUT/rootfs.tar.zst" | tar -xOf - etc/environment 2>/dev/null |
-  grep -q '^http_proxy="http://proxy.corp.example:3128"' || fail "/etc/environment has no proxy"
+  grep '^http_proxy="http://proxy.corp.example:3128"' >/dev/null || fail "/etc/environment has no proxy"
 
 step "a second bake with the same epoch is byte-identical"
 expect_exit 0 -- env SOURCE_DATE_EPOCH=$EPOCH "$KILN" build "$EXAMPLE/image.yaml" --out "$WORK/out2" --json

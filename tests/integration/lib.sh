@@ -2,6 +2,8 @@
 # kiln binary ($KILN) the way a user would; it exits 0 on success, 77 to skip with a reason,
 # anything else on failure.
 set -euo pipefail
+# With pipefail, a reader that stops early (grep -q, head) can fail a pipeline: its writer dies
+# of SIGPIPE. Pipelines here read to the end (grep >/dev/null, awk 'NR == 1').
 
 KILN=${KILN_BIN:?set KILN_BIN to the kiln binary}
 SOURCE_DIR=${KILN_SOURCE_DIR:?set KILN_SOURCE_DIR to the repository}
@@ -28,7 +30,7 @@ require_mirror() {
   local uri
   uri=$( (grep -shoE '^(URIs:|deb) +[a-z]+://[^ ]+' /etc/apt/sources.list \
             /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list || true) \
-        | awk '{print $2}' | head -n1)
+        | awk 'NR == 1 {print $2}')
   [ -n "$uri" ] || skip "no Debian mirror configured in /etc/apt"
   curl -fsS --max-time 15 -o /dev/null "$uri/dists/bookworm/Release" ||
     skip "the Debian mirror ($uri) does not answer"

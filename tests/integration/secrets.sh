@@ -47,7 +47,7 @@ no_value_in() {
     if grep -rlaF -- "$form" "$@" 2>/dev/null; then fail "a secret value was found above"; fi
   done
   for tar in $(find "$@" -name '*.tar.zst' 2>/dev/null); do
-    if zstd -dc "$tar" | grep -qaF -- "$TOKEN"; then fail "the token is inside $tar"; fi
+    if zstd -dc "$tar" | grep -aF -- "$TOKEN" >/dev/null; then fail "the token is inside $tar"; fi
   done
 }
 

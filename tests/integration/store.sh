@@ -242,7 +242,7 @@ for i in $(seq 1 16); do
   kill -KILL $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
   # Either the version is there whole, or it is not there at all.
-  if "$KILN" ls agent --json | grep -q "\"3.0.$i\""; then
+  if "$KILN" ls agent --json | grep "\"3.0.$i\"" >/dev/null; then
     "$KILN" verify "agent@3.0.$i" >/dev/null || fail "iteration $i: a visible version is broken"
     after=$((after + 1))
   else
