@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
-#include <set>
 #include <sys/file.h>
 #include <unistd.h>
 
