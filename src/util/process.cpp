@@ -11,6 +11,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings)
 // Waits for the command and exits with its status, so that the parent sees it as its own.
 [[noreturn]] void proxy_for(pid_t pid)
 {
+  // Nothing kiln had open (a lock on OUT, the cache) stays held by the proxy.
+  ::close_range(3, ~0U, 0);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -84,8 +87,18 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings)
   ::_exit(WEXITSTATUS(status));
 }
 
-[[noreturn]] void start_child(const ProcessSpec& spec, int output_fd, int error_fd)
+// The child dies with the process that forked it, even when that one is killed with SIGKILL and
+// cannot clean up: kiln's children, and in a PID namespace the command under its proxy.
+void die_with_parent(pid_t parent)
 {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent)
+    ::_exit(128 + SIGKILL);
+}
+
+[[noreturn]] void start_child(const ProcessSpec& spec, pid_t parent, int output_fd, int error_fd)
+{
+  die_with_parent(parent);
   ::setpgid(0, 0);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
@@ -102,6 +115,11 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings)
   // Only stdin, stdout and stderr reach the command: whatever kiln inherited or opened goes at
   // exec. (Some programs care: mmdebstrap hands apt a descriptor that dash can only use below 10.)
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (spec.before_namespaces) {
+    std::string failure = spec.before_namespaces();
+    if (!failure.empty())
+      child_fail(error_fd, failure);
+  }
   if (spec.namespaces != 0 && ::unshare(spec.namespaces) != 0)
     child_fail(error_fd, std::string("cannot create namespaces (unshare): ") +
                              std::strerror(errno) + " (run kiln as root)");
@@ -113,6 +131,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings)
       ::close(error_fd);
       proxy_for(pid);
     }
+    // The command is PID 1 of its namespace, whose parent (the proxy) it cannot name: no check.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   }
   exec_child(spec, error_fd);
 }
@@ -228,6 +248,7 @@ Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* ob
     return errno_error("cannot create pipe for", spec.argv[0], err);
   }
   std::fflush(nullptr); // so that a child never writes kiln's pending output a second time
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;
@@ -238,7 +259,7 @@ Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* ob
   if (pid == 0) {
     ::close(output_pipe[0]);
     ::close(error_pipe[0]);
-    start_child(spec, output_pipe[1], error_pipe[1]);
+    start_child(spec, parent, output_pipe[1], error_pipe[1]);
   }
   ::setpgid(pid, pid);
   ::close(output_pipe[1]);

@@ -28,6 +28,10 @@ struct ProcessSpec {
   std::vector<std::string> argv;
   std::optional<std::vector<std::string>> env; // nullopt: inherit kiln's environment
   int namespaces = 0;                          // CLONE_NEW* flags
+  // Runs in the child before it unshares `namespaces`, still in the host's PID namespace (to set
+  // up what must be started from outside, such as a network namespace's helper). Returns "" on
+  // success or a message that becomes the Error of run_process.
+  std::function<std::string()> before_namespaces;
   // Runs in the child just before exec (inside the namespaces). Returns "" on success or a
   // message that becomes the Error of run_process. Must only use async-signal-safe work in
   // spirit: kiln is single-threaded when it starts children, so plain code is acceptable.
