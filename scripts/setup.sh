@@ -10,9 +10,11 @@ PACKAGES=(
   # build
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev
-  libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev libsqlite3-dev
+  libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev libsqlite3-dev libseccomp-dev
   # run: the base tree, archives, git facts for the manifest
   mmdebstrap zstd ca-certificates git
+  # the steps' own network namespace: outbound access only
+  slirp4netns
   # the ansible step: ansible-playbook and the community.general.chroot connection
   ansible
   # tests and the benchmark: they read the outputs back, check processes, make a test CA

@@ -1,10 +1,15 @@
 #include "sandbox/sandbox.hpp"
 
+#include "sandbox/confine.hpp"
+#include "sandbox/controller.hpp"
+#include "sandbox/mounts.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace kiln::sandbox {
@@ -13,86 +18,31 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string failure(const std::string& what, const fs::path& where)
-{
-  return "sandbox: cannot " + what + " " + where.string() + ": " + std::strerror(errno) +
-         (errno == EPERM ? " (kiln build must run as root)" : "");
-}
-
-std::string mount_fs(const char* type, const fs::path& target, unsigned long flags,
-                     const char* data)
-{
-  ::mkdir(target.c_str(), 0755);
-  if (::mount(type, target.c_str(), type, flags, data) != 0)
-    return failure(std::string("mount ") + type + " on", target);
-  return {};
-}
-
-std::string bind(const fs::path& source, const fs::path& target, bool read_only)
-{
-  struct stat st {};
-  if (::stat(source.c_str(), &st) != 0)
-    return failure("find", source);
-  if (S_ISDIR(st.st_mode)) {
-    std::error_code ec;
-    fs::create_directories(target, ec);
-  } else if (::access(target.c_str(), F_OK) != 0) {
-    // Only a missing target is created: opening an existing one for writing would copy it up
-    // into the overlay's upper layer.
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd >= 0)
-      ::close(fd);
-  }
-  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-    return failure("bind-mount " + source.string() + " on", target);
-  if (read_only && ::mount(nullptr, target.c_str(), nullptr,
-                           MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
-    return failure("make read-only", target);
-  return {};
-}
-
-std::string make_dev(const fs::path& root)
-{
-  fs::path dev = root / "dev";
-  if (auto error = mount_fs("tmpfs", dev, MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-      !error.empty())
-    return error;
-  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
-    if (auto error = bind(fs::path("/dev") / node, dev / node, false); !error.empty())
-      return error;
-  }
-  if (auto error = mount_fs("devpts", dev / "pts", MS_NOSUID | MS_NOEXEC,
-                            "newinstance,ptmxmode=0666,mode=0620");
-      !error.empty())
-    return error;
-  if (auto error = mount_fs("tmpfs", dev / "shm", MS_NOSUID | MS_NODEV, "mode=1777");
-      !error.empty())
-    return error;
-  const std::pair<const char*, const char*> links[] = {{"pts/ptmx", "ptmx"},
-                                                       {"/proc/self/fd", "fd"},
-                                                       {"/proc/self/fd/0", "stdin"},
-                                                       {"/proc/self/fd/1", "stdout"},
-                                                       {"/proc/self/fd/2", "stderr"}};
-  for (const auto& [target, name] : links) {
-    if (::symlink(target, (dev / name).c_str()) != 0)
-      return failure("create", dev / name);
-  }
-  return {};
-}
-
-// The host's DNS settings, so that package and artifact steps reach the network. Only a regular
-// file is covered; a tree whose resolv.conf is a link manages DNS itself.
-std::string bind_resolv_conf(const fs::path& root)
+// DNS for the step's network: the forwarder of an isolated network, the host's settings on the
+// host's network. Only a regular file is covered; a tree whose resolv.conf is a link manages DNS
+// itself. The file is made on the /run tmpfs, never in a layer.
+std::string bind_resolv_conf(const fs::path& root, Network network)
 {
   struct stat st {};
   fs::path target = root / "etc/resolv.conf";
-  if (::lstat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+  if (!check_mount_point(root, "etc").empty())
     return {};
-  if (::access("/etc/resolv.conf", R_OK) != 0)
+  if (network == Network::none || ::lstat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return {};
-  return bind("/etc/resolv.conf", target, true);
+  if (network == Network::host)
+    return ::access("/etc/resolv.conf", R_OK) == 0 ? bind("/etc/resolv.conf", target, true)
+                                                   : std::string();
+  fs::path made = root / "run/kiln/resolv.conf";
+  std::error_code ec;
+  fs::create_directories(made.parent_path(), ec);
+  int fd = ::open(made.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string text = std::string("nameserver ") + kIsolatedDns + "\n";
+  bool written = fd >= 0 && ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+  if (fd >= 0)
+    ::close(fd);
+  if (!written)
+    return failure("write", made);
+  return bind(made, target, true);
 }
 
 std::string mount_overlay(const Overlay& overlay, const fs::path& root)
@@ -109,17 +59,31 @@ std::string mount_overlay(const Overlay& overlay, const fs::path& root)
     // overlayfs needs two layers for a read-only view; one layer is a read-only bind mount.
     if (::mount(overlay.lower[0].c_str(), root.c_str(), nullptr, MS_BIND, nullptr) != 0)
       return failure("bind-mount " + overlay.lower[0] + " on", root);
-    if (::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
+    if (::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV,
+                nullptr) != 0)
       return failure("make read-only", root);
     return {};
   }
-  if (::mount("overlay", root.c_str(), "overlay", 0, options.c_str()) != 0) {
+  // No device node in a layer opens a device: only /dev's own nodes do.
+  if (::mount("overlay", root.c_str(), "overlay", MS_NODEV, options.c_str()) != 0) {
     std::string why =
         failure("mount overlayfs of layers in " + overlay.base_dir.string() + " on", root);
     return why + " (the cache folder must be on a filesystem that can hold overlayfs layers, "
                  "such as ext4, xfs, btrfs or tmpfs: choose one with --cache-dir or "
                  "KILN_CACHE_DIR)";
   }
+  return {};
+}
+
+// A folder the command may write that changes only `bind.upper`, never `bind.source`.
+std::string overlay_folder(const Bind& bind, const fs::path& target)
+{
+  std::error_code ec;
+  fs::create_directories(target, ec);
+  std::string options = "lowerdir=" + bind.source.string() + ",upperdir=" + bind.upper.string() +
+                        ",workdir=" + bind.work.string();
+  if (::mount("overlay", target.c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
+    return failure("mount an overlay of " + bind.source.string() + " on", target);
   return {};
 }
 
@@ -153,12 +117,13 @@ std::string write_secrets(const fs::path& root,
   return {};
 }
 
-std::string enter_tree(const RunOptions& options)
+// /proc, /dev, /tmp and /run of the tree: kernel views and scratch space, never in a layer.
+std::string mount_kernel_views(const fs::path& root)
 {
-  const fs::path& root = options.root;
-  if (auto error = private_mounts(options); !error.empty())
-    return error;
-  ::sethostname("kiln", 4);
+  for (const char* point : {"proc", "dev", "tmp", "run"}) {
+    if (auto error = check_mount_point(root, point); !error.empty())
+      return error;
+  }
   if (auto error = mount_fs("proc", root / "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
       !error.empty())
     return error;
@@ -171,23 +136,36 @@ std::string enter_tree(const RunOptions& options)
       !error.empty())
     return error;
   ::mkdir((root / "run/lock").c_str(), 01777);
+  return {};
+}
+
+std::string enter_tree(const RunOptions& options)
+{
+  const fs::path& root = options.root;
+  if (auto error = private_mounts(options); !error.empty())
+    return error;
+  ::sethostname("kiln", 4);
+  if (auto error = mount_kernel_views(root); !error.empty())
+    return error;
   if (auto error = write_secrets(root, options.secret_files); !error.empty())
     return error;
-  if (auto error = bind_resolv_conf(root); !error.empty())
+  if (auto error = bind_resolv_conf(root, options.network); !error.empty())
     return error;
   for (const auto& input : options.binds) {
-    if (auto error =
-            bind(input.source, root / fs::path(input.target).relative_path(), !input.writable);
+    if (auto error = check_mount_point(root, input.target); !error.empty())
+      return error;
+    fs::path target = root / fs::path(input.target).relative_path();
+    if (auto error = input.upper.empty() ? bind(input.source, target, !input.writable)
+                                         : overlay_folder(input, target);
         !error.empty())
       return error;
   }
-  if (!options.chroot)
-    return {};
-  if (::chroot(root.c_str()) != 0)
-    return failure("chroot into", root);
-  if (::chdir("/") != 0)
-    return failure("enter", "/");
-  return {};
+  if (auto error = mask_kernel_files(root); !error.empty())
+    return error;
+  auto error = options.chroot ? pivot_into(root) : enter_controller_root(options);
+  if (!error.empty())
+    return error;
+  return confine_process();
 }
 
 } // namespace
@@ -213,6 +191,7 @@ util::ProcessSpec tree_spec(const RunOptions& options)
   spec.env = options.env;
   spec.namespaces = kNamespaces;
   spec.timeout_seconds = options.timeout_seconds;
+  spec.before_namespaces = [&options] { return enter_network(options.network); };
   spec.in_child = [&options] { return enter_tree(options); };
   return spec;
 }
@@ -239,7 +218,10 @@ Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::func
 Expected<util::ProcessResult> run_code_in_tree(const RunOptions& options, std::function<int()> work,
                                                util::ProcessObserver* observer)
 {
-  util::ProcessSpec spec = tree_spec(options);
+  // kiln's own code needs no network.
+  RunOptions offline = options;
+  offline.network = Network::none;
+  util::ProcessSpec spec = tree_spec(offline);
   spec.argv = {"kiln (checking the image tree)"};
   spec.child_main = std::move(work);
   return util::run_process(spec, observer);

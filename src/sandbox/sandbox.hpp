@@ -1,13 +1,17 @@
 // Running a process inside an image tree.
 //
-// Each run gets new mount, PID, UTS and IPC namespaces. PID 1 of the new namespace makes every
-// mount private, mounts /proc, a minimal /dev, tmpfs on /tmp and /run, binds the host's
-// resolv.conf and the requested inputs read-only, then chroots into the tree and runs the
-// command. All of these mounts live only in the private mount namespace: when the command ends,
-// or kiln kills it, the kernel kills every process left in the PID namespace and drops the
-// mounts with it, so nothing can stay mounted on the host.
+// Each run gets new mount, PID, UTS, IPC and network namespaces. PID 1 of the new namespace
+// makes every mount private, mounts /proc (with the host's kernel files masked or read-only), a
+// minimal /dev, tmpfs on /tmp and /run, a resolv.conf for its network and the requested inputs
+// read-only, then pivots its root into the tree and detaches the old one, so that nothing of the
+// host is left to reach (chroot alone can be escaped by a process that may call chroot). Before
+// the command runs it loses every capability that administers the machine, gets no_new_privs
+// and a seccomp filter (confine.hpp). All of these mounts live only in the private mount
+// namespace: when the command ends, or kiln kills it, the kernel kills every process left in the
+// PID namespace and drops the mounts with it, so nothing can stay mounted on the host.
 #pragma once
 
+#include "sandbox/network.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
 
@@ -28,7 +32,12 @@ inline constexpr const char* kInputDir = "/run/kiln/input";
 struct Bind {
   std::filesystem::path source; // on the host: a file or a folder
   std::string target;           // absolute path inside the tree
-  bool writable = false;        // inputs are read-only; a shared cache folder is not
+  bool writable = false;        // inputs are read-only; a scratch folder is not
+  // When set, `source` (a folder) is the read-only lower layer of an overlay whose changes go to
+  // `upper` (with overlayfs' `work` beside it): the command sees a writable folder, and the
+  // source, shared with other builds, is never changed.
+  std::filesystem::path upper = {};
+  std::filesystem::path work = {};
 };
 
 // An overlayfs stack mounted on the root before anything else: the layers below, read-only, and
@@ -50,9 +59,14 @@ struct RunOptions {
   // Written to /run/secrets/NAME (mode 0400) on the /run tmpfs: gone when the command ends.
   std::vector<std::pair<std::string, std::string>> secret_files;
   double timeout_seconds = 0;
-  // false: the command runs on the host, beside the prepared tree at `root`, instead of chrooted
-  // into it (for a tool that enters the tree itself, such as Ansible's chroot connection).
+  // false: the command runs beside the prepared tree at `root` instead of inside it (for a tool
+  // that enters the tree itself, such as Ansible's chroot connection), in a root of its own made
+  // in the empty folder `controller_root` (controller.hpp), where it finds `host_binds` at their
+  // own paths.
   bool chroot = true;
+  std::filesystem::path controller_root;
+  std::vector<Bind> host_binds;
+  Network network = Network::isolated;
 };
 
 // The environment every command in a tree starts with (plus the caller's additions).
