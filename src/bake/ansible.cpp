@@ -185,7 +185,12 @@ Status play(const spec::AnsibleStep& ansible, const StepContext& context, StepLo
     if (*has_proxy_file == 0)
       binds.push_back({context.scratch / "apt-build.conf", kAptProxyFile});
     TreeCommand command = tree_command(context, argv, binds);
+    // The controller sees the host's programs, the definition's folder (read-only), its own
+    // scratch folder and the tree: not the host's other files, keys, stores or kiln's cache.
     command.chroot = false;
+    command.controller_root = context.scratch / "controller";
+    KILN_TRY(util::make_dirs(command.controller_root));
+    command.host_binds = {{context.definition.dir, "", false}, {context.scratch, "", true}};
     command.extra_env.insert(command.extra_env.end(), env->begin(), env->end());
     AnsibleOutput output(log);
     auto result = run_tree_command(command, log, &output);

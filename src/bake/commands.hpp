@@ -20,8 +20,12 @@ struct TreeCommand {
   std::vector<sandbox::Bind> binds;
   std::string display; // what --verbose shows instead of argv; "" shows argv
   std::vector<std::pair<std::string, std::string>> secret_files; // name, value
-  // false: argv runs on the host beside the prepared tree, with only extra_env as environment.
+  // false: argv runs beside the prepared tree, with only extra_env as environment, in a root of
+  // its own made in the empty folder `controller_root`, where the host folders `host_binds` are
+  // at their own paths (sandbox/controller.hpp).
   bool chroot = true;
+  std::filesystem::path controller_root = {};
+  std::vector<sandbox::Bind> host_binds = {};
 };
 
 // Runs inside the tree; a non-zero exit becomes an Error that names the command.
