@@ -49,6 +49,19 @@ std::vector<std::string> deb_files(const fs::path& dir)
   return names;
 }
 
+// Copies FILE to DEST under a temporary name first, so that DEST is whole or absent.
+bool copy_in(const fs::path& file, const fs::path& dest)
+{
+  fs::path partial = dest;
+  partial += ".partial";
+  std::error_code ec;
+  fs::copy_file(file, partial, fs::copy_options::overwrite_existing, ec);
+  if (!ec && ::rename(partial.c_str(), dest.c_str()) == 0)
+    return true;
+  fs::remove(partial, ec);
+  return false;
+}
+
 } // namespace
 
 // The name apt gives a downloaded package: PACKAGE_VERSION_ARCH.deb, with the epoch's ':' written
@@ -132,9 +145,24 @@ void DebCache::add_digests(std::vector<image::Package>& packages) const
 
 Status DebCache::record_new(const std::vector<fs::path>& lists, StepLog& log)
 {
+  return keep_vouched(dir_, lists, log);
+}
+
+Status DebCache::adopt(const fs::path& downloaded, const std::vector<fs::path>& trusted_lists,
+                       StepLog& log)
+{
+  return keep_vouched(downloaded, trusted_lists, log);
+}
+
+// Records (and, from another folder, copies in) each new .deb of `from` whose sha256 `lists`
+// vouch for; forgets the others (removing them when they are already in the cache's folder).
+Status DebCache::keep_vouched(const fs::path& from, const std::vector<fs::path>& lists,
+                              StepLog& log)
+{
+  bool in_place = from == dir_;
   auto sums = read_sums(dir_ / kSums);
   std::set<std::string> fresh;
-  for (const auto& name : deb_files(dir_)) {
+  for (const auto& name : deb_files(from)) {
     if (!sums.count(name))
       fresh.insert(name);
   }
@@ -143,15 +171,22 @@ Status DebCache::record_new(const std::vector<fs::path>& lists, StepLog& log)
   auto index = index_sha256(lists, fresh);
   size_t kept = 0;
   for (const auto& name : fresh) {
-    auto actual = util::sha256_file(dir_ / name);
+    fs::path file = from / name;
+    struct stat st {};
+    auto actual = ::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                      ? util::sha256_file(file)
+                      : Expected<std::string>(std::string());
     auto expected = index.find(name);
-    if (actual && expected != index.end() && *actual == expected->second) {
-      sums[name] = *actual;
-      ++kept;
+    bool vouched = actual && expected != index.end() && *actual == expected->second;
+    if (!vouched || (!in_place && !copy_in(file, dir_ / name))) {
+      log.note("package cache: not keeping " + name +
+               " (no package index kiln verified vouches for it)");
+      if (in_place)
+        fs::remove(file);
       continue;
     }
-    log.note("package cache: not keeping " + name + " (not vouched for by the package index)");
-    fs::remove(dir_ / name);
+    sums[name] = *actual;
+    ++kept;
   }
   log.note("package cache: kept " + std::to_string(kept) + " new packages");
   return write_sums(dir_ / kSums, sums);

@@ -3,8 +3,11 @@
 //
 // apt trusts a .deb already in its archive folder when the size matches, without checking its
 // hash, so kiln keeps the trust itself: a .deb enters CACHE/debs/SHA256SUMS only after its sha256
-// matched the package index apt verified (the lists in the tree), and before every use each file
-// is checked against that record; anything unrecorded or different is removed.
+// matched a package index kiln trusts, and before every use each file is checked against that
+// record; anything unrecorded or different is removed. The trusted indexes are the ones
+// mmdebstrap fetched on the host and checked against the archive's signed Release file (the
+// bootstrap layer's lists), never lists a step could have written. Steps see the cache through
+// an overlay: what apt downloads there lands in a private folder, which kiln checks and adopts.
 #pragma once
 
 #include "bake/step_log.hpp"
@@ -34,6 +37,11 @@ public:
   // apt's *_Packages files, topmost first); removes the ones the index does not vouch for.
   Status record_new(const std::vector<std::filesystem::path>& lists, StepLog& log);
 
+  // After a step's apt ran on the overlay: moves the .debs it downloaded (in `downloaded`) into
+  // the cache when `trusted_lists` vouch for them, and forgets the rest.
+  Status adopt(const std::filesystem::path& downloaded,
+               const std::vector<std::filesystem::path>& trusted_lists, StepLog& log);
+
   void release();
 
   // The sha256 of each package's .deb as recorded when it was verified, for the manifest and the
@@ -41,6 +49,9 @@ public:
   void add_digests(std::vector<image::Package>& packages) const;
 
 private:
+  Status keep_vouched(const std::filesystem::path& from,
+                      const std::vector<std::filesystem::path>& lists, StepLog& log);
+
   std::filesystem::path dir_;
   int lock_fd_ = -1;
 };

@@ -84,22 +84,43 @@ std::vector<std::string> build_apt_options()
   return options;
 }
 
+namespace {
+
+// The package lists kiln trusts for the cache: the bootstrap layer's, which mmdebstrap fetched on
+// the host and checked against the archive's signed Release file. A step's own lists, and a
+// parent image's, may have been written by a definition: they vouch for nothing.
+std::vector<fs::path> trusted_package_lists(const StepContext& context)
+{
+  auto layers = layer_folders(context.overlay); // the step's own upper first, the base last
+  if (!context.definition.base.image.empty() || layers.size() < 2)
+    return {};
+  return {layers.back() / "var/lib/apt/lists"};
+}
+
+} // namespace
+
 Status with_package_cache(const StepContext& context, StepLog& log,
                           const std::function<Status(const std::vector<sandbox::Bind>&)>& work)
 {
   std::vector<sandbox::Bind> binds;
+  fs::path downloaded = context.scratch / "debs-downloaded";
+  fs::path overlay_work = context.scratch / "debs-work";
   if (context.debs) {
     KILN_TRY(context.debs->acquire(log));
-    binds.push_back({context.debs->dir(), "/var/cache/apt/archives", true});
+    for (const auto& dir : {downloaded, overlay_work}) {
+      KILN_TRY(util::remove_tree(dir));
+      KILN_TRY(util::make_dirs(dir));
+    }
+    binds.push_back(
+        {context.debs->dir(), "/var/cache/apt/archives", true, downloaded, overlay_work});
   }
   Status done = work(binds);
   if (context.debs) {
     // Whatever apt fetched, even for a failed run, may serve the next bake once verified.
-    std::vector<fs::path> lists;
-    for (const auto& layer : layer_folders(context.overlay))
-      lists.push_back(layer / "var/lib/apt/lists");
-    Status recorded = context.debs->record_new(lists, log);
+    Status recorded = context.debs->adopt(downloaded, trusted_package_lists(context), log);
     context.debs->release();
+    (void)util::remove_tree(downloaded);
+    (void)util::remove_tree(overlay_work);
     if (done && !recorded)
       return recorded;
   }
