@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <memory>
 #include <string>
+#include <sys/stat.h>
 
 namespace kiln::util {
 
@@ -24,6 +25,39 @@ std::string strip(const std::string& path, int count)
   return path.substr(start);
 }
 
+// A name that stays below the destination: relative, without "." or ".." components.
+bool contained(const std::string& name)
+{
+  if (name.empty() || name[0] == '/')
+    return false;
+  for (const auto& part : std::filesystem::path(name)) {
+    if (part == "..")
+      return false;
+  }
+  return true;
+}
+
+// No folder on the way to `name` below `dest` is a symbolic link (which could lead anywhere).
+bool no_link_on_the_way(const std::filesystem::path& dest, const std::string& name)
+{
+  std::filesystem::path at = dest;
+  std::filesystem::path parent = std::filesystem::path(name).parent_path();
+  for (const auto& part : parent) {
+    at /= part;
+    struct stat st {};
+    if (::lstat(at.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return false;
+  }
+  return true;
+}
+
+Error unsafe(const std::filesystem::path& file, const std::string& what)
+{
+  return make_error(ExitCode::input, "cannot extract " + file.string() + ": " + what,
+                    "the archive is unsafe to extract; rebuild it with relative paths that stay "
+                    "inside it");
+}
+
 Error archive_error(struct archive* a, const std::filesystem::path& file)
 {
   const char* text = archive_error_string(a);
@@ -41,6 +75,8 @@ Status extract_archive(const std::filesystem::path& file, const std::filesystem:
   archive_read_support_format_all(reader.get());
   archive_read_support_filter_all(reader.get());
   ArchivePtr writer(archive_write_disk_new(), archive_write_free);
+  // Not ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS: kiln gives libarchive absolute names (the
+  // destination prefixed), after checking itself that each name and link target is relative.
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
               ARCHIVE_EXTRACT_SECURE_SYMLINKS;
   if (whole_tree)
@@ -54,18 +90,23 @@ Status extract_archive(const std::filesystem::path& file, const std::filesystem:
     std::string name = strip(archive_entry_pathname(entry), strip_components);
     if (name.empty())
       continue;
-    // Entries are placed below `dest` by prefixing it, so an absolute entry name is refused here;
-    // libarchive's SECURE_NODOTDOT refuses "..".
-    if (name[0] == '/')
-      return make_error(ExitCode::input,
-                        "cannot extract " + file.string() + ": entry '" + name +
-                            "' has an absolute path",
-                        "the archive is unsafe to extract; rebuild it with relative paths");
+    // Entries are placed below `dest` by prefixing it, so every name, and every hard link's
+    // target, must stay below it once stripped: an absolute or climbing target would link (and a
+    // hard link entry with data would rewrite) a file of the host.
+    if (!contained(name))
+      return unsafe(file, "entry '" + name + "' leaves the destination");
+    if (!no_link_on_the_way(dest, name))
+      return unsafe(file, "entry '" + name + "' goes through a symbolic link");
     archive_entry_set_pathname(entry, (dest / name).c_str());
     if (const char* link = archive_entry_hardlink(entry)) {
       std::string target = strip(link, strip_components);
       if (target.empty())
         continue;
+      if (!contained(target))
+        return unsafe(file,
+                      "hard link '" + name + "' points to '" + link + "', outside the destination");
+      if (!no_link_on_the_way(dest, target))
+        return unsafe(file, "hard link '" + name + "' points through a symbolic link");
       archive_entry_set_hardlink(entry, (dest / target).c_str());
     }
     if (archive_write_header(writer.get(), entry) != ARCHIVE_OK)

@@ -133,6 +133,74 @@ TEST(archive, refuses_entries_that_climb_out)
   EXPECT_FALSE(fs::exists(dir.path() / "escaped"));
 }
 
+// An archive entry for the hostile cases: a hard link (with or without data) or a symlink.
+struct Entry {
+  std::string name;
+  std::string hardlink; // "" for a regular file
+  std::string data;
+  std::string symlink = {};
+};
+
+void make_links_archive(const fs::path& file, const std::vector<Entry>& entries)
+{
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open_filename(a, file.c_str());
+  for (const auto& entry : entries) {
+    struct archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, entry.name.c_str());
+    archive_entry_set_filetype(e, entry.symlink.empty() ? AE_IFREG : AE_IFLNK);
+    archive_entry_set_perm(e, 04755);
+    if (!entry.hardlink.empty())
+      archive_entry_set_hardlink(e, entry.hardlink.c_str());
+    if (!entry.symlink.empty())
+      archive_entry_set_symlink(e, entry.symlink.c_str());
+    archive_entry_set_size(e, static_cast<la_int64_t>(entry.data.size()));
+    archive_write_header(a, e);
+    archive_write_data(a, entry.data.data(), entry.data.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+// Each of these once linked or rewrote a file outside the destination (a host file).
+TEST(archive, refuses_hard_links_that_leave_the_destination)
+{
+  kiln::test::TempDir dir("archive");
+  dir.write("host/secret", "host-only");
+  ::chmod((dir.path() / "host/secret").c_str(), 0600);
+  std::string host = (dir.path() / "host/secret").string();
+  const std::vector<std::pair<std::string, std::vector<Entry>>> cases = {
+      {"absolute target with data", {{"x", host, "overwritten"}}},
+      {"absolute target, size 0", {{"x", host, ""}}},
+      {"climbing target", {{"x", "../host/secret", "overwritten"}}},
+      {"absolute after strip", {{"top/x", "top//" + host.substr(1), "overwritten"}}},
+      {"through a symlink", {{"d", "", "", dir.path().string() + "/host"}, {"x", "d/secret", "o"}}},
+  };
+  for (const auto& [what, entries] : cases) {
+    SCOPED_TRACE(what);
+    fs::remove_all(dir.path() / "out");
+    make_links_archive(dir.path() / "evil.tar", entries);
+    int strip = what == "absolute after strip" ? 1 : 0;
+    auto result = extract_archive(dir.path() / "evil.tar", dir.path() / "out", strip, true);
+    EXPECT_FALSE(result);
+    EXPECT_EQ(*read_file(dir.path() / "host/secret"), "host-only");
+    struct stat st {};
+    ::stat(host.c_str(), &st);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_EQ(st.st_nlink, 1u) << "the host file was linked into the destination";
+  }
+}
+
+TEST(archive, keeps_hard_links_inside_the_destination)
+{
+  kiln::test::TempDir dir("archive");
+  make_links_archive(dir.path() / "ok.tar", {{"a/file", "", "same"}, {"a/link", "a/file", ""}});
+  ASSERT_TRUE(extract_archive(dir.path() / "ok.tar", dir.path() / "out", 0, true));
+  EXPECT_EQ(*read_file(dir.path() / "out/a/link"), "same");
+}
+
 TEST(archive, a_file_that_is_no_archive_fails_with_a_hint)
 {
   kiln::test::TempDir dir("archive");
