@@ -89,17 +89,28 @@ int generalize_in_child(const fs::path& tree)
   return 0;
 }
 
-// Audits the finished tree and writes security-audit.json and .md beside the tar.
-Expected<json> write_audit(const fs::path& tree, const fs::path& dir,
-                           const spec::Security& security)
+// Writes NAME in the folder open as `dir`: the facts child sees only the image, so it writes
+// through a descriptor opened before it entered the tree.
+Status write_at(int dir, const std::string& name, const std::string& content)
 {
-  auto findings = security::audit(tree, security.waive);
+  int fd = ::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return errno_error("cannot write", name, errno);
+  bool written = ::write(fd, content.data(), content.size()) == ssize_t(content.size());
+  int err = errno;
+  ::close(fd);
+  return written ? ok_status() : errno_error("cannot write", name, err);
+}
+
+// Audits the finished tree and writes security-audit.json and .md beside the tar.
+Expected<json> write_audit(int dir, const spec::Security& security)
+{
+  auto findings = security::audit("/", security.waive);
   if (!findings)
     return std::move(findings).error();
   json report = security::report_json(*findings);
-  KILN_TRY(util::write_file_atomic(dir / "security-audit.json", report.dump(2) + "\n"));
-  KILN_TRY(
-      util::write_file_atomic(dir / "security-audit.md", security::report_markdown(*findings)));
+  KILN_TRY(write_at(dir, "security-audit.json", report.dump(2) + "\n"));
+  KILN_TRY(write_at(dir, "security-audit.md", security::report_markdown(*findings)));
   for (const auto& f : *findings) {
     if (f.status == "fail")
       std::printf("security audit: %s FAILED: %s\n", f.rule.c_str(), f.detail.c_str());
@@ -107,54 +118,116 @@ Expected<json> write_audit(const fs::path& tree, const fs::path& dir,
   return report["summary"];
 }
 
-int export_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
-                    const ExportChecks& checks)
+int child_error(const Error& error, int code = 1)
 {
+  std::printf("kiln: error: %s\n", error.message.c_str());
+  return code;
+}
+
+// Runs in a child whose root is the image (sandbox::run_code_in_tree): what the image says of
+// itself (packages, os-release, users, the files no package owns, the audit) is read with every
+// link resolved inside the image, never on the build host. Writes facts.json into `dir`.
+int facts_in_tree(int dir, const ExportChecks& checks)
+{
+  const fs::path tree = "/";
   auto packages = image::installed_packages_with_licenses(tree);
-  if (!packages) {
-    std::printf("kiln: error: %s\n", packages.error().message.c_str());
-    return 1;
+  if (!packages)
+    return child_error(packages.error());
+  json audit;
+  if (checks.security) {
+    auto summary = write_audit(dir, *checks.security);
+    if (!summary)
+      return child_error(summary.error());
+    audit = *summary;
   }
+  auto unowned = image::unowned_files(tree);
+  if (!unowned)
+    return child_error(unowned.error());
+  ExportResult facts;
+  facts.packages = std::move(*packages);
+  facts.security = audit;
+  facts.os = image::read_os_release(tree);
+  facts.users = image::read_users(tree);
+  facts.unowned = std::move(*unowned);
+  Status written = write_at(dir, "facts.json", to_json(facts).dump() + "\n");
+  return written ? 0 : child_error(written.error());
+}
+
+// Runs in a child with the tree mounted at `tree`: the tar, read without following any link.
+int tar_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
+                 const ExportChecks& checks)
+{
   auto progress = [](uint64_t entries, uint64_t bytes) {
     std::printf("exported %llu files, %llu MiB\n", static_cast<unsigned long long>(entries),
                 static_cast<unsigned long long>(bytes >> 20));
     std::fflush(stdout);
   };
-  json audit;
-  if (checks.security) {
-    auto summary = write_audit(tree, dir, *checks.security);
-    if (!summary) {
-      std::printf("kiln: error: %s\n", summary.error().message.c_str());
-      return 1;
-    }
-    audit = *summary;
-  }
   const util::Redactor* secrets =
       checks.secrets && !checks.secrets->empty() ? checks.secrets : nullptr;
   auto tar = image::write_rootfs_tar(tree, dir / "rootfs.tar.zst", epoch, progress, secrets);
-  if (!tar) {
-    std::printf("kiln: error: %s\n", tar.error().message.c_str());
-    return tar.error().code == ExitCode::environment ? 28 : 1;
-  }
-  auto unowned = image::unowned_files(tree);
-  if (!unowned) {
-    std::printf("kiln: error: %s\n", unowned.error().message.c_str());
-    return 1;
-  }
-  ExportResult result;
-  result.sha256 = tar->sha256;
-  result.size = tar->size;
-  result.entries = tar->entries;
-  result.packages = std::move(*packages);
-  result.security = audit;
-  result.os = image::read_os_release(tree);
-  result.users = image::read_users(tree);
-  result.unowned = std::move(*unowned);
-  Status written = util::write_file_atomic(dir / "result.json", to_json(result).dump() + "\n");
+  if (!tar)
+    return child_error(tar.error(), tar.error().code == ExitCode::environment ? 28 : 1);
+  json written = {{"sha256", tar->sha256}, {"size", tar->size}, {"entries", tar->entries}};
+  Status saved = util::write_file_atomic(dir / "tar.json", written.dump() + "\n");
   std::printf("rootfs.tar.zst: %llu entries, %llu bytes, sha256 %s\n",
               static_cast<unsigned long long>(tar->entries),
               static_cast<unsigned long long>(tar->size), tar->sha256.c_str());
-  return written ? 0 : 1;
+  return saved ? 0 : 1;
+}
+
+// The facts and the tar's digest, as one result.json.
+Status merge_result(const fs::path& dir)
+{
+  auto facts = util::read_json_file(dir / "facts.json");
+  auto tar = util::read_json_file(dir / "tar.json");
+  if (!facts)
+    return std::move(facts).error();
+  if (!tar)
+    return std::move(tar).error();
+  for (const auto& [key, value] : tar->items())
+    (*facts)[key] = value;
+  KILN_TRY(util::write_file_atomic(dir / "result.json", facts->dump() + "\n"));
+  fs::remove(dir / "facts.json");
+  fs::remove(dir / "tar.json");
+  return ok_status();
+}
+
+// The child said what went wrong in its last error line.
+Status child_status(const Expected<util::ProcessResult>& result, const std::string& what,
+                    const fs::path& dir, StepLog& log)
+{
+  Status done = check_child(result, what);
+  if (!done && result) {
+    for (const auto& line : log.tail()) {
+      if (line.rfind("kiln: error: ", 0) == 0)
+        done = make_error(ExitCode::build_failed, line.substr(13));
+    }
+  }
+  if (done && result->exit_code == 28)
+    done = errno_error("cannot write", (dir / "rootfs.tar.zst").string(), ENOSPC);
+  return done;
+}
+
+Status write_export(const sandbox::Overlay& layers, const fs::path& mount_point,
+                    const fs::path& dir, int64_t source_date_epoch, const ExportChecks& checks,
+                    StepLog& log)
+{
+  sandbox::RunOptions options;
+  options.root = mount_point;
+  options.overlay = layers;
+  log.command("read the image's packages, users and files in " + mount_point.string());
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0)
+    return errno_error("cannot open", dir.string(), errno);
+  auto facts = sandbox::run_code_in_tree(
+      options, [&] { return facts_in_tree(dir_fd, checks); }, &log);
+  ::close(dir_fd);
+  KILN_TRY(child_status(facts, "reading the image", dir, log));
+  log.command("export " + mount_point.string());
+  auto tar = sandbox::run_with_tree(
+      options, [&] { return tar_in_child(mount_point, dir, source_date_epoch, checks); }, &log);
+  KILN_TRY(child_status(tar, "export", dir, log));
+  return merge_result(dir);
 }
 
 } // namespace
@@ -199,22 +272,7 @@ Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
   KILN_TRY(util::remove_tree(dir));
   KILN_TRY(util::make_dirs(dir));
   cache.hold("export-" + key);
-  sandbox::RunOptions options;
-  options.root = mount_point;
-  options.overlay = layers;
-  log.command("export " + mount_point.string());
-  auto result = sandbox::run_with_tree(
-      options, [&] { return export_in_child(mount_point, dir, source_date_epoch, checks); }, &log);
-  Status done = check_child(result, "export");
-  if (!done && result) {
-    // The child said what went wrong in its last error line.
-    for (const auto& line : log.tail()) {
-      if (line.rfind("kiln: error: ", 0) == 0)
-        done = make_error(ExitCode::build_failed, line.substr(13));
-    }
-  }
-  if (done && result->exit_code == 28)
-    done = errno_error("cannot write", (dir / "rootfs.tar.zst").string(), ENOSPC);
+  Status done = write_export(layers, mount_point, dir, source_date_epoch, checks, log);
   auto exported = done ? read_result(dir / "result.json") : Expected<ExportResult>(Error{});
   if (!done || !exported) {
     (void)util::remove_tree(dir);

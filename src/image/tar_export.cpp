@@ -88,6 +88,8 @@ private:
       return errno_error("cannot read", path.string(), errno);
     if (S_ISSOCK(st.st_mode))
       return ok_status(); // sockets cannot be archived and mean nothing in an image
+    if (auto secret = secrets_ ? secrets_->find_in(name) : std::nullopt)
+      return secret_found(*secret, name);
     EntryPtr entry(archive_entry_new(), archive_entry_free);
     archive_entry_set_pathname(entry.get(), name.c_str());
     archive_entry_set_mode(entry.get(), st.st_mode);

@@ -36,7 +36,18 @@ void Redactor::add(const std::string& name, const std::string& value)
   std::string encoded = base64_encode(value);
   // Without its padding, base64 text also matches inside a longer encoded stream.
   std::string unpadded = encoded.substr(0, encoded.find('='));
-  for (const std::string& form : {value, unpadded, url_encode(value)}) {
+  std::vector<std::string> forms = {value, unpadded, url_encode(value)};
+  // Logs are written line by line, so a value of several lines never appears whole in one: each
+  // of its lines is a form of its own (short ones would hide common words, so they are left).
+  if (value.find('\n') != std::string::npos) {
+    for (std::string line : split(value, '\n')) {
+      if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+      if (line.size() >= kMinLineForm)
+        forms.push_back(line);
+    }
+  }
+  for (const std::string& form : forms) {
     bool known = std::any_of(needles_.begin(), needles_.end(),
                              [&](const Needle& n) { return n.text == form; });
     if (!known && !form.empty()) {
@@ -106,6 +117,8 @@ Redactor::find_in_tree(const fs::path& dir) const
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     struct stat st {};
     std::string relative = it->path().lexically_relative(dir).string();
+    if (auto name = find_in(relative)) // a value in a file's name lands in tar entries too
+      return std::optional(std::make_pair(relative, *name));
     if (::lstat(it->path().c_str(), &st) != 0)
       continue;
     if (S_ISLNK(st.st_mode)) {

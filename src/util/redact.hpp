@@ -13,7 +13,9 @@ namespace kiln::util {
 
 class Redactor {
 public:
-  // Adds a value, with the forms it is likely to travel in: as is, base64 and URL-encoded.
+  // Adds a value, with the forms it is likely to travel in: as is, base64 and URL-encoded, and
+  // for a value of several lines each line of at least kMinLineForm characters.
+  static constexpr size_t kMinLineForm = 8;
   void add(const std::string& name, const std::string& value);
   bool empty() const { return needles_.empty(); }
 
@@ -23,8 +25,8 @@ public:
   // The name of the secret whose value (in any form) occurs in DATA, or nullopt.
   std::optional<std::string> find_in(std::string_view data) const;
 
-  // The first file below DIR (its path relative to DIR) holding a secret, and which one.
-  // Reads every regular file; links are not followed.
+  // The first file below DIR (its path relative to DIR) holding a secret in its name, its
+  // content or its link target, and which one. Links are not followed.
   Expected<std::optional<std::pair<std::string, std::string>>>
   find_in_tree(const std::filesystem::path& dir) const;
 

@@ -19,6 +19,29 @@ TEST(redact, replaces_the_value_and_its_encoded_forms)
   EXPECT_EQ(r.apply("nothing here"), "nothing here");
 }
 
+// Logs are redacted line by line: a value of several lines was once shown in clear.
+TEST(redact, a_value_of_several_lines_is_hidden_line_by_line)
+{
+  Redactor r;
+  r.add("key", "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nok\n-----END KEY-----\n");
+  EXPECT_EQ(r.apply("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"), "[secret key]");
+  EXPECT_EQ(r.apply("-----END KEY-----"), "[secret key]");
+  EXPECT_EQ(r.apply("ok"), "ok"); // too short to hide without hiding common words
+  EXPECT_EQ(r.find_in("x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y"), "key");
+}
+
+TEST(redact, a_value_in_a_file_name_is_found)
+{
+  kiln::test::TempDir dir("redact");
+  dir.write("opt/leak/name-tok123456789", "harmless content");
+  Redactor r;
+  r.add("token", "tok123456789");
+  auto found = r.find_in_tree(dir.path());
+  ASSERT_TRUE(found);
+  ASSERT_TRUE(*found);
+  EXPECT_EQ((*found)->second, "token");
+}
+
 TEST(redact, known_base64_and_url_encoding)
 {
   EXPECT_EQ(kiln::util::base64_encode("abc"), "YWJj");
