@@ -23,9 +23,28 @@ std::string where(const spec::Definition& definition, const spec::Step& step)
          std::to_string(step.position.column);
 }
 
+// A file the definition uses must be inside the definition's folder once every link is
+// followed: a link in the repository to /etc/shadow would otherwise bring a host file into the
+// image. Checked before the file is read, so kiln never reveals anything of a file outside.
+Status check_inside_definition(const spec::Definition& definition, const fs::path& path,
+                               const std::string& what)
+{
+  std::error_code ec;
+  fs::path folder = fs::canonical(definition.dir, ec);
+  fs::path real = fs::weakly_canonical(path, ec);
+  if (ec || !util::lexically_within(folder, real))
+    return make_error(ExitCode::input,
+                      what + " " + path.string() + " is outside the definition's folder " +
+                          folder.string() + " (links are followed)",
+                      "keep every input next to the definition; serve other artifacts over "
+                      "https:// with their sha256");
+  return ok_status();
+}
+
 Status add_file_input(const spec::Definition& definition, const std::string& relative,
                       Inputs& inputs)
 {
+  KILN_TRY(check_inside_definition(definition, definition.dir / relative, "the input"));
   auto digest = util::sha256_tree(definition.dir / relative);
   if (!digest)
     return std::move(digest).error();
@@ -40,8 +59,12 @@ Expected<fs::path> download_verified(const spec::Definition& definition, const s
   fs::path partial = cached;
   partial += ".partial-" + std::to_string(getpid());
   std::string url = artifact.url;
-  if (url.rfind("file:", 0) == 0)
-    url = "file://" + fs::absolute(spec::local_artifact_path(definition, url)).string();
+  if (url.rfind("file:", 0) == 0) {
+    fs::path local = fs::absolute(spec::local_artifact_path(definition, url));
+    KILN_TRY(
+        check_inside_definition(definition, local, "the artifact of step '" + step.name + "'"));
+    url = "file://" + local.string();
+  }
   log.note("fetching " + util::redact_url(url));
   log.command("fetch " + util::redact_url(url));
   auto progress = [&log](double done, double total) {
@@ -115,6 +138,8 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
   const auto& artifact = std::get<spec::ArtifactStep>(step.body);
   fs::path dir = cache_dir / "artifacts";
   KILN_TRY(util::make_dirs(dir));
+  // Artifacts may be private (licensed tools, internal builds): only root reads the cache's copy.
+  ::chmod(dir.c_str(), 0700);
   fs::path cached = dir / artifact.sha256;
   if (fs::exists(cached)) {
     // The cache is only trusted after a fresh check: a corrupted entry is fetched again.
