@@ -1,5 +1,6 @@
 #include "release/version.hpp"
 
+#include "util/fs.hpp"
 #include "util/semver.hpp"
 
 #include <algorithm>
@@ -71,11 +72,21 @@ Expected<Version> version_from_json(const json& body)
       v.parent = ParentImage{parent.at("name"), parent.at("version"), parent.at("manifest_sha256")};
     v.tests_total = body.at("tests").at("total");
     v.tests_failed = body.at("tests").at("failed");
+    std::set<std::string> paths;
     for (const auto& entry : body.at("files")) {
       auto stored = store::stored_file_from_json(entry);
       if (!stored)
         return std::move(stored).error();
-      v.files.push_back({entry.at("path"), std::move(*stored)});
+      // Whatever the signature says, a path from the store is joined to the user's folders:
+      // it must stay below them.
+      std::string path = entry.at("path");
+      if (!util::is_plain_relative_path(path) || !paths.insert(path).second)
+        return make_error(ExitCode::input,
+                          "a version lists the file path '" + path +
+                              "', which is not a plain relative path or appears twice",
+                          "the store holds a damaged or forged version: do not use it; run kiln "
+                          "store fsck");
+      v.files.push_back({path, std::move(*stored)});
     }
     return v;
   } catch (const json::exception& e) {

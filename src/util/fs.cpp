@@ -98,6 +98,24 @@ Status make_dirs(const fs::path& path)
   return ok_status();
 }
 
+bool is_plain_relative_path(std::string_view path)
+{
+  if (path.empty() || path.front() == '/' || path.back() == '/' ||
+      path.find('\0') != std::string_view::npos)
+    return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos)
+      end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 bool lexically_within(const fs::path& base, const fs::path& path)
 {
   fs::path normal_base = base.lexically_normal();

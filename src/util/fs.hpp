@@ -31,6 +31,11 @@ Expected<nlohmann::json> read_json_file(const fs::path& path);
 // symlinks followed). Used to reject definitions whose paths climb out of their folder.
 bool lexically_within(const fs::path& base, const fs::path& path);
 
+// A plain relative path such as "logs/01-bootstrap.log": not empty, not absolute, no ".", ".."
+// or empty component, no NUL. What a path read from a store or an archive must be before it is
+// joined to a folder.
+bool is_plain_relative_path(std::string_view path);
+
 // Mount points at or below `path`, read from /proc/self/mountinfo.
 std::vector<std::string> mounts_under(const fs::path& path);
 
