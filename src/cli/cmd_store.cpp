@@ -16,6 +16,7 @@ namespace {
 
 struct GcOptions : ReleaseOptions {
   bool dry_run = false;
+  bool force = false;
   int keep_newest = -1;
   std::string keep_younger_than;
 };
@@ -34,7 +35,7 @@ int run_gc(const GcOptions& options)
       return report(seconds.error());
     retention.keep_younger_than = *seconds;
   }
-  auto result = release::gc(*opened->store, retention, options.dry_run);
+  auto result = release::gc(*opened->store, retention, options.dry_run, options.force);
   if (!result)
     return report(result.error());
   if (options.json) {
@@ -133,6 +134,9 @@ Command add_gc(CLI::App& app)
   auto options = std::make_shared<GcOptions>();
   auto* sub = app.add_subcommand("gc", "Remove old versions and the chunks nothing needs");
   sub->add_flag("--dry-run", options->dry_run, "List what would go; change nothing");
+  sub->add_flag("--force", options->force,
+                "Run even when the index lost versions it listed (every chunk it does not "
+                "list goes)");
   sub->add_option("--keep-newest", options->keep_newest,
                   "Versions to keep per image (default 5, or retention.keep_newest)");
   sub->add_option("--keep-younger-than", options->keep_younger_than,

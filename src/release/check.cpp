@@ -120,6 +120,11 @@ Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config)
     }
     check_channels(store, name, *versions, report);
   }
+  auto loss = store.index_loss();
+  if (!loss)
+    return std::move(loss).error();
+  if (*loss)
+    report.problems.push_back(**loss);
   auto litter = store.list_unindexed();
   if (!litter)
     return std::move(litter).error();

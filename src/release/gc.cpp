@@ -68,8 +68,15 @@ Status remove_version(store::Store& store, const std::string& ref)
 
 } // namespace
 
-Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_run)
+Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_run, bool force)
 {
+  auto loss = store.index_loss();
+  if (!loss)
+    return std::move(loss).error();
+  if (*loss && !force)
+    return make_error(ExitCode::refused, "gc refuses to run: " + **loss,
+                      "restore the index from a backup; kiln store fsck shows what the chunks "
+                      "hold; kiln gc --force removes every chunk the index does not list");
   auto lock = store.lock(store::Access::exclusive);
   if (!lock)
     return std::move(lock).error();

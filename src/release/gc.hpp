@@ -32,6 +32,9 @@ struct GcResult {
   size_t litter = 0;      // files of interrupted publishes removed
 };
 
-Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_run);
+// Refuses (exit 6) a store whose index lost what it listed (Store::index_loss) unless `force`:
+// every chunk would look unneeded.
+Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_run,
+                      bool force = false);
 
 } // namespace kiln::release

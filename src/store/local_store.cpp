@@ -22,7 +22,17 @@ const char* kMigrations[] = {
     "CREATE TABLE documents (key TEXT PRIMARY KEY, content TEXT NOT NULL,"
     " updated INTEGER NOT NULL DEFAULT (unixepoch()));"
     "CREATE TABLE blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES ('documents_created', (SELECT count(*) FROM documents))",
 };
+
+int64_t marker_count(const fs::path& file)
+{
+  auto j = util::read_json_file(file);
+  if (!j || !j->is_object())
+    return -1;
+  return j->value("documents_created", int64_t{-1});
+}
 
 Status migrate(util::Database& db, const fs::path& root)
 {
@@ -80,7 +90,46 @@ Expected<std::unique_ptr<LocalStore>> LocalStore::open(const fs::path& root)
   if (!db)
     return std::move(db).error();
   KILN_TRY(migrate(*db, root));
-  return std::unique_ptr<LocalStore>(new LocalStore(root, std::move(*db)));
+  std::unique_ptr<LocalStore> store(new LocalStore(root, std::move(*db)));
+  if (marker_count(root / kMarker) < 0) {
+    // A store from before the marker, or a new one: the index says how much it holds.
+    auto created = store->created_in_index();
+    if (!created)
+      return std::move(created).error();
+    KILN_TRY(store->raise_marker(*created));
+  }
+  return store;
+}
+
+Expected<int64_t> LocalStore::created_in_index()
+{
+  auto rows = db_.query("SELECT value FROM meta WHERE key = 'documents_created'");
+  if (!rows)
+    return std::move(rows).error();
+  return rows->empty() ? 0 : std::get<int64_t>((*rows)[0][0]);
+}
+
+Status LocalStore::raise_marker(int64_t created)
+{
+  fs::path file = root_ / kMarker;
+  if (marker_count(file) >= created)
+    return ok_status();
+  nlohmann::json marker = {{"kiln_store", 1}, {"documents_created", created}};
+  return util::write_file_atomic(file, marker.dump() + "\n");
+}
+
+Expected<std::optional<std::string>> LocalStore::index_loss()
+{
+  auto created = created_in_index();
+  if (!created)
+    return std::move(created).error();
+  int64_t marked = marker_count(root_ / kMarker);
+  if (marked <= *created)
+    return std::optional<std::string>();
+  return std::optional<std::string>(
+      "the index " + (root_ / "index.sqlite").string() + " counts " + std::to_string(*created) +
+      " documents ever created, but " + kMarker + " says " + std::to_string(marked) +
+      ": the index was deleted, replaced or emptied, and the versions it listed are unknown");
 }
 
 namespace {
@@ -264,12 +313,28 @@ Expected<std::optional<std::string>> LocalStore::get_document(const std::string&
 
 Expected<bool> LocalStore::create_document(const std::string& key, std::string_view content)
 {
+  KILN_TRY(db_.execute("BEGIN IMMEDIATE"));
   auto changed =
       db_.execute("INSERT INTO documents (key, content) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                   {key, std::string(content)});
-  if (!changed)
+  bool created = changed && *changed == 1;
+  if (created) {
+    auto counted = db_.execute("UPDATE meta SET value = value + 1 WHERE key = 'documents_created'");
+    if (!counted)
+      changed = std::move(counted);
+  }
+  if (!changed) {
+    (void)db_.execute("ROLLBACK");
     return std::move(changed).error();
-  return *changed == 1;
+  }
+  KILN_TRY(db_.execute("COMMIT"));
+  if (!created)
+    return false;
+  auto count = created_in_index();
+  if (!count)
+    return std::move(count).error();
+  KILN_TRY(raise_marker(*count));
+  return true;
 }
 
 Expected<bool> LocalStore::replace_document(const std::string& key,

@@ -38,9 +38,13 @@ public:
                                   std::string_view content) override;
   Status delete_document(const std::string& key) override;
   Expected<std::vector<std::string>> list_documents(const std::string& prefix) override;
+  Expected<std::optional<std::string>> index_loss() override;
 
   // The schema level this kiln writes.
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = 2;
+  // Beside the index: how many documents the store ever created. It only grows, so an index
+  // that counts fewer has lost some.
+  static constexpr const char* kMarker = "kiln-store.json";
 
 private:
   LocalStore(std::filesystem::path root, util::Database db)
@@ -49,6 +53,8 @@ private:
   }
   std::filesystem::path blob_path(const std::string& digest) const;
   Expected<std::unordered_set<std::string>> read_index(); // every indexed digest
+  Expected<int64_t> created_in_index();
+  Status raise_marker(int64_t created);
 
   std::filesystem::path root_;
   util::Database db_;

@@ -65,6 +65,11 @@ public:
                                           std::string_view content) = 0;
   virtual Status delete_document(const std::string& key) = 0;
   virtual Expected<std::vector<std::string>> list_documents(const std::string& prefix) = 0;
+
+  // What the store knows it had but its index no longer lists (an index deleted, replaced or
+  // emptied), as a sentence; nullopt when the index is whole. A store with such a loss must not
+  // be taken for a new one: gc refuses to run on it, fsck reports it.
+  virtual Expected<std::optional<std::string>> index_loss() { return std::optional<std::string>(); }
 };
 
 // A store from its location: a folder path or file:// URL is the local backend.

@@ -1,6 +1,8 @@
 #include "util/sqlite.hpp"
 
+#include <chrono>
 #include <sqlite3.h>
+#include <thread>
 
 namespace kiln::util {
 
@@ -24,7 +26,15 @@ Expected<Database> Database::open(const std::filesystem::path& file)
   }
   Database database(db);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // Switching a new file to WAL takes a lock that the busy handler does not wait for: two
+  // processes opening a new store at once would see "database is locked". Retry within the bound.
   auto wal = database.query("PRAGMA journal_mode=WAL");
+  for (int waited = 0;
+       !wal && wal.error().message.find("locked") != std::string::npos && waited < kBusyTimeoutMs;
+       waited += 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    wal = database.query("PRAGMA journal_mode=WAL");
+  }
   if (!wal)
     return std::move(wal).error();
   KILN_TRY(database.execute("PRAGMA synchronous=FULL"));
