@@ -6,7 +6,10 @@
 #include "util/semver.hpp"
 #include "util/strings.hpp"
 
+#include <fcntl.h>
 #include <regex>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace kiln::spec {
 
@@ -304,9 +307,39 @@ LoadResult load_definition_text(const std::string& text, const std::string& disp
   return validate(root, v, std::move(def));
 }
 
+namespace {
+
+// A definition is a regular file of at most kMaxDefinitionBytes: /dev/zero, a FIFO or a huge file
+// must not make kiln read forever or hold gigabytes.
+Expected<std::string> read_definition(const fs::path& file)
+{
+  struct stat st {};
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return errno_error("cannot read", file.string(), errno, ExitCode::input);
+  std::string text;
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  bool small = regular && st.st_size <= static_cast<off_t>(kMaxDefinitionBytes);
+  if (small) {
+    text.resize(static_cast<size_t>(st.st_size));
+    ssize_t got = ::read(fd, text.data(), text.size());
+    text.resize(got < 0 ? 0 : static_cast<size_t>(got));
+  }
+  ::close(fd);
+  if (!regular)
+    return make_error(ExitCode::input, file.string() + " is not a regular file");
+  if (!small)
+    return make_error(ExitCode::input, file.string() + " is larger than " +
+                                           std::to_string(kMaxDefinitionBytes >> 20) +
+                                           " MiB, the most a definition may be");
+  return text;
+}
+
+} // namespace
+
 LoadResult load_definition(const fs::path& file)
 {
-  auto text = util::read_file(file);
+  auto text = read_definition(file);
   if (!text) {
     return LoadResult{
         std::nullopt,

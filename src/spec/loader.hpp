@@ -26,6 +26,10 @@ struct LoadResult {
 };
 
 // Reads and validates FILE; relative paths inside are checked against FILE's folder.
+// The largest definition kiln reads (1 MiB; the example agent's is under 4 KiB).
+inline constexpr size_t kMaxDefinitionBytes = 1 << 20;
+
+// Reads and checks a definition file: a regular file of at most kMaxDefinitionBytes.
 LoadResult load_definition(const std::filesystem::path& file);
 
 // Validates YAML text as if it were the file `display_name` in folder `dir` (used by tests).

@@ -79,6 +79,16 @@ grep -q "BEGIN PUBLIC KEY" "$WORK/keys/kiln-signing.pub" || fail "no public key"
 expect_exit 2 -- "$KILN" key generate --dir "$WORK/keys"
 expect_in "$WORK/err" "already exists"
 
+step "a definition that is not a regular file, or too large, is refused at once (exit 3)"
+expect_exit 3 -- timeout 10 "$KILN" validate /dev/zero
+expect_in "$WORK/err" "is not a regular file"
+mkfifo "$WORK/fifo"
+expect_exit 3 -- timeout 10 "$KILN" validate "$WORK/fifo"
+expect_in "$WORK/err" "is not a regular file"
+{ echo "name: big"; head -c 3000000 /dev/zero | tr '\0' '#'; echo; } >"$WORK/big.yaml"
+expect_exit 3 -- timeout 10 "$KILN" validate "$WORK/big.yaml"
+expect_in "$WORK/err" "the most a definition may be"
+
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   step "build as a normal user says it needs root, exit 5"
   chmod 755 "$WORK"
