@@ -64,6 +64,48 @@ expect_nothing_left "$WORK" "$KILN_CACHE_DIR"
 expect_no_image "$OUT"
 expect_cache_clean
 
+# SIGKILL gives kiln no chance to clean up: its children must die with it (PR_SET_PDEATHSIG), and
+# nothing may keep OUT's lock. Once, steps, mmdebstrap and dpkg ran on for up to 40 s.
+# expect_gone MARKER SECONDS: no process whose command line holds MARKER, within a bound.
+expect_gone() {
+  local marker=$1 bound=$2 waited=0
+  while pgrep -f -- "$marker" >/dev/null; do
+    sleep 0.2; waited=$((waited + 1))
+    if [ "$waited" -ge $((bound * 5)) ]; then
+      ps -ef | grep -F -- "$marker" | grep -v grep
+      fail "processes with '$marker' outlived kiln's SIGKILL by ${bound}s"
+    fi
+  done
+}
+
+step "SIGKILL at a random point of the bootstrap"
+export KILN_CACHE_DIR="$WORK/cache-kill"
+write_definition "$WORK/kill" "  - shell: 'true'"
+OUT="$WORK/kill-out"
+"$KILN" build "$WORK/kill/image.yaml" --out "$OUT" >"$WORK/kill.out" 2>"$WORK/kill.err" &
+pid=$!
+wait_for "$pid" "$OUT/logs/02-bootstrap.log" "I: " 240
+sleep "$((RANDOM % 8)).$((RANDOM % 10))"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+expect_gone "$KILN_CACHE_DIR" 3
+if grep -F " $WORK" /proc/self/mountinfo; then fail "still mounted after SIGKILL"; fi
+
+step "SIGKILL while a step runs"
+KMARKER="3599.$$"
+write_definition "$WORK/kill" "  - name: wait
+    shell: 'setsid -f sleep $KMARKER; echo waiting; sleep $KMARKER'"
+"$KILN" build "$WORK/kill/image.yaml" --out "$OUT" >"$WORK/kill.out" 2>"$WORK/kill.err" &
+pid=$!
+wait_for "$pid" "$OUT/logs/03-wait.log" "waiting" 300
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+expect_gone "sleep $KMARKER" 3
+expect_gone "$KILN_CACHE_DIR" 3
+if grep -F " $WORK" /proc/self/mountinfo; then fail "still mounted after SIGKILL"; fi
+write_definition "$WORK/kill" "  - shell: 'true'"
+expect_exit 0 -- "$KILN" build "$WORK/kill/image.yaml" --out "$OUT"
+
 step "the next build into the same folder works"
 write_definition "$WORK/term" "  - shell: 'echo again > /etc/again'"
 expect_exit 0 -- "$KILN" build "$WORK/term/image.yaml" --out "$OUT"

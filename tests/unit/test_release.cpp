@@ -12,6 +12,7 @@
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/signing.hpp"
+#include "util/sqlite.hpp"
 #include "util/strings.hpp"
 #include "util/zstd.hpp"
 
@@ -142,6 +143,37 @@ TEST(release, publish_then_pull_gives_the_same_files_and_a_second_version_adds_l
       kiln::release::pull(*f.store, f.config, "agent@1.1.0", f.dir.path() / "pulled", false);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, ExitCode::usage);
+}
+
+// A store is not trusted with the user's folders: a version listing a path that climbs out of
+// --to, or an absolute one, was once written there by pull when no public key was set.
+TEST(release, pull_refuses_paths_that_leave_its_folder)
+{
+  Fixture f;
+  ASSERT_TRUE(f.publish("1.0.0", f.tar));
+  std::string original = f.store->get_document("images/agent/versions/1.0.0").value().value();
+  fs::path outside = f.dir.path() / "outside";
+  int n = 1;
+  for (std::string forged :
+       std::vector<std::string>{"../outside", (outside / "abs").string(), "a/../../outside",
+                                "./manifest.json", "logs//x"}) {
+    SCOPED_TRACE(forged);
+    json doc = json::parse(original);
+    std::string version = "1.0." + std::to_string(n++);
+    doc["version"]["version"] = version;
+    doc["version"]["files"][0]["path"] = forged;
+    ASSERT_TRUE(f.store->create_document("images/agent/versions/" + version, doc.dump()).value());
+    auto pulled = kiln::release::pull(*f.store, f.config, "agent@" + version,
+                                      f.dir.path() / ("pulled-" + version), false);
+    ASSERT_FALSE(pulled);
+    EXPECT_NE(pulled.error().message.find("not a plain relative path"), std::string::npos)
+        << pulled.error().message;
+    EXPECT_FALSE(fs::exists(outside));
+    EXPECT_FALSE(fs::exists(outside / "abs"));
+  }
+  EXPECT_TRUE(kiln::util::is_plain_relative_path("logs/01-bootstrap.log"));
+  EXPECT_FALSE(kiln::util::is_plain_relative_path("logs/"));
+  EXPECT_FALSE(kiln::util::is_plain_relative_path(""));
 }
 
 TEST(release, a_version_never_changes)
@@ -443,6 +475,48 @@ TEST(gc, removes_versions_then_the_chunks_only_they_needed_and_fsck_stays_clean)
   EXPECT_TRUE(report->problems.empty());
   EXPECT_EQ(report->blob_bytes, stored_bytes());
   EXPECT_TRUE(kiln::release::pull(*f.store, f.config, "agent@dev", f.dir.path() / "p", false));
+}
+
+// An index deleted or emptied once looked like a new store, and gc then removed every chunk.
+TEST(gc, refuses_a_store_whose_index_lost_its_versions)
+{
+  for (const char* how : {"deleted", "emptied"}) {
+    SCOPED_TRACE(how);
+    Fixture f;
+    ASSERT_TRUE(f.publish("1.0.0", f.tar));
+    ASSERT_TRUE(f.publish("1.1.0", f.tar + "more"));
+    fs::path root = f.config.store;
+    f.store.reset();
+    if (std::string(how) == "deleted") {
+      for (const char* file : {"index.sqlite", "index.sqlite-wal", "index.sqlite-shm"})
+        fs::remove(root / file);
+    } else {
+      auto db = kiln::util::Database::open(root / "index.sqlite").value();
+      ASSERT_TRUE(db.execute("DELETE FROM documents"));
+      ASSERT_TRUE(db.execute("DELETE FROM blobs"));
+      ASSERT_TRUE(db.execute("DELETE FROM meta"));
+    }
+    f.store = std::move(LocalStore::open(root).value());
+    size_t files = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(root / "blobs"))
+      files += entry.is_regular_file();
+    ASSERT_GT(files, 0u);
+
+    kiln::release::Retention none{0, 0};
+    auto refused = kiln::release::gc(*f.store, none, false);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ExitCode::refused);
+    EXPECT_NE(refused.error().message.find("documents ever created"), std::string::npos);
+    size_t after = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(root / "blobs"))
+      after += entry.is_regular_file();
+    EXPECT_EQ(after, files);
+    auto report = kiln::release::fsck(*f.store, f.config);
+    ASSERT_TRUE(report);
+    ASSERT_FALSE(report->problems.empty());
+    EXPECT_NE(report->problems[0].find("deleted, replaced or emptied"), std::string::npos);
+    EXPECT_TRUE(kiln::release::gc(*f.store, none, false, /*force=*/true));
+  }
 }
 
 TEST(fsck, finds_a_flipped_byte_and_a_missing_chunk_and_names_them)
