@@ -11,11 +11,11 @@ grep -E '^Cap(Eff|Bnd)' /proc/self/status | sed 's/^/STATUS /'
 grep NoNewPrivs /proc/self/status | sed 's/^/STATUS /'
 grep '^Seccomp:' /proc/self/status | sed 's/^/STATUS /'
 
-# The classic double chroot: from a chroot inside the tree, climb above its root.
+# The classic double chroot: chroot into a folder without entering it, climb with "..", chroot
+# there (perl's chroot, unlike the chroot command, leaves the working folder where it is).
 double_chroot() {
-  mkdir -p /.escape
-  chroot /.escape /bin/bash -c "cd ../../../../../../../../..; chroot . /bin/sh -c 'test -d \"$host_dir\" && echo escaped > \"$host_dir/escaped\"'"
-  test -e "$host_dir/escaped"
+  perl -e 'mkdir "/.escape"; chroot "/.escape" or die; chdir ".." for 1 .. 64;
+           chroot "." or die; exit(-d $ARGV[0] ? 0 : 1)' "$host_dir"
 }
 probe double-chroot double_chroot
 probe host-dir test -d "$host_dir"
@@ -27,7 +27,8 @@ probe sysrq-trigger sh -c 'echo h > /proc/sysrq-trigger'
 probe unshare-user unshare --user true
 probe unshare-mount unshare --mount true
 probe host-pid1 sh -c 'tr "\0" " " < /proc/1/cmdline | grep -q -e systemd -e init'
-probe mknod-disk sh -c 'mknod /tmp/disk b 8 0 && head -c 1 /tmp/disk'
+# A device node in the layer (here the kernel's null device) would open a host device.
+probe mknod-device sh -c 'mknod /probe-null c 1 3 && echo x > /probe-null'
 probe host-loopback timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
 probe host-gateway timeout 5 bash -c "exec 3<>/dev/tcp/10.0.2.2/$port"
 # A reject route answers at once; without it the connection would go out (or wait).
