@@ -259,14 +259,19 @@ Status check_playbook(const spec::Definition& definition, const spec::Step& step
   std::vector<std::string> argv = playbook_argv(definition, ansible);
   argv.insert(argv.begin() + 1, "--syntax-check");
   log.note("run: " + util::shell_join(argv));
-  util::ProcessSpec spec;
-  spec.argv = argv;
   auto env = ansible_environment(definition, ansible, scratch);
   if (!env)
     return std::move(env).error();
-  spec.env = std::move(*env);
+  // Loading a playbook may run plugins from its folder (an ansible.cfg names them): confined.
+  sandbox::RunOptions options;
+  options.argv = argv;
+  options.env = std::move(*env);
+  options.network = sandbox::Network::none;
+  options.controller_root = scratch / "controller";
+  KILN_TRY(util::make_dirs(options.controller_root));
+  options.host_binds = {{definition.dir, "", false}, {scratch, "", true}};
   AnsibleOutput output(log);
-  auto result = util::run_process(spec, &output);
+  auto result = sandbox::run_in_controller(options, &output);
   if (!result)
     return std::move(result).error();
   if (result->success())

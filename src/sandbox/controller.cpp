@@ -105,10 +105,12 @@ std::string enter_controller_root(const RunOptions& options)
                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
       return failure("make read-only", target);
   }
-  // Last, so that no host folder covers it.
-  // The tree where the caller names it, with everything mounted in it.
-  if (auto error = bind(options.root, top / options.root.relative_path(), false); !error.empty())
-    return error;
+  // Last, so that no host folder covers it: the tree where the caller names it, with everything
+  // mounted in it.
+  if (!options.root.empty()) {
+    if (auto error = bind(options.root, top / options.root.relative_path(), false); !error.empty())
+      return error;
+  }
   return pivot_into(top);
 }
 

@@ -85,6 +85,12 @@ Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::func
 Expected<util::ProcessResult> run_code_in_tree(const RunOptions& options, std::function<int()> work,
                                                util::ProcessObserver* observer);
 
+// Runs `options.argv` in a controller root (controller.hpp) without any tree (`root` empty),
+// confined like a step: for a host tool that reads a definition's files, such as
+// `ansible-playbook --syntax-check`, which may load plugins from them.
+Expected<util::ProcessResult> run_in_controller(const RunOptions& options,
+                                                util::ProcessObserver* observer);
+
 // Runs a host command in private mount and PID namespaces, so that whatever it mounts (as
 // mmdebstrap does) disappears with it even when it is killed.
 Expected<util::ProcessResult> run_isolated(util::ProcessSpec spec, util::ProcessObserver* observer);

@@ -104,6 +104,24 @@ if command -v ansible-playbook >/dev/null; then
         content: "{{ lookup('file', '/etc/shadow', errors='ignore') | default('', true) }}"
         dest: /stolen-shadow
 YAML
+  # A callback plugin the playbook folder's ansible.cfg enables: its code runs on the controller
+  # as soon as ansible-playbook starts, the syntax check included.
+  mkdir -p "$DEF/ansible/callback_plugins"
+  printf '[defaults]\ncallback_plugins = ./callback_plugins\ncallbacks_enabled = probe\n' \
+    >"$DEF/ansible/ansible.cfg"
+  cat >"$DEF/ansible/callback_plugins/probe.py" <<PY
+import os
+for name in ("callback-wrote-%d" % os.getpid(),):
+    try:
+        open(os.path.join("$HOST_DIR", name), "w").write("written")
+    except OSError:
+        pass
+from ansible.plugins.callback import CallbackBase
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "probe"
+PY
   cat >"$DEF/image.yaml" <<YAML
 name: escape-it
 version: 0.1.0
@@ -115,6 +133,9 @@ YAML
   "$KILN" build "$DEF/image.yaml" --out "$WORK/play" >"$WORK/play.out" 2>&1 ||
     { cat "$WORK/play.out"; fail "the play did not finish"; }
   [ ! -e "$HOST_DIR/ansible-wrote" ] || fail "a play delegated to localhost wrote a host file"
+  if ls "$HOST_DIR"/callback-wrote-* 2>/dev/null; then
+    fail "a plugin from the playbook's folder wrote a host file"
+  fi
   if zstd -dc "$WORK/play/rootfs.tar.zst" | grep -aF "$(cat "$HOST_DIR/ansible-secret")" >/dev/null; then
     fail "a play copied a host file into the image"
   fi
