@@ -14,9 +14,9 @@ struct Known {
 
 // Checked in order; the first match wins.
 const Known kKnown[] = {
-    {"No space left on device", ExitCode::environment,
-     "the disk is full: free space on the filesystem holding the output folder, or choose "
-     "another with --out"},
+    {"(No space left on device|Disk quota exceeded|write error)", ExitCode::environment,
+     "a disk is full: check free space (df) on the cache's filesystem (--cache-dir, "
+     "KILN_CACHE_DIR), where layers and exports are written, and on the output folder's"},
     {"Unable to locate package ([^ ]+)", ExitCode::build_failed,
      "no package named '$1' in the configured suite and components: check the spelling "
      "(apt-cache search) or add the component that has it to base.bootstrap.components"},
@@ -51,7 +51,8 @@ void diagnose(Error& error, const std::deque<std::string>& tail, const std::stri
   if (error.hint.empty() && phase_kind == "shell")
     error.hint = "the script failed: the log above shows its output (scripts run with set -eu)";
   if (error.hint.empty() && phase_kind == "bootstrap")
-    error.hint = "check base.bootstrap (suite, variant, mirror, packages)";
+    error.hint = "check base.bootstrap (suite, variant, mirror, packages), and free space (df) on "
+                 "the cache's filesystem";
 }
 
 } // namespace kiln::bake

@@ -63,7 +63,8 @@ Error archive_error(struct archive* a, const std::filesystem::path& file)
   const char* text = archive_error_string(a);
   return make_error(ExitCode::input,
                     "cannot extract " + file.string() + ": " + (text ? text : "unknown error"),
-                    "check that the artifact is a tar.gz, tar.xz, tar.zst or zip archive");
+                    "check that " + file.filename().string() +
+                        " is a whole tar.gz, tar.xz, tar.zst or zip archive");
 }
 
 } // namespace

@@ -64,7 +64,7 @@ expect_no_image "$WORK/disk-out"
 expect_cache_clean "$WORK/small/cache"
 umount "$WORK/small"
 [ "$code" = 5 ] || { cat "$WORK/err"; fail "full disk: exit $code, expected 5"; }
-expect_in "$WORK/err" "hint: the disk is full"
+expect_in "$WORK/err" "hint: a disk is full: check free space (df) on the cache's filesystem"
 
 step "a failing shell step names the step, shows its log tail, exit 1"
 write_definition "$WORK/shell" "  - name: prepare
