@@ -158,6 +158,7 @@ private:
                         {"seconds", seconds}});
     if (status)
       return status;
+    (void)check_logs(secrets_, out_ / "logs"); // a failed step's log may hold what it printed
     Error error = explain_failure(std::move(status).error(), current, log);
     for (std::string* text : {&error.message, &error.detail, &error.hint})
       *text = secrets_.redactor.apply(*text);

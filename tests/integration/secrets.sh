@@ -82,6 +82,40 @@ write_image "  - name: leak64
 expect_exit 1 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/leak64"
 expect_in "$WORK/err" "left secret 'from_file' in the image: /etc/encoded"
 
+step "a secret in a file's name is found; the value never shows in names, logs or the cache"
+write_image "  - name: named
+    secrets: [token]
+    shell: 'mkdir -p /opt/leak && touch /opt/leak/name-\$(cat /run/secrets/token)'"
+expect_exit 1 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/named"
+expect_in "$WORK/err" "left secret 'token' in the image"
+no_value_in "$WORK/named" "$KILN_CACHE_DIR" "$WORK/err" "$WORK/out"
+if find "$WORK/named" "$KILN_CACHE_DIR" -name "*$TOKEN*" | grep . ; then
+  fail "a file name holds the token"
+fi
+
+step "a secret of several lines is hidden in logs and in a failing step's error"
+LINE1="multi-$RANDOM-first-line"
+LINE2="multi-$RANDOM-second-line"
+export KILN_IT_MULTI="$LINE1
+$LINE2"
+cat >"$WORK/multi.yaml" <<YAML
+name: secrets-it
+version: 0.1.0
+base: {bootstrap: {variant: minbase}}
+secrets:
+  multi: {env: KILN_IT_MULTI}
+steps:
+  - name: show
+    secrets: [multi]
+    shell: 'cat /run/secrets/multi; false'
+YAML
+cp "$WORK/multi.yaml" "$DEF/image.yaml"
+expect_exit 1 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/multi"
+for line in "$LINE1" "$LINE2"; do
+  if grep -rF -- "$line" "$WORK/multi" "$WORK/err" "$WORK/out"; then fail "a line of the secret is shown"; fi
+done
+expect_in "$WORK/multi/logs/03-show.log" "[secret multi]"
+
 step "a secret that cannot be resolved fails before anything runs, exit 4"
 write_image ""
 expect_exit 4 -- env -u KILN_IT_TOKEN "$KILN" build "$DEF/image.yaml" --out "$WORK/unset"
