@@ -353,8 +353,16 @@ private:
     sandbox::Overlay overlay = stack();
     overlay.upper = pending_->tree.string();
     overlay.work = pending_->work.string();
-    StepContext context{def_,   inputs_, scratch_ / "merged",     overlay, scratch, epoch_,
-                        &debs_, {},      step && step->secret_env};
+    StepContext context{def_,
+                        inputs_,
+                        scratch_ / "merged",
+                        overlay,
+                        scratch,
+                        epoch_,
+                        &debs_,
+                        {},
+                        step && step->secret_env,
+                        step && step->offline};
     if (!step) {
       Status applied = apply_requirements(def_.requirements, context, log);
       (void)util::remove_tree(scratch);

@@ -38,6 +38,7 @@ Expected<util::ProcessResult> run_tree_command(const TreeCommand& command, StepL
   options.binds = command.binds;
   options.secret_files = command.secret_files;
   options.chroot = command.chroot;
+  options.network = command.network;
   options.controller_root = command.controller_root;
   options.host_binds = command.host_binds;
   return sandbox::run_in_tree(options, observer ? observer : &log);

@@ -24,6 +24,7 @@ struct TreeCommand {
   // its own made in the empty folder `controller_root`, where the host folders `host_binds` are
   // at their own paths (sandbox/controller.hpp).
   bool chroot = true;
+  sandbox::Network network = sandbox::Network::isolated;
   std::filesystem::path controller_root = {};
   std::vector<sandbox::Bind> host_binds = {};
 };

@@ -189,6 +189,8 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
       canonical["secrets"] = secrets;
       canonical["secret_env"] = step.secret_env;
     }
+    if (step.offline)
+      canonical["network"] = "none";
     // Steps that fetch packages go stale with the mirror (--max-age).
     bool expires = step.kind() == "packages" || step.kind() == "ansible";
     specs.push_back({step.name, step.kind(), canonical, expires});

@@ -57,6 +57,8 @@ TreeCommand tree_command(const StepContext& context, std::vector<std::string> ar
     for (const auto& [name, value] : context.secrets)
       made.extra_env.push_back(util::upper(name) + "=" + value);
   }
+  if (context.offline)
+    made.network = sandbox::Network::none;
   return made;
 }
 

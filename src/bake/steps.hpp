@@ -25,6 +25,7 @@ struct StepContext {
   DebCache* debs = nullptr; // the shared package cache, for package steps
   std::vector<std::pair<std::string, std::string>> secrets; // the step's, by name
   bool secret_env = false;
+  bool offline = false; // network: none
 };
 
 // The folders of every layer in the stack, topmost first (upper included).

@@ -116,6 +116,7 @@ struct Step {
   StepBody body;
   std::vector<std::string> secrets; // declared secrets this step may read, at /run/secrets/NAME
   bool secret_env = false;          // also as environment variables, named in upper case
+  bool offline = false;             // network: none, only a loopback interface
   std::vector<ImageTest> tests;     // run right after this step
 
   std::string kind() const;

@@ -154,6 +154,9 @@ const std::vector<Shape>& shapes()
             "Secrets readable at /run/secrets/NAME during this step only."},
            {"secret_env", T::boolean, false,
             "Also give the step's secrets as environment variables (NAME in upper case)."},
+           {"network", T::string, false,
+            "outbound (default: outbound access, no host loopback, no metadata service) or "
+            "none (loopback only)."},
            {"tests", T::object_list, false, "Checks run right after this step.", "test"},
        }},
       {"test",

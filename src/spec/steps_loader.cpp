@@ -238,6 +238,17 @@ bool load_step_secrets(Validator& v, const Entries& fields,
     ok = flag.has_value() && ok;
     step.secret_env = flag.value_or(false);
   }
+  if (auto it = fields.find("network"); it != fields.end()) {
+    auto network = v.string_value(it->second, step_label(number) + " network");
+    if (network && *network != "none" && *network != "outbound") {
+      v.error(Validator::value_position(it->second),
+              step_label(number) + " network '" + *network + "' is not known",
+              "write network: none (loopback only) or leave it out (outbound access)");
+      network.reset();
+    }
+    ok = network.has_value() && ok;
+    step.offline = network.value_or("") == "none";
+  }
   return ok;
 }
 

@@ -50,6 +50,22 @@ expect_in "$LOG" "Seccomp:	2"
 expect_in "$LOG" "ROUTE metadata unreachable"
 expect_nothing_left "$WORK" "$HOST_DIR"
 
+step "network: none leaves a step a loopback interface only"
+cat >"$DEF/image.yaml" <<YAML
+name: escape-it
+version: 0.1.0
+base: {bootstrap: {variant: minbase}}
+steps:
+  - name: offline
+    network: none
+    shell: |
+      echo "INTERFACES \$(awk -F: 'NR > 2 {print \$1}' /proc/net/dev | tr -d ' ' | tr '\\n' ' ')"
+      if timeout 5 bash -c 'exec 3<>/dev/tcp/10.0.2.2/80' 2>/dev/null; then echo "GATEWAY reached \$((6 * 7))"; fi
+YAML
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/offline"
+expect_in "$WORK/offline/logs/03-offline.log" "INTERFACES lo "
+if grep -F "GATEWAY reached 42" "$WORK/offline/logs/03-offline.log"; then fail "network: none reached out"; fi
+
 step "a step cannot put a package into the shared cache for other builds"
 cat >"$DEF/image.yaml" <<'YAML'
 name: escape-it

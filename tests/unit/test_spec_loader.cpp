@@ -382,6 +382,8 @@ std::vector<Malformed> malformed_cases()
        kHead +
            "secrets: {token: {env: T}}\nsteps: [{shell: x, secrets: [token], secret_env: yes}]\n",
        5, 50, "step 1 secret_env must be true or false, not 'yes'"},
+      {"network of an unknown kind", kHead + "steps: [{shell: x, network: host}]\n", 4, 29,
+       "step 1 network 'host' is not known"},
   };
 }
 
@@ -438,7 +440,7 @@ TEST_F(SpecLoader, diagnostic_text_names_file_line_column_and_hint)
   EXPECT_EQ(diagnostics[0].str(),
             "image.yaml:5:5: error: unknown key 'pakages' in step 1\n"
             "  hint: did you mean 'packages'? step 1 takes: name, packages, shell, file, artifact, "
-            "ansible, secrets, secret_env, tests");
+            "ansible, secrets, secret_env, network, tests");
 }
 
 TEST_F(SpecLoader, an_ansible_step_and_tests_keep_their_settings)
