@@ -80,8 +80,9 @@ Expected<util::ProcessResult> run_in_tree(const RunOptions& options,
 Expected<util::ProcessResult> run_with_tree(const RunOptions& options, std::function<int()> work,
                                             util::ProcessObserver* observer);
 
-// Runs `work` (kiln's own code, in a child process) chrooted into the tree prepared as for
-// run_in_tree, so that absolute paths and links resolve inside the image.
+// Runs `work` (kiln's own code, in a child process) with the tree, prepared as for run_in_tree,
+// as its root and no network, so that absolute paths and links resolve inside the image. A
+// descriptor opened before the call is how it writes outside.
 Expected<util::ProcessResult> run_code_in_tree(const RunOptions& options, std::function<int()> work,
                                                util::ProcessObserver* observer);
 
