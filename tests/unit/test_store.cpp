@@ -129,6 +129,29 @@ TEST(local_store, two_processes_creating_one_key_get_one_winner)
   EXPECT_EQ(total, 50); // every key created exactly once
 }
 
+// Two publishers opening a new store at once: one failed 1 in 12 with "PRAGMA journal_mode=WAL:
+// database is locked". Several processes, each opening a fresh store, many times.
+TEST(local_store, processes_opening_a_new_store_at_once_all_succeed)
+{
+  for (int round = 0; round < 30; ++round) {
+    kiln::test::TempDir dir("store");
+    std::vector<pid_t> children;
+    for (int opener = 0; opener < 4; ++opener) {
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        auto store = LocalStore::open(dir.path());
+        ::_exit(store && (*store)->create_document("k" + std::to_string(opener), "v") ? 0 : 1);
+      }
+      children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+    }
+  }
+}
+
 TEST(local_store, a_store_from_a_newer_kiln_is_refused)
 {
   kiln::test::TempDir dir("store");

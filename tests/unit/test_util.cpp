@@ -208,6 +208,9 @@ TEST(archive, a_file_that_is_no_archive_fails_with_a_hint)
   auto result = extract_archive(dir.path() / "plain.txt", dir.path() / "out", 0);
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().hint.find("tar.gz"), std::string::npos);
+  // The archive may be a parent image's rootfs: the hint names the file, not "the artifact".
+  EXPECT_NE(result.error().hint.find("plain.txt"), std::string::npos);
+  EXPECT_EQ(result.error().hint.find("artifact"), std::string::npos);
 }
 
 struct Lines : ProcessObserver {
