@@ -230,15 +230,10 @@ Expected<util::ProcessResult> run_code_in_tree(const RunOptions& options, std::f
 Expected<util::ProcessResult> run_in_controller(const RunOptions& options,
                                                 util::ProcessObserver* observer)
 {
-  util::ProcessSpec spec;
-  spec.argv = options.argv;
-  spec.env = options.env;
-  spec.namespaces = kNamespaces;
-  spec.timeout_seconds = options.timeout_seconds;
-  spec.before_namespaces = [&options] { return enter_network(options.network); };
+  util::ProcessSpec spec = tree_spec(options);
   spec.in_child = [&options]() -> std::string {
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-      return failure("make mounts private under", "/");
+    if (auto error = private_mounts(options); !error.empty())
+      return error;
     if (auto error = enter_controller_root(options); !error.empty())
       return error;
     return confine_process();
