@@ -3,7 +3,7 @@
 #include "bake/ansible.hpp"
 #include "bake/commands.hpp"
 #include "sandbox/sandbox.hpp"
-#include "util/archive.hpp"
+#include "sandbox/unpack.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -230,7 +230,7 @@ Status run_artifact(const spec::Step& step, const spec::ArtifactStep& artifact,
   fs::path unpacked = context.scratch / "extracted";
   KILN_TRY(util::make_dirs(unpacked));
   log.note("extracting " + file.string());
-  KILN_TRY(util::extract_archive(file, unpacked, artifact.strip_components));
+  KILN_TRY(sandbox::extract_confined(file, unpacked, artifact.strip_components, false, &log));
   return copy_into_image(context, unpacked, artifact.extract_to, "0:0", "", log);
 }
 

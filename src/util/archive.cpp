@@ -2,9 +2,12 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <cerrno>
+#include <fcntl.h>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace kiln::util {
 
@@ -69,7 +72,7 @@ Error archive_error(struct archive* a, const std::filesystem::path& file)
 
 } // namespace
 
-Status extract_archive(const std::filesystem::path& file, const std::filesystem::path& dest,
+Status extract_archive(int fd, const std::filesystem::path& file, const std::filesystem::path& dest,
                        int strip_components, bool whole_tree)
 {
   ArchivePtr reader(archive_read_new(), archive_read_free);
@@ -83,7 +86,7 @@ Status extract_archive(const std::filesystem::path& file, const std::filesystem:
   if (whole_tree)
     flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR;
   archive_write_disk_set_options(writer.get(), flags);
-  if (archive_read_open_filename(reader.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
+  if (archive_read_open_fd(reader.get(), fd, 1 << 16) != ARCHIVE_OK)
     return archive_error(reader.get(), file);
   struct archive_entry* entry = nullptr;
   int result;
@@ -128,6 +131,17 @@ Status extract_archive(const std::filesystem::path& file, const std::filesystem:
   if (result != ARCHIVE_EOF)
     return archive_error(reader.get(), file);
   return ok_status();
+}
+
+Status extract_archive(const std::filesystem::path& file, const std::filesystem::path& dest,
+                       int strip_components, bool whole_tree)
+{
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_error("cannot open", file.string(), errno, ExitCode::input);
+  Status done = extract_archive(fd, file, dest, strip_components, whole_tree);
+  ::close(fd);
+  return done;
 }
 
 } // namespace kiln::util

@@ -14,4 +14,9 @@ namespace kiln::util {
 Status extract_archive(const std::filesystem::path& archive, const std::filesystem::path& dest,
                        int strip_components, bool whole_tree = false);
 
+// The same from an open descriptor; `archive` only names it in messages. For a process that can
+// no longer see the archive's path (sandbox/unpack.hpp).
+Status extract_archive(int fd, const std::filesystem::path& archive,
+                       const std::filesystem::path& dest, int strip_components, bool whole_tree);
+
 } // namespace kiln::util

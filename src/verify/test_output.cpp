@@ -1,7 +1,7 @@
 #include "verify/test_output.hpp"
 
 #include "image/manifest.hpp"
-#include "util/archive.hpp"
+#include "sandbox/unpack.hpp"
 #include "util/fs.hpp"
 
 #include <unistd.h>
@@ -24,8 +24,8 @@ Expected<TestPlan> recorded_plan(const fs::path& out_dir)
   return plan_from_json(*parsed);
 }
 
-Expected<std::vector<TestResult>> test_output(const fs::path& out_dir, const TestPlan& plan,
-                                              const fs::path& cache_dir, util::ProcessObserver& log)
+Expected<TestRun> test_output(const fs::path& out_dir, const TestPlan& plan,
+                              const fs::path& cache_dir, util::ProcessObserver& log)
 {
   auto built = image::read_built_image(out_dir, "the image");
   if (!built)
@@ -35,7 +35,7 @@ Expected<std::vector<TestResult>> test_output(const fs::path& out_dir, const Tes
   KILN_TRY(util::remove_tree(scratch));
   KILN_TRY(util::make_dirs(scratch / "merged"));
   log.on_line("unpacking " + rootfs.string());
-  Status unpacked = util::extract_archive(rootfs, scratch / "tree", 0, true);
+  Status unpacked = sandbox::extract_confined(rootfs, scratch / "tree", 0, true, &log);
   std::vector<TestResult> results;
   Status ran = unpacked;
   if (ran) {
@@ -59,8 +59,7 @@ Expected<std::vector<TestResult>> test_output(const fs::path& out_dir, const Tes
   Status removed = util::remove_tree(scratch);
   KILN_TRY(ran);
   KILN_TRY(removed);
-  KILN_TRY(write_test_outputs(out_dir, built->name + " " + built->version, plan, results));
-  return results;
+  return TestRun{built->name + " " + built->version, std::move(results)};
 }
 
 } // namespace kiln::verify

@@ -1,6 +1,8 @@
 // util/: strings, files, hashing, archives and child processes.
+#include "sandbox/unpack.hpp"
 #include "test_support.hpp"
 #include "util/archive.hpp"
+#include "util/digest_memo.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/process.hpp"
@@ -8,8 +10,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <clocale>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 using namespace kiln::util;
@@ -267,3 +272,93 @@ TEST(process, failure_in_child_setup_is_reported)
 }
 
 } // namespace
+
+// The same extraction in a child whose root is the destination (sandbox/unpack.hpp): owners,
+// set-user-ID bits and hard links survive, and a refusal comes back with its message and hint.
+TEST(confined_archive, keeps_owners_modes_and_links)
+{
+  kiln::test::TempDir dir("archive");
+  make_links_archive(dir.path() / "ok.tar", {{"a/file", "", "same"}, {"a/link", "a/file", ""}});
+  Lines quiet;
+  ASSERT_TRUE(
+      kiln::sandbox::extract_confined(dir.path() / "ok.tar", dir.path() / "out", 0, true, &quiet));
+  EXPECT_EQ(*read_file(dir.path() / "out/a/link"), "same");
+  struct stat st {};
+  ::stat((dir.path() / "out/a/file").c_str(), &st);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  EXPECT_EQ(st.st_nlink, 2u);
+}
+
+// The rootfs writer puts UTF-8 names in pax headers; extracting them must not depend on the
+// locale kiln runs in.
+TEST(confined_archive, reads_utf8_names_and_links_in_any_locale)
+{
+  kiln::test::TempDir dir("archive");
+  // Written by a child in C.UTF-8, as the tar writer does, so that this process never loads
+  // that locale: the extracting child must load it itself, before it loses the host's files.
+  pid_t writer = ::fork();
+  if (writer == 0) {
+    std::setlocale(LC_CTYPE, "C.UTF-8");
+    make_links_archive(dir.path() / "utf8.tar", {{"na\xc3\xafve/file", "", "x"},
+                                                 {"na\xc3\xafve/link", "na\xc3\xafve/file", ""}});
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(writer, &status, 0);
+  Lines quiet;
+  auto done =
+      kiln::sandbox::extract_confined(dir.path() / "utf8.tar", dir.path() / "out", 0, true, &quiet);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(*read_file(dir.path() / "out/na\xc3\xafve/link"), "x");
+}
+
+TEST(confined_archive, reports_a_refusal_with_its_hint)
+{
+  kiln::test::TempDir dir("archive");
+  dir.write("host/secret", "host-only");
+  std::string host = (dir.path() / "host/secret").string();
+  make_links_archive(dir.path() / "evil.tar", {{"x", host, "overwritten"}});
+  Lines quiet;
+  auto result =
+      kiln::sandbox::extract_confined(dir.path() / "evil.tar", dir.path() / "out", 0, true, &quiet);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, kiln::ExitCode::input);
+  EXPECT_NE(result.error().message.find("evil.tar"), std::string::npos);
+  EXPECT_NE(result.error().message.find("outside the destination"), std::string::npos);
+  EXPECT_NE(result.error().hint.find("relative paths"), std::string::npos);
+  EXPECT_EQ(*read_file(dir.path() / "host/secret"), "host-only");
+}
+
+TEST(confined_archive, a_missing_archive_is_an_input_error)
+{
+  kiln::test::TempDir dir("archive");
+  Lines quiet;
+  auto result = kiln::sandbox::extract_confined(dir.path() / "none.tar", dir.path() / "out", 0,
+                                                false, &quiet);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, kiln::ExitCode::input);
+}
+
+// An unchanged file's digest is taken from the memo; any write (even one that puts the size and
+// modification time back) makes kiln hash it again.
+TEST(digest_memo, trusts_only_unchanged_files)
+{
+  kiln::test::TempDir dir("memo");
+  fs::path file = dir.write("artifact.bin", "first content");
+  {
+    kiln::util::DigestMemo memo(dir.path() / "digests.json");
+    EXPECT_EQ(*memo.sha256_file(file), *sha256_file(file));
+    memo.save();
+  }
+  kiln::util::DigestMemo memo(dir.path() / "digests.json");
+  EXPECT_EQ(*memo.sha256_file(file), *sha256_file(file));
+  EXPECT_EQ(memo.hits(), 1u);
+  struct stat before {};
+  ::stat(file.c_str(), &before);
+  dir.write("artifact.bin", "other content"); // the same size
+  struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ::utimensat(AT_FDCWD, file.c_str(), times, 0); // and the same modification time
+  EXPECT_EQ(*memo.sha256_file(file), *sha256_file(file));
+  EXPECT_EQ(memo.hits(), 1u) << "a rewritten file was taken from the memo";
+  EXPECT_FALSE(memo.sha256_file(dir.path() / "missing"));
+}
