@@ -6,6 +6,7 @@
 #include "util/version.hpp"
 
 #include <cstdio>
+#include <optional>
 
 namespace kiln::cli {
 
@@ -57,7 +58,66 @@ Exit codes:
   0 success, 1 a build step or a test failed, 2 bad command line, 3 invalid definition,
   4 an input is missing or fails its sha256, 5 the machine lacks something
   (root, a tool, disk space, a reachable mirror), 6 the store refuses (a published
-  version with other content, a channel's rule, a revoked version), 130 interrupted.)";
+  version with other content, a channel's rule, a revoked version), 130 interrupted
+  (Ctrl-C, SIGINT), 143 stopped (SIGTERM).)";
+
+namespace {
+
+// The subcommand the parser was in when it failed: the deepest one it entered.
+const CLI::App* current_command(const CLI::App& app)
+{
+  for (const auto* sub : app.get_subcommands([](const CLI::App* a) { return a->parsed() > 0; }))
+    return current_command(*sub);
+  return &app;
+}
+
+// "kiln biuld": CLI11 would say a subcommand is required; say the command is unknown instead.
+std::optional<int> unknown_command(const CLI::App& app, int argc, char** argv)
+{
+  if (argc < 2 || argv[1][0] == '-')
+    return std::nullopt;
+  std::string word = argv[1];
+  std::vector<std::string_view> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == word)
+      return std::nullopt;
+    names.push_back(sub->get_name());
+  }
+  std::string suggestion = util::closest_match(word, names);
+  return report(make_error(ExitCode::usage, "'" + word + "' is not a kiln command",
+                           (suggestion.empty() ? "" : "did you mean '" + suggestion + "'? ") +
+                               std::string("kiln --help lists the commands")));
+}
+
+// A missing or bad argument, said with the command's usage line.
+int parse_error(const CLI::App& app, const CLI::ParseError& e)
+{
+  const CLI::App* command = current_command(app);
+  std::string path = "kiln";
+  if (command != &app && command->get_parent() != &app)
+    path += " " + command->get_parent()->get_name();
+  if (command != &app)
+    path += " " + command->get_name();
+  std::string usage;
+  if (auto formatter = std::dynamic_pointer_cast<CLI::Formatter>(command->get_formatter()))
+    usage = std::string(util::trim_copy(formatter->make_usage(command, path)));
+  std::string message = e.what();
+  if (dynamic_cast<const CLI::RequiredError*>(&e)) {
+    for (const auto* option : command->get_options()) {
+      if (option->get_positional() && option->get_required() && option->count() == 0) {
+        // Named as the usage line and --help name it.
+        message =
+            "missing the argument '" + option->get_name() + "' (" + option->get_description() + ")";
+        break;
+      }
+    }
+  }
+  return report(
+      make_error(ExitCode::usage, path + ": " + message,
+                 (usage.empty() ? "" : usage + " ") + "(" + path + " --help shows more)"));
+}
+
+} // namespace
 
 int run(int argc, char** argv)
 {
@@ -70,11 +130,26 @@ int run(int argc, char** argv)
       add_cache(app),    add_catalog(app), add_key(app),    add_publish(app), add_pull(app),
       add_verify(app),   add_promote(app), add_revoke(app), add_ls(app),      add_show(app),
       add_gc(app),       add_store(app)};
+  // `kiln key generate --help` shows the examples of `kiln key`, not kiln's own, which a
+  // nested command would otherwise inherit.
+  for (const auto& command : commands) {
+    for (auto* nested : command.app->get_subcommands([](CLI::App*) { return true; }))
+      nested->footer(command.app->get_footer());
+  }
+  if (auto code = unknown_command(app, argc, argv))
+    return *code;
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
+    if (e.get_exit_code() == 0)
+      return app.exit(e);
+    return parse_error(app, e);
   }
   util::install_interrupt_handlers();
   for (const auto& command : commands) {

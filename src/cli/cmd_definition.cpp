@@ -49,7 +49,7 @@ int run_validate(const ValidateOptions& options)
     std::fprintf(stderr, "%zu error%s in %s\n", result.diagnostics.size(),
                  result.diagnostics.size() == 1 ? "" : "s", options.file.c_str());
   }
-  return result.definition ? 0 : static_cast<int>(ExitCode::invalid_definition);
+  return result.exit_code();
 }
 
 } // namespace
@@ -61,7 +61,7 @@ Command add_validate(CLI::App& app)
   sub->add_option("file", options->file, "The image definition (YAML)")->required();
   sub->add_flag("--json", options->json, "Print the result as JSON on stdout");
   sub->footer(R"(Each error is printed as FILE:LINE:COL: error: WHAT, with a hint on how to fix it.
-Exit code 0 when valid, 3 when not.
+Exit code 0 when valid, 3 when not, 4 when the file cannot be read.
 
 Examples:
   kiln validate examples/linux-agent/image.yaml

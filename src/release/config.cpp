@@ -1,6 +1,7 @@
 #include "release/config.hpp"
 
 #include "util/strings.hpp"
+#include "util/yaml.hpp"
 
 #include <cstdlib>
 #include <set>
@@ -11,6 +12,8 @@ namespace kiln::release {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr size_t kMaxConfigBytes = 1 << 20; // kiln.yaml: far more than any real one
 
 // Errors carry the file and line of the node at fault.
 struct ConfigReader {
@@ -149,10 +152,11 @@ Expected<ReleaseConfig> load_release_config(const fs::path& file)
   if (!chosen.empty()) {
     ConfigReader reader{fs::absolute(chosen)};
     config.file = reader.file;
+    auto root = util::load_yaml_file(reader.file, kMaxConfigBytes, ExitCode::usage);
+    if (!root)
+      return std::move(root).error();
     try {
-      KILN_TRY(reader.read(YAML::LoadFile(reader.file.string()), config));
-    } catch (const YAML::BadFile&) {
-      return make_error(ExitCode::usage, "cannot read " + chosen.string());
+      KILN_TRY(reader.read(*root, config));
     } catch (const YAML::Exception& e) {
       return make_error(ExitCode::usage,
                         chosen.string() + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);

@@ -59,6 +59,13 @@ Expected<Resolved> resolve(store::Store& store, const ReleaseConfig& config, con
     return std::move(parts).error();
   auto& [name, selector] = *parts;
   Resolved resolved{name, "", "", false, "", {}};
+  // An image the store has never seen: say so, rather than what its channel or range lacks.
+  auto versions = list_versions(store, name);
+  if (!versions)
+    return std::move(versions).error();
+  if (versions->empty())
+    return make_error(ExitCode::input, "the store has no image named '" + name + "'",
+                      "`kiln ls` lists the images it has");
   auto state = read_channels(store, name);
   if (!state)
     return std::move(state).error();

@@ -1,5 +1,7 @@
 #include "spec/catalog.hpp"
 
+#include "util/yaml.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <yaml-cpp/yaml.h>
@@ -70,8 +72,11 @@ Expected<std::vector<CatalogEntry>> catalog()
   std::string file = user_catalog_path();
   if (file.empty())
     return entries;
+  auto loaded = util::load_yaml_file(file, 1 << 20, ExitCode::invalid_definition);
+  if (!loaded)
+    return std::move(loaded).error();
   try {
-    YAML::Node root = YAML::LoadFile(file);
+    const YAML::Node& root = *loaded;
     for (const auto& node : root["images"]) {
       auto entry = parse_entry(node, file);
       if (!entry)

@@ -5,6 +5,7 @@
 #include "util/fs.hpp"
 #include "util/semver.hpp"
 #include "util/strings.hpp"
+#include "util/yaml.hpp"
 
 #include <fcntl.h>
 #include <regex>
@@ -292,14 +293,12 @@ LoadResult load_definition_text(const std::string& text, const std::string& disp
   Definition def;
   def.file = dir / fs::path(display_name).filename();
   def.dir = dir;
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    v.error({e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg,
-            "check indentation (spaces only) and brackets near this position");
+  auto parsed = util::parse_yaml(text);
+  if (const auto* problem = std::get_if<util::YamlProblem>(&parsed)) {
+    v.error({problem->line, problem->column}, problem->message, problem->hint);
     return LoadResult{std::nullopt, std::move(v.diagnostics())};
   }
+  YAML::Node root = std::get<YAML::Node>(std::move(parsed));
   if (root.IsNull()) {
     v.error({1, 1}, "the definition is empty", "start from examples/linux-agent/image.yaml");
     return LoadResult{std::nullopt, std::move(v.diagnostics())};
@@ -307,44 +306,16 @@ LoadResult load_definition_text(const std::string& text, const std::string& disp
   return validate(root, v, std::move(def));
 }
 
-namespace {
-
-// A definition is a regular file of at most kMaxDefinitionBytes: /dev/zero, a FIFO or a huge file
-// must not make kiln read forever or hold gigabytes.
-Expected<std::string> read_definition(const fs::path& file)
-{
-  struct stat st {};
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return errno_error("cannot read", file.string(), errno, ExitCode::input);
-  std::string text;
-  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  bool small = regular && st.st_size <= static_cast<off_t>(kMaxDefinitionBytes);
-  if (small) {
-    text.resize(static_cast<size_t>(st.st_size));
-    ssize_t got = ::read(fd, text.data(), text.size());
-    text.resize(got < 0 ? 0 : static_cast<size_t>(got));
-  }
-  ::close(fd);
-  if (!regular)
-    return make_error(ExitCode::input, file.string() + " is not a regular file");
-  if (!small)
-    return make_error(ExitCode::input, file.string() + " is larger than " +
-                                           std::to_string(kMaxDefinitionBytes >> 20) +
-                                           " MiB, the most a definition may be");
-  return text;
-}
-
-} // namespace
-
 LoadResult load_definition(const fs::path& file)
 {
-  auto text = read_definition(file);
+  // A definition is a regular file of at most kMaxDefinitionBytes: /dev/zero, a FIFO or a huge
+  // file must not make kiln read forever or hold gigabytes.
+  auto text = util::read_file_bounded(file, kMaxDefinitionBytes, "a definition");
   if (!text) {
+    std::string hint =
+        text.error().hint.empty() ? "check the path of the definition file" : text.error().hint;
     return LoadResult{
-        std::nullopt,
-        {Diagnostic{
-            file.string(), {}, text.error().message, "check the path of the definition file"}}};
+        std::nullopt, {Diagnostic{file.string(), {}, text.error().message, hint}}, true};
   }
   std::error_code ec;
   fs::path absolute = fs::absolute(file, ec);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "spec/definition.hpp"
+#include "util/error.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -23,6 +24,15 @@ struct Diagnostic {
 struct LoadResult {
   std::optional<Definition> definition; // set only when there are no diagnostics
   std::vector<Diagnostic> diagnostics;
+  bool unreadable = false; // the file could not be read at all (missing, a folder, too large)
+
+  // What a command exits with: 0, 4 for a file it could not read, 3 for an invalid one.
+  int exit_code() const
+  {
+    if (definition)
+      return 0;
+    return static_cast<int>(unreadable ? ExitCode::input : ExitCode::invalid_definition);
+  }
 };
 
 // Reads and validates FILE; relative paths inside are checked against FILE's folder.

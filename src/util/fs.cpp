@@ -3,9 +3,11 @@
 #include "util/strings.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -19,6 +21,38 @@ Expected<std::string> read_file(const fs::path& path)
   std::ostringstream content;
   content << in.rdbuf();
   return content.str();
+}
+
+Expected<std::string> read_file_bounded(const fs::path& path, size_t max_bytes,
+                                        const std::string& what)
+{
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return errno_error("cannot read", path.string(), errno, ExitCode::input);
+  struct stat st {};
+  bool known = ::fstat(fd, &st) == 0;
+  bool regular = known && S_ISREG(st.st_mode);
+  bool small = regular && static_cast<uint64_t>(st.st_size) <= max_bytes;
+  std::string text;
+  if (small) {
+    text.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    ssize_t got = 0;
+    while (done < text.size() && (got = ::read(fd, text.data() + done, text.size() - done)) > 0)
+      done += static_cast<size_t>(got);
+    text.resize(done);
+  }
+  ::close(fd);
+  if (known && S_ISDIR(st.st_mode))
+    return make_error(ExitCode::input, path.string() + " is a folder, not a file",
+                      "give the file itself, e.g. " + (path / "image.yaml").string());
+  if (!regular)
+    return make_error(ExitCode::input, path.string() + " is not a regular file");
+  if (!small)
+    return make_error(ExitCode::input, path.string() + " is larger than " +
+                                           std::to_string(max_bytes >> 20) + " MiB, the most " +
+                                           what + " may be");
+  return text;
 }
 
 namespace {

@@ -14,6 +14,12 @@ namespace fs = std::filesystem;
 
 Expected<std::string> read_file(const fs::path& path);
 
+// A file someone else wrote: a regular file (not a folder, FIFO or device, which could make the
+// read block or never end) of at most `max_bytes`. `what` names it in the size error ("a
+// definition"). Input errors (exit 4) naming the file.
+Expected<std::string> read_file_bounded(const fs::path& path, size_t max_bytes,
+                                        const std::string& what = "such a file");
+
 // Writes to PATH.tmp-PID, fsyncs, then renames over PATH, so readers never see half a file.
 Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
 // The same without the fsync: whole or absent after a crash of the process, but not after a

@@ -41,6 +41,15 @@ Expected<Key> read_key(const fs::path& file, bool is_private)
   auto pem = read_file(file);
   if (!pem)
     return std::move(pem).error();
+  // The two key files are easy to swap: say which one was given instead of OpenSSL's words.
+  bool holds_private = pem->find("PRIVATE KEY-----") != std::string::npos;
+  if (!is_private && holds_private)
+    return make_error(ExitCode::input, file.string() + " is a private key, not a public key",
+                      "give the .pub file that kiln key generate wrote beside it; keep the "
+                      "private key on the machine that signs");
+  if (is_private && !holds_private && pem->find("PUBLIC KEY-----") != std::string::npos)
+    return make_error(ExitCode::input, file.string() + " is a public key, not a private key",
+                      "give the .key file that kiln key generate wrote beside it");
   Bio bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free);
   EVP_PKEY* key = is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
                              : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);

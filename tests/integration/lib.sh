@@ -52,6 +52,11 @@ expect_in() {
   grep -qF -- "$2" "$1" || { echo "--- $1:"; cat "$1"; fail "expected to find: $2"; }
 }
 
+# expect_not_in FILE TEXT: FILE does not contain TEXT.
+expect_not_in() {
+  if grep -qF -- "$2" "$1"; then echo "--- $1:"; cat "$1"; fail "did not expect: $2"; fi
+}
+
 # No mount point at or below DIR, no process whose command line holds MARKER.
 expect_nothing_left() {
   local dir=$1 marker=$2

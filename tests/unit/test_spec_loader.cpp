@@ -3,6 +3,7 @@
 #include "spec/loader.hpp"
 #include "test_support.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <gtest/gtest.h>
 
@@ -110,6 +111,16 @@ std::vector<Malformed> malformed_cases()
       {"yaml syntax", kHead + "steps: [{shell: x}\n", 5, 1,
        "YAML syntax: end of sequence flow not found"},
       {"top level is a list", "- a\n- b\n", 1, 1, "the definition must be a mapping, not a list"},
+      {"a second document", kHead + "steps: [{shell: x}]\n---\nname: b\n", 6, 1,
+       "a second YAML document starts here", "'---'"},
+      {"invalid UTF-8 in a comment", kHead + "steps: [{shell: x}] # caf\xe9\n", 4, 26,
+       "the text is not valid UTF-8 here"},
+      {"invalid UTF-8 in a shell string", kHead + "steps: [{shell: 'echo \xc3\xa9 \xff'}]\n", 4, 25,
+       "the text is not valid UTF-8 here"},
+      {"an overlong UTF-8 form", kHead + "steps: [{shell: 'echo \xc0\xaf'}]\n", 4, 23,
+       "the text is not valid UTF-8 here"},
+      {"nested too deep", kHead + "steps: " + std::string(70, '[') + std::string(70, ']') + "\n", 4,
+       72, "values are nested more than 64 deep"},
       {"empty file", "", 1, 1, "the definition is empty"},
       {"unknown top-level key", kHead + "steps: [{shell: x}]\nverison: 2\n", 5, 1,
        "unknown key 'verison' in the definition", "did you mean 'version'?"},
@@ -501,6 +512,37 @@ TEST_F(SpecLoader, a_link_leading_out_of_the_folder_is_refused)
   EXPECT_EQ(
       diagnostics[0].message,
       "step 1 (file) src 'files/passwd' is a link that leads outside the definition's folder");
+}
+
+// "Billion laughs": ten aliases of ten aliases ... expand to 10^9 values. Walking them is bounded,
+// so kiln refuses the definition at once instead of running out of memory converting them.
+TEST_F(SpecLoader, an_alias_bomb_is_refused_quickly_with_its_position)
+{
+  std::string yaml = kHead + "steps:\n  - name: play\n    ansible:\n      playbook: play.yml\n"
+                             "      extra_vars:\n        l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 8; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    yaml += "        l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j)
+      yaml += (j ? ", " : "") + prev;
+    yaml += "]\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto diagnostics = errors(yaml);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].message, "the document expands to more than 100000 values");
+  EXPECT_GE(diagnostics[0].position.line, 9);
+  EXPECT_LE(diagnostics[0].position.line, 17);
+  EXPECT_LT(seconds, 5.0);
+}
+
+TEST(SpecLoaderFile, a_folder_is_named_as_one)
+{
+  kiln::test::TempDir dir("spec");
+  auto result = kiln::spec::load_definition(dir.path());
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_NE(result.diagnostics[0].message.find("is a folder, not a file"), std::string::npos);
 }
 
 TEST(SpecLoaderFile, a_missing_definition_file_is_reported)
