@@ -3,6 +3,7 @@
 #include "release/browse.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace kiln::cli {
@@ -19,6 +20,48 @@ std::string joined(const json& list)
   return out.empty() ? "-" : out;
 }
 
+// Channels in promotion order (kiln.yaml's: dev, staging, prod by default), others after them by
+// name: `ls` and `show` list them as a version moves through them, not alphabetically.
+class ChannelOrder {
+public:
+  explicit ChannelOrder(const release::ReleaseConfig& config)
+  {
+    for (const auto& channel : config.channels)
+      rank_.push_back(channel.name);
+  }
+
+  // The channels of a {"channel": "version"} object, as (channel, version) pairs.
+  std::vector<std::pair<std::string, std::string>> pointers(const json& object) const
+  {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [channel, version] : object.items())
+      out.emplace_back(channel, version.get<std::string>());
+    std::stable_sort(out.begin(), out.end(), [this](const auto& a, const auto& b) {
+      return rank(a.first) < rank(b.first);
+    });
+    return out;
+  }
+
+  // A list of channel names, joined with commas; "-" when empty.
+  std::string joined(const json& list) const
+  {
+    std::vector<std::string> names;
+    for (const auto& item : list)
+      names.push_back(item.get<std::string>());
+    std::stable_sort(names.begin(), names.end(),
+                     [this](const auto& a, const auto& b) { return rank(a) < rank(b); });
+    return names.empty() ? "-" : util::join(names, ",");
+  }
+
+private:
+  std::vector<std::string> rank_;
+
+  size_t rank(const std::string& channel) const
+  {
+    return static_cast<size_t>(std::find(rank_.begin(), rank_.end(), channel) - rank_.begin());
+  }
+};
+
 std::string tests_text(const json& tests)
 {
   int total = tests.at("total"), failed = tests.at("failed");
@@ -28,7 +71,7 @@ std::string tests_text(const json& tests)
                 : std::to_string(total) + " passed";
 }
 
-void print_images(const json& images)
+void print_images(const json& images, const ChannelOrder& order)
 {
   if (images.empty()) {
     std::printf("the store holds no images yet (kiln publish OUT adds one)\n");
@@ -37,8 +80,8 @@ void print_images(const json& images)
   std::printf("%-28s %-9s %-14s %s\n", "IMAGE", "VERSIONS", "NEWEST", "CHANNELS");
   for (const auto& image : images) {
     std::string channels;
-    for (const auto& [channel, version] : image.at("channels").items())
-      channels += (channels.empty() ? "" : " ") + channel + "=" + version.get<std::string>();
+    for (const auto& [channel, version] : order.pointers(image.at("channels")))
+      channels += (channels.empty() ? "" : " ") + channel + "=" + version;
     std::printf("%-28s %-9s %-14s %s\n", image.at("name").get<std::string>().c_str(),
                 std::to_string(image.at("versions").get<int>()).c_str(),
                 image.at("newest").get<std::string>().c_str(),
@@ -46,7 +89,7 @@ void print_images(const json& images)
   }
 }
 
-void print_versions(const json& versions)
+void print_versions(const json& versions, const ChannelOrder& order)
 {
   std::printf("%-16s %-21s %-10s %-14s %-16s %s\n", "VERSION", "PUBLISHED", "SIZE", "TESTS",
               "CHANNELS", "NOTE");
@@ -57,11 +100,12 @@ void print_versions(const json& versions)
     std::printf("%-16s %-21s %-10s %-14s %-16s %s\n", v.at("version").get<std::string>().c_str(),
                 v.at("published").get<std::string>().c_str(),
                 util::format_bytes(v.at("size").get<double>()).c_str(),
-                tests_text(v.at("tests")).c_str(), joined(v.at("channels")).c_str(), note.c_str());
+                tests_text(v.at("tests")).c_str(), order.joined(v.at("channels")).c_str(),
+                note.c_str());
   }
 }
 
-void print_version(const json& v)
+void print_version(const json& v, const ChannelOrder& order)
 {
   std::printf("%s@%s (%s)\n", v.at("name").get<std::string>().c_str(),
               v.at("version").get<std::string>().c_str(),
@@ -72,7 +116,7 @@ void print_version(const json& v)
               util::format_bytes(v.at("size").get<double>()).c_str(), v.at("files").size());
   std::printf("  tests       %s\n", tests_text(v.at("tests")).c_str());
   std::printf("  signed by   %s\n", joined(v.at("signatures")).c_str());
-  std::printf("  channels    %s\n", joined(v.at("channels")).c_str());
+  std::printf("  channels    %s\n", order.joined(v.at("channels")).c_str());
   std::printf("  parent      %s\n",
               v.at("parent").is_null() ? "-" : v.at("parent").get<std::string>().c_str());
   std::printf("  children    %s\n", joined(v.at("children")).c_str());
@@ -89,12 +133,12 @@ void print_version(const json& v)
                 f.at("sha256").get<std::string>().c_str());
 }
 
-void print_image(const json& image)
+void print_image(const json& image, const ChannelOrder& order)
 {
   std::printf("%s: %zu versions\n  channels:\n", image.at("name").get<std::string>().c_str(),
               image.at("versions").size());
-  for (const auto& [channel, version] : image.at("channels").items())
-    std::printf("    %-10s %s\n", channel.c_str(), version.get<std::string>().c_str());
+  for (const auto& [channel, version] : order.pointers(image.at("channels")))
+    std::printf("    %-10s %s\n", channel.c_str(), version.c_str());
   std::printf("  history:\n");
   for (const auto& e : image.at("history")) {
     std::string action = e.at("action");
@@ -126,9 +170,9 @@ int run_ls(const BrowseOptions& options)
   if (options.json)
     print_json(*listed);
   else if (options.what.empty())
-    print_images(*listed);
+    print_images(*listed, ChannelOrder(opened->config));
   else
-    print_versions(*listed);
+    print_versions(*listed, ChannelOrder(opened->config));
   return 0;
 }
 
@@ -145,9 +189,9 @@ int run_show(const BrowseOptions& options)
   if (options.json)
     print_json(*shown);
   else if (image)
-    print_image(*shown);
+    print_image(*shown, ChannelOrder(opened->config));
   else
-    print_version(*shown);
+    print_version(*shown, ChannelOrder(opened->config));
   return 0;
 }
 

@@ -41,8 +41,16 @@ int run_promote(const PromoteOptions& options)
                                 target->version, options.channel);
   if (!entry)
     return report(entry.error());
+  bool unchanged = entry->previous == entry->version;
   if (options.json) {
-    print_json(release::to_json(*entry));
+    json out = release::to_json(*entry);
+    out["unchanged"] = unchanged;
+    print_json(out);
+    return 0;
+  }
+  if (unchanged) {
+    std::printf("%s: %s already points at %s; nothing changed\n", target->name.c_str(),
+                options.channel.c_str(), target->version.c_str());
     return 0;
   }
   std::printf("%s: %s now points at %s (was %s)\n", target->name.c_str(), options.channel.c_str(),

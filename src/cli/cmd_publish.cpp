@@ -25,7 +25,7 @@ double seconds_since(std::chrono::steady_clock::time_point start)
 
 int run_publish(const PublishOptions& options)
 {
-  auto opened = open_release(options);
+  auto opened = open_release(options, store::OpenMode::create);
   if (!opened)
     return report(opened.error());
   auto start = std::chrono::steady_clock::now();

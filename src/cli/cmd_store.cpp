@@ -93,7 +93,7 @@ struct PutOptions : ReleaseOptions {
 
 int run_put(const PutOptions& options)
 {
-  auto opened = open_release(options);
+  auto opened = open_release(options, store::OpenMode::create);
   if (!opened)
     return report(opened.error());
   auto lock = opened->store->lock(store::Access::shared); // as a publish does
@@ -127,6 +127,20 @@ int run_put(const PutOptions& options)
   return 0;
 }
 
+int run_init(const ReleaseOptions& options)
+{
+  auto opened = open_release(options, store::OpenMode::create);
+  if (!opened)
+    return report(opened.error());
+  auto location = release::store_location(opened->config);
+  std::string where = location ? *location : options.store;
+  if (options.json)
+    print_json({{"store", where}});
+  else
+    std::printf("a kiln store is ready at %s\n", where.c_str());
+  return 0;
+}
+
 } // namespace
 
 Command add_gc(CLI::App& app)
@@ -154,8 +168,11 @@ Examples:
 
 Command add_store(CLI::App& app)
 {
-  auto* sub = app.add_subcommand("store", "Check the store, or add one file's chunks to it");
+  auto* sub = app.add_subcommand("store", "Create or check the store, or add one file's chunks");
   sub->require_subcommand(1);
+  auto init_options = std::make_shared<ReleaseOptions>();
+  auto* init = sub->add_subcommand("init", "Create an empty store (publish creates one too)");
+  add_release_options(init, *init_options, Keys::none);
   auto fsck_options = std::make_shared<ReleaseOptions>();
   auto* fsck = sub->add_subcommand("fsck", "Check every chunk, version and channel; change "
                                            "nothing");
@@ -165,7 +182,10 @@ Command add_store(CLI::App& app)
   put->add_option("file", put_options->file, "The file (a rootfs tar, say)")->required();
   put->add_flag("--zstd", put_options->zstd, "The file is zstd-compressed: store its content");
   add_release_options(put, *put_options, Keys::none);
-  sub->footer(R"(fsck decompresses and hashes every chunk, checks that every version is readable
+  sub->footer(R"(init creates an empty store at the location, or leaves an existing one as it is.
+Every other command that reads a store refuses a location where there is none.
+
+fsck decompresses and hashes every chunk, checks that every version is readable
 (and signed, with a public key) and has every chunk it needs, and that every channel points at a
 published version. Exit 0 when clean, 4 when it found problems; each problem names its object.
 
@@ -173,9 +193,12 @@ put splits a file into chunks and stores the new ones, printing the chunk count,
 and the throughput; no version refers to them, so the next gc removes them.
 
 Examples:
+  kiln store init --store /srv/kiln-store
   kiln store fsck --store /srv/kiln-store --public-key release.pub
   kiln store put rootfs.tar --store /tmp/scratch-store --json)");
-  return {sub, [fsck, fsck_options, put_options] {
+  return {sub, [init, init_options, fsck, fsck_options, put_options] {
+            if (init->parsed())
+              return run_init(*init_options);
             if (fsck->parsed())
               return run_fsck(*fsck_options);
             return run_put(*put_options);

@@ -22,7 +22,7 @@ void add_release_options(CLI::App* sub, ReleaseOptions& options, Keys keys)
   sub->add_flag("--json", options.json, "Print the result as JSON");
 }
 
-Expected<OpenedStore> open_release(const ReleaseOptions& options)
+Expected<OpenedStore> open_release(const ReleaseOptions& options, store::OpenMode mode)
 {
   auto config = release::load_release_config(options.config);
   if (!config)
@@ -36,7 +36,7 @@ Expected<OpenedStore> open_release(const ReleaseOptions& options)
   auto location = release::store_location(*config);
   if (!location)
     return std::move(location).error();
-  auto store = store::open_store(*location);
+  auto store = store::open_store(*location, mode);
   if (!store)
     return std::move(store).error();
   return OpenedStore{std::move(*config), std::move(*store)};

@@ -26,8 +26,10 @@ struct OpenedStore {
   std::unique_ptr<store::Store> store;
 };
 
-// kiln.yaml, then the environment, then the flags; then the store.
-Expected<OpenedStore> open_release(const ReleaseOptions& options);
+// kiln.yaml, then the environment, then the flags; then the store, which must exist unless
+// `mode` says the command may create it.
+Expected<OpenedStore> open_release(const ReleaseOptions& options,
+                                   store::OpenMode mode = store::OpenMode::existing);
 
 // Prints JSON to stdout, indented.
 void print_json(const nlohmann::json& value);

@@ -176,6 +176,11 @@ Expected<AuditEntry> promote(store::Store& store, const ReleaseConfig& config,
     return std::move(revocation).error();
   AuditEntry entry{std::time(nullptr), current_identity(), "promote", channel, version, "", ""};
   Status updated = update_channels(store, name, [&](ChannelState& state) -> Status {
+    auto already = state.pointers.find(channel);
+    if (already != state.pointers.end() && already->second == version) {
+      entry.previous = version; // nothing moves, and the audit log records no move
+      return ok_status();
+    }
     if (auto why = promotion_refusal(*rule, document->version, state, revocation->has_value()))
       return make_error(ExitCode::refused,
                         "cannot promote " + name + "@" + version + " to " + channel + ": " + *why);

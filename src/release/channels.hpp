@@ -50,7 +50,9 @@ Expected<std::optional<Revocation>> read_revocation(store::Store& store, const s
 std::optional<std::string> promotion_refusal(const ChannelRule& rule, const Version& version,
                                              const ChannelState& state, bool revoked);
 
-// Points CHANNEL at NAME@VERSION when its rules allow (exit 6 when they do not).
+// Points CHANNEL at NAME@VERSION when its rules allow (exit 6 when they do not). When the
+// channel already points there, nothing changes and nothing is added to the audit log: the
+// entry returned then has `previous == version`.
 Expected<AuditEntry> promote(store::Store& store, const ReleaseConfig& config,
                              const std::string& name, const std::string& version,
                              const std::string& channel);

@@ -370,7 +370,7 @@ Expected<std::vector<std::string>> LocalStore::list_documents(const std::string&
   return keys;
 }
 
-Expected<std::unique_ptr<Store>> open_store(const std::string& location)
+Expected<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode)
 {
   std::string path = location;
   if (path.rfind("file://", 0) == 0)
@@ -380,6 +380,11 @@ Expected<std::unique_ptr<Store>> open_store(const std::string& location)
                       "give a folder path or a file:// URL (the local backend)");
   if (path.empty())
     return make_error(ExitCode::usage, "the store location is empty");
+  if (mode == OpenMode::existing && !fs::exists(fs::path(path) / LocalStore::kMarker) &&
+      !fs::exists(fs::path(path) / "index.sqlite"))
+    return make_error(ExitCode::input, "there is no kiln store at " + path,
+                      "check --store, KILN_STORE or kiln.yaml; `kiln publish` creates the store "
+                      "with its first version, `kiln store init` an empty one");
   auto store = LocalStore::open(path);
   if (!store)
     return std::move(store).error();

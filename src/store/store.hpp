@@ -72,7 +72,12 @@ public:
   virtual Expected<std::optional<std::string>> index_loss() { return std::optional<std::string>(); }
 };
 
+// Whether opening a store may create it. Only the commands that add to a store create one, so
+// that a mistyped location is reported, never turned into an empty store.
+enum class OpenMode { existing, create };
+
 // A store from its location: a folder path or file:// URL is the local backend.
-Expected<std::unique_ptr<Store>> open_store(const std::string& location);
+Expected<std::unique_ptr<Store>> open_store(const std::string& location,
+                                            OpenMode mode = OpenMode::existing);
 
 } // namespace kiln::store

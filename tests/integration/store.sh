@@ -88,12 +88,20 @@ expect_exit 0 -- "$KILN" promote agent@1.0.0 --to prod
 expect_exit 0 -- "$KILN" promote agent@1.1.0 --to staging
 expect_exit 2 -- "$KILN" promote agent@1.1.0 --to qa
 expect_in "$WORK/err" "the channels are: dev, staging, prod"
+expect_exit 0 -- "$KILN" promote agent@1.1.0 --to staging
+expect_in "$WORK/out" "agent: staging already points at 1.1.0; nothing changed"
 expect_exit 0 -- "$KILN" show agent
 expect_in "$WORK/out" "staging -> 1.1.0 (was 1.0.0)"
 expect_in "$WORK/out" "prod -> 1.0.0 (was nothing)"
+# Channels in promotion order, not alphabetically (prod < staging).
+[ "$(grep -E '^    (staging|prod) ' "$WORK/out" | awk '{print $1}' | tr '\n' ' ')" = "staging prod " ] ||
+  fail "show lists channels out of promotion order"
+expect_exit 0 -- "$KILN" ls
+expect_in "$WORK/out" "staging=1.1.0 prod=1.0.0"
 expect_exit 0 -- "$KILN" show agent --json
 [ "$(json_field "$WORK/out" "d['channels']['prod']")" = 1.0.0 ] || fail "prod"
 [ "$(json_field "$WORK/out" "d['history'][2]['previous']")" = 1.0.0 ] || fail "history"
+[ "$(json_field "$WORK/out" "len(d['history'])")" = 3 ] || fail "a promotion that moved nothing was logged"
 expect_exit 0 -- "$KILN" pull agent@prod --to "$WORK/prod"
 diff -r "$WORK/out1" "$WORK/prod" -x .kiln.lock || fail "prod differs"
 expect_exit 0 -- "$KILN" ls

@@ -183,6 +183,19 @@ TEST(release, a_version_never_changes)
   auto same = f.publish("1.0.0", f.tar); // the same files from another folder
   ASSERT_TRUE(same);
   EXPECT_TRUE(same->unchanged);
+  // A rebuild of the same image: its logs, timings and test durations differ, not the image.
+  fs::path rebuilt = make_out(f.dir, "rebuilt", "1.0.0", f.tar);
+  std::ofstream(rebuilt / "tests/junit.xml") << "<testsuites tests=\"3\" time=\"9.1\"/>";
+  std::ofstream(rebuilt / "timings.json") << "[{\"seconds\": 12.5}]";
+  fs::create_directories(rebuilt / "logs");
+  std::ofstream(rebuilt / "logs/01-base.log") << "done in 14.2s\n";
+  auto republished = kiln::release::publish(*f.store, rebuilt, f.config);
+  ASSERT_TRUE(republished) << republished.error().message;
+  EXPECT_TRUE(republished->unchanged);
+  // What describes the image is part of it: an SBOM of other content is another image.
+  fs::path described = make_out(f.dir, "described", "1.0.0", f.tar);
+  std::ofstream(described / "sbom.cdx.json") << "{}";
+  EXPECT_FALSE(kiln::release::publish(*f.store, described, f.config));
   auto other = f.publish("1.0.0", noise(1 << 20, 8));
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, ExitCode::refused);

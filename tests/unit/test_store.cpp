@@ -169,6 +169,13 @@ TEST(local_store, a_store_from_a_newer_kiln_is_refused)
 TEST(local_store, locations_other_than_folders_are_refused_for_now)
 {
   kiln::test::TempDir dir("store");
+  using kiln::store::OpenMode;
+  // Only a command that adds to a store creates one; the others need one there already.
+  auto missing = kiln::store::open_store("file://" + dir.path().string());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, kiln::ExitCode::input);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "index.sqlite"));
+  EXPECT_TRUE(kiln::store::open_store("file://" + dir.path().string(), OpenMode::create));
   EXPECT_TRUE(kiln::store::open_store("file://" + dir.path().string()));
   EXPECT_FALSE(kiln::store::open_store("s3://bucket/images"));
   EXPECT_FALSE(kiln::store::open_store(""));
