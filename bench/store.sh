@@ -2,6 +2,9 @@
 # Benchmarks the artifact store against casync (`casync make`), in this one invocation:
 #   1. bytes stored for a second version that differs from the first by one added package
 #      (bench/reference-agent as 1.0.0, and 1.0.1 with one more step installing `tree`);
+#   1b. the same the way users publish: two git commits a day apart, the second adding `tree` to
+#      the existing `tools` step, no SOURCE_DATE_EPOCH (the epoch comes from the commits), baked
+#      with the cache kept between the commits, and again with an empty cache for the second;
 #   2. throughput of chunking, hashing and compressing the same rootfs tar: `kiln store put`
 #      against `casync make`, each into a fresh store, alternating, the median of --repeat runs.
 # Needs root and the Debian mirror (it bakes); installs casync if it is missing.
@@ -52,6 +55,29 @@ c1=$(bytes "$WORK/ca-store")
 casync make --store="$WORK/ca-store" "$WORK/v2.caibx" "$WORK/rootfs-v2.tar" >/dev/null
 c2=$(( $(bytes "$WORK/ca-store") - c1 ))
 
+# 1b. Two git commits, the epoch from git.
+commit() { # commit DIR MESSAGE DATE
+  (cd "$1" && git add -A && GIT_AUTHOR_DATE="$3" GIT_COMMITTER_DATE="$3" \
+    git -c user.name=bench -c user.email=bench@localhost commit -qm "$2")
+}
+git_bake() { # git_bake OUT CACHE
+  env -u SOURCE_DATE_EPOCH "$KILN" build "$WORK/repo/image.yaml" --out "$1" --cache-dir "$2" \
+    >"$WORK/build-git.log" 2>&1 || { cat "$WORK/build-git.log"; exit 1; }
+}
+stored() { "$KILN" publish "$1" --store "$2" --json | json "['stored_bytes']"; }
+cp -r "$ROOT/bench/reference-agent" "$WORK/repo"
+git -C "$WORK/repo" init -q
+commit "$WORK/repo" "1.0.0" "2026-11-02T09:00:00Z"
+git_bake "$WORK/out-g1" "$WORK/cache-git"
+g1=$(stored "$WORK/out-g1" "$WORK/kiln-store-git")
+sed -i 's/^version: 1.0.0/version: 1.0.1/; s/packages: \[git, /packages: [git, tree, /' "$WORK/repo/image.yaml"
+commit "$WORK/repo" "1.0.1: tree" "2026-11-03T09:30:00Z"
+git_bake "$WORK/out-g2" "$WORK/cache-git"
+g2=$(stored "$WORK/out-g2" "$WORK/kiln-store-git")
+git_bake "$WORK/out-g2-fresh" "$WORK/cache-git-fresh"
+"$KILN" publish "$WORK/out-g1" --store "$WORK/kiln-store-git-fresh" >/dev/null
+g2_fresh=$(stored "$WORK/out-g2-fresh" "$WORK/kiln-store-git-fresh")
+
 # 2. Throughput on the same tar, fresh stores, alternating.
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -78,6 +104,8 @@ printf '|%s|%s|%s|\n' "----------------------------------------------" "--------
 printf '| %-44s | %12s | %12s |\n' "first version stored (bytes)" "$k1" "$c1"
 printf '| %-44s | %12s | %12s |\n' "second version (+1 package) stored (bytes)" "$k2" "$c2"
 printf '| %-44s | %11s%% | %11s%% |\n' "second / first" "$(pct "$k2" "$k1")" "$(pct "$c2" "$c1")"
+printf '| %-44s | %11s%% | %12s |\n' "git commits: second / first (cache kept)" "$(pct "$g2" "$g1")" "-"
+printf '| %-44s | %11s%% | %12s |\n' "git commits: second / first (empty cache)" "$(pct "$g2_fresh" "$g1")" "-"
 printf '| %-44s | %10.2f s | %10.2f s |\n' "chunk+hash+compress the tar (median of $REPEAT)" "$kt" "$ct"
 printf '| %-44s | %8s MiB/s | %8s MiB/s |\n' "throughput" "$(mib "$kt")" "$(mib "$ct")"
 echo

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs what kiln needs to build, run and test on Debian 12, and builds it into build/.
-# Used by bake-example.sh and test.sh; safe to run again (it installs only what is missing).
+# Installs what kiln needs on Debian 12 and builds it into build/. Used by bake-example.sh and
+# test.sh, which share the one build (same flags: a second command compiles only what is new);
+# safe to run again (it installs only what is missing).
+#   ./scripts/setup.sh               what kiln needs to build and run; builds the kiln binary
+#   ./scripts/setup.sh --tests       also what the tests need; builds the unit tests too
 #   BUILD_TYPE=Debug ./scripts/setup.sh      another build type (default RelWithDebInfo)
 #   KILN_CMAKE_ARGS="-DKILN_SANITIZE=ON"      extra CMake options
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TESTS=0
+[ "${1:-}" = "--tests" ] && TESTS=1
 
 PACKAGES=(
   # build
@@ -17,14 +22,19 @@ PACKAGES=(
   slirp4netns
   # the ansible step: ansible-playbook and the community.general.chroot connection
   ansible
-  # tests and the benchmark: they read the outputs back, check processes, make a test CA
+  # the benchmark and the tests read the outputs back, check processes, make a test CA
   python3 curl tar procps util-linux openssl bc
+)
+TEST_PACKAGES=(
+  # the tar readers a rootfs must suit: bsdtar, and umoci for Go's archive/tar (as docker import)
+  libarchive-tools umoci
   # the SBOM test: jsonschema, with CycloneDX's schemas from the npm registry (npm comes with
   # the machine's Node.js)
   python3-jsonschema
   # the report page test renders OUT/report.html in headless Chromium
   chromium
 )
+[ "$TESTS" = 1 ] && PACKAGES+=("${TEST_PACKAGES[@]}")
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -39,6 +49,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Warnings are errors for every build (kiln builds clean with Debian 12's g++), so that the bake
+# and the tests share one configuration.
 # shellcheck disable=SC2086
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${KILN_CMAKE_ARGS:-}
-cmake --build build
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" -DKILN_WERROR=ON \
+  ${KILN_CMAKE_ARGS:-}
+if [ "$TESTS" = 1 ]; then
+  cmake --build build
+else
+  cmake --build build --target kiln
+fi

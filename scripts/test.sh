@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds kiln with warnings as errors and runs every test: unit tests, and integration tests that
+# Builds kiln and its unit tests (warnings are errors) and runs every test: unit tests, and integration tests that
 # run the kiln binary against real Debian trees (those need root and the Debian mirror, and skip
 # with the reason when they cannot have them).
 #   ./scripts/test.sh            everything (about 6 minutes from a fresh clone)
 #   ./scripts/test.sh -LE slow   the fast tier only (under a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-KILN_CMAKE_ARGS="-DKILN_WERROR=ON ${KILN_CMAKE_ARGS:-}" ./scripts/setup.sh
+./scripts/setup.sh --tests
 cd build
 ctest --output-on-failure --timeout 1200 -j2 "$@"

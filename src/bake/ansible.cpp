@@ -54,6 +54,7 @@ Expected<std::vector<std::string>> ansible_environment(const spec::Definition& d
       "ANSIBLE_STDOUT_CALLBACK=default",
       "ANSIBLE_CALLBACK_RESULT_FORMAT=json",
       "ANSIBLE_LOCALHOST_WARNING=0",
+      "ANSIBLE_INVENTORY_UNPARSED_WARNING=0", // kiln gives the one host itself
       "ANSIBLE_LOCAL_TEMP=" + local_tmp.string(),
       // In the image's /tmp, a tmpfs: nothing Ansible copies there reaches a layer.
       "ANSIBLE_REMOTE_TEMP=/tmp/.ansible",

@@ -14,7 +14,8 @@
 #include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
-#include "util/archive.hpp"
+#include "bake/tree_memo.hpp"
+#include "sandbox/unpack.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
 #include "util/process.hpp"
@@ -75,9 +76,12 @@ public:
     if (!refresh)
       return std::move(refresh).error();
     refresh_ = *refresh;
+    auto epoch = source_date_epoch_of(def_, options_.source_date_epoch);
+    if (!epoch)
+      return std::move(epoch).error();
+    epoch_ = epoch->seconds;
+    epoch_given_ = epoch->given;
     KILN_TRY(prepare_out());
-    epoch_ =
-        options_.source_date_epoch ? *options_.source_date_epoch : resolve_source_date_epoch(def_);
     for (const auto& step : def_.steps) {
       if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
         cache_.hold("artifact-" + artifact->sha256); // kept from `kiln cache prune` while we run
@@ -193,7 +197,7 @@ private:
     secrets_ = std::move(*secrets);
     for (const auto& [name, value] : secrets_.values)
       log.note("secret " + name + " resolved");
-    auto inputs = resolve_inputs(def_, cache_.dir(), true, log);
+    auto inputs = resolve_inputs(def_, cache_, true, log);
     if (!inputs)
       return std::move(inputs).error();
     inputs_ = std::move(*inputs);
@@ -232,13 +236,14 @@ private:
   {
     fs::path scratch = scratch_ / "tests";
     KILN_TRY(util::make_dirs(scratch));
-    auto results = verify::run_tests(tests, step, finished_tree(), scratch, log);
+    auto results = tree_test_results(cache_, layers_.back().digest, tests, step, finished_tree(),
+                                     scratch, log);
     (void)util::remove_tree(scratch);
     if (!results)
       return std::move(results).error();
     test_results_.insert(test_results_.end(), results->begin(), results->end());
-    KILN_TRY(verify::write_test_outputs(out_, def_.name + " " + def_.version, verify::plan_of(def_),
-                                        test_results_));
+    KILN_TRY(verify::write_test_outputs(out_ / "tests", def_.name + " " + def_.version,
+                                        verify::plan_of(def_), test_results_));
     bool failed = std::any_of(results->begin(), results->end(),
                               [](const verify::TestResult& r) { return !r.passed; });
     if (failed)
@@ -254,7 +259,8 @@ private:
   {
     fs::path scratch = scratch_ / "report";
     KILN_TRY(util::make_dirs(scratch));
-    auto tools = verify::tool_versions(def_.report, finished_tree(), scratch, log);
+    auto tools = tree_tool_versions(cache_, layers_.back().digest, def_.report, finished_tree(),
+                                    scratch, log);
     (void)util::remove_tree(scratch);
     if (!tools)
       return std::move(tools).error();
@@ -281,6 +287,8 @@ private:
         decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
     if (d.layer) {
       log.note("cached layer " + d.key);
+      if (index == 0 && !epoch_given_ && d.layer->source_date_epoch > 0)
+        epoch_ = d.layer->source_date_epoch; // see source_date_epoch_of
       cached_phase_ = true;
       ++cached_;
       layers_.push_back(*d.layer);
@@ -317,6 +325,7 @@ private:
     meta.step = specs_[index].step;
     meta.kind = specs_[index].kind;
     meta.inputs = recorded_inputs(specs_[index], layers_.empty() ? "" : layers_.back().digest);
+    meta.source_date_epoch = epoch_;
     auto committed = cache_.commit(*pending_, meta);
     pending_.reset();
     return committed;
@@ -327,8 +336,8 @@ private:
     if (inputs_.parent) {
       // The parent's rootfs, verified against its manifest in the inputs phase, as it was built.
       log.note("unpacking " + (inputs_.parent->dir / "rootfs.tar.zst").string());
-      KILN_TRY(
-          util::extract_archive(inputs_.parent->dir / "rootfs.tar.zst", pending_->tree, 0, true));
+      KILN_TRY(sandbox::extract_confined(inputs_.parent->dir / "rootfs.tar.zst", pending_->tree, 0,
+                                         true, &log));
     } else {
       KILN_TRY(util::remove_tree(pending_->tree)); // mmdebstrap wants to create it
       KILN_TRY(bootstrap(def_.base.bootstrap, pending_->tree, epoch_, &debs_, log));
@@ -340,7 +349,7 @@ private:
   }
 
   // The base and requirements layers come before the steps'.
-  size_t first_step_index() const { return def_.requirements.empty() ? 1 : 2; }
+  size_t first_step_index() const { return first_step_layer(def_); }
 
   // The definition's step behind layer `index`.
   const spec::Step* step_for(size_t index) const { return &def_.steps[index - first_step_index()]; }
@@ -458,6 +467,7 @@ private:
   std::optional<size_t> refresh_;
   int lock_fd_ = -1;
   int64_t epoch_ = 0;
+  bool epoch_given_ = false;
   int cached_ = 0;
   bool cached_phase_ = false;
   std::string why_;

@@ -25,7 +25,7 @@ inline constexpr int64_t kDefaultMaxAge = 7 * 86400;
 struct BuildOptions {
   std::filesystem::path out_dir;
   std::filesystem::path cache_dir;
-  std::optional<int64_t> source_date_epoch; // default: see resolve_source_date_epoch
+  std::optional<int64_t> source_date_epoch; // default: see source_date_epoch_of
   // Rebuild from this step on (a step name, "base", or "all"); nullopt: none.
   std::optional<std::string> refresh;
   int64_t max_age =
@@ -50,15 +50,27 @@ struct LayerExplanation {
   std::string kind;
   std::string key; // "" when it cannot be known before a layer below is rebuilt
   bool hit = false;
-  std::string why; // for a miss
+  bool unknown = false; // the step needs a secret that cannot be read here
+  std::string why;      // for a miss, or what is unknown
 };
 
 Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definition,
                                                 const BuildOptions& options);
 
-// SOURCE_DATE_EPOCH from the environment, else the commit time of the definition in git, else
-// the definition's modification time.
-int64_t resolve_source_date_epoch(const spec::Definition& definition);
+// The time a bake clamps file times to (SOURCE_DATE_EPOCH).
+//
+// Given (--source-date-epoch, or SOURCE_DATE_EPOCH in the environment), it is used as it is.
+// Otherwise an image takes the epoch of its base layer: the commit time of the definition in git
+// (else the file's modification time) when the base layer was built, read back from the cache
+// when it is reused. So a new commit that reuses the base exports every unchanged file with the
+// same time, and its version shares those bytes with the last one; two clean bakes of one
+// commit still give the same bytes.
+struct SourceDateEpoch {
+  int64_t seconds = 0;
+  bool given = false; // by the flag or the environment: the base layer's does not replace it
+};
+Expected<SourceDateEpoch> source_date_epoch_of(const spec::Definition& definition,
+                                               std::optional<int64_t> flag);
 
 // KILN_CACHE_DIR, else /var/cache/kiln for root, else ~/.cache/kiln.
 std::filesystem::path default_cache_dir();

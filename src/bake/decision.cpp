@@ -1,11 +1,13 @@
 #include "bake/decision.hpp"
 
 #include "bake/inputs.hpp"
+#include "bake/plan.hpp"
 #include "bake/secrets.hpp"
 #include "bake/step_log.hpp"
 #include "util/strings.hpp"
 
 #include <ctime>
+#include <map>
 
 namespace kiln::bake {
 
@@ -18,7 +20,7 @@ Expected<std::optional<size_t>> refresh_from(const spec::Definition& def, const 
   std::vector<std::string> names;
   for (size_t i = 0; i < def.steps.size(); ++i) {
     if (def.steps[i].name == *o.refresh)
-      return std::optional<size_t>(i + 1);
+      return std::optional<size_t>(first_step_layer(def) + i);
     names.push_back(def.steps[i].name);
   }
   return make_error(ExitCode::usage, "--refresh names no step: '" + *o.refresh + "'",
@@ -65,11 +67,12 @@ Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definiti
     return std::move(refresh).error();
   NullObserver quiet;
   StepLog log("/dev/null", quiet);
-  auto inputs = resolve_inputs(definition, cache->dir(), false, log);
+  auto inputs = resolve_inputs(definition, *cache, false, log);
   if (!inputs)
     return std::move(inputs).error();
+  std::map<std::string, std::string> unresolved;
   if (!definition.secrets.empty()) {
-    auto secrets = resolve_secrets(definition);
+    auto secrets = resolve_secrets(definition, &unresolved);
     if (!secrets)
       return std::move(secrets).error();
     auto key = cache->hmac_key();
@@ -81,9 +84,23 @@ Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definiti
   std::vector<LayerExplanation> report;
   std::string parent;
   bool known = true;
+  std::string needs_secret; // the first unreadable secret a layer below needs
   for (size_t i = 0; i < specs.size(); ++i) {
-    LayerExplanation line{specs[i].step, specs[i].kind, "", false, ""};
-    if (!known) {
+    LayerExplanation line{specs[i].step, specs[i].kind, "", false, false, ""};
+    size_t first = first_step_layer(definition);
+    if (needs_secret.empty() && i >= first) {
+      for (const auto& name : definition.steps[i - first].secrets) {
+        if (auto it = unresolved.find(name); it != unresolved.end()) {
+          needs_secret = name;
+          line.why = "needs secret '" + name + "', which cannot be read here (" + it->second + ")";
+        }
+      }
+    }
+    if (!needs_secret.empty()) {
+      line.unknown = true;
+      if (line.why.empty())
+        line.why = "a layer below it needs secret '" + needs_secret + "'";
+    } else if (!known) {
       line.why = "a layer below it will be rebuilt";
     } else {
       Decision d = decide(*cache, specs[i], i, parent, definition.name, *refresh, options.max_age);

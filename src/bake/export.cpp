@@ -7,6 +7,7 @@
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 
+#include <clocale>
 #include <cstdio>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -164,6 +165,9 @@ int tar_in_child(const fs::path& tree, const fs::path& dir, int64_t epoch,
   };
   const util::Redactor* secrets =
       checks.secrets && !checks.secrets->empty() ? checks.secrets : nullptr;
+  // libarchive writes names as UTF-8 from the locale's character set: the same locale on every
+  // machine (glibc always has C.UTF-8) gives the same bytes, whatever the user's locale is.
+  std::setlocale(LC_CTYPE, "C.UTF-8");
   auto tar = image::write_rootfs_tar(tree, dir / "rootfs.tar.zst", epoch, progress, secrets);
   if (!tar)
     return child_error(tar.error(), tar.error().code == ExitCode::environment ? 28 : 1);
@@ -239,7 +243,7 @@ std::optional<ExportResult> find_export(LayerCache& cache, const std::string& ke
     return std::nullopt;
   cache.hold("export-" + key);
   auto result = read_result(dir / "result.json");
-  auto actual = util::sha256_file(dir / "rootfs.tar.zst");
+  auto actual = cache.digests().sha256_file(dir / "rootfs.tar.zst");
   if (result && actual && *actual == result->sha256) {
     log.note("using cached export " + key.substr(0, 12));
     ::utimensat(AT_FDCWD, (dir / "result.json").c_str(), nullptr, 0); // last use: now

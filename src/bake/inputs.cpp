@@ -133,17 +133,18 @@ Status add_ansible_inputs(const spec::Definition& definition, const spec::Step& 
 } // namespace
 
 Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec::Step& step,
-                                  const fs::path& cache_dir, StepLog& log)
+                                  LayerCache& cache, StepLog& log)
 {
   const auto& artifact = std::get<spec::ArtifactStep>(step.body);
-  fs::path dir = cache_dir / "artifacts";
+  fs::path dir = cache.dir() / "artifacts";
   KILN_TRY(util::make_dirs(dir));
   // Artifacts may be private (licensed tools, internal builds): only root reads the cache's copy.
   ::chmod(dir.c_str(), 0700);
   fs::path cached = dir / artifact.sha256;
   if (fs::exists(cached)) {
-    // The cache is only trusted after a fresh check: a corrupted entry is fetched again.
-    auto digest = util::sha256_file(cached);
+    // The cache is only trusted after a check (by its stat data while it is unchanged since it
+    // was last hashed): a corrupted entry is fetched again.
+    auto digest = cache.digests().sha256_file(cached);
     if (digest && *digest == artifact.sha256) {
       log.note("using cached " + cached.string());
       ::utimensat(AT_FDCWD, cached.c_str(), nullptr, 0); // last use: now, for `kiln cache prune`
@@ -157,9 +158,9 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
 
 // The parent, checked against its manifest: a layer is never built on an image that is not what
 // its manifest says.
-Expected<ParentImage> resolve_parent(const fs::path& dir, StepLog& log)
+Expected<ParentImage> resolve_parent(const fs::path& dir, util::DigestMemo& digests, StepLog& log)
 {
-  auto parent = image::read_built_image(dir, "the parent image");
+  auto parent = image::read_built_image(dir, "the parent image", &digests);
   if (!parent)
     return std::move(parent).error();
   log.note("parent image " + parent->name + " " + parent->version + ", rootfs " +
@@ -167,12 +168,13 @@ Expected<ParentImage> resolve_parent(const fs::path& dir, StepLog& log)
   return parent;
 }
 
-Expected<Inputs> resolve_inputs(const spec::Definition& definition, const fs::path& cache_dir,
-                                bool fetch, StepLog& log)
+Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& cache, bool fetch,
+                                StepLog& log)
 {
+  const fs::path& cache_dir = cache.dir();
   Inputs inputs;
   if (!definition.base.image.empty()) {
-    auto parent = resolve_parent(definition.base.image, log);
+    auto parent = resolve_parent(definition.base.image, cache.digests(), log);
     if (!parent)
       return std::move(parent).error();
     inputs.parent = std::move(*parent);
@@ -190,7 +192,7 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, const fs::pa
     if (const auto* file = std::get_if<spec::FileStep>(&step.body))
       KILN_TRY(add_file_input(definition, file->src, inputs));
     if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body); artifact && fetch) {
-      auto path = fetch_artifact(definition, step, cache_dir, log);
+      auto path = fetch_artifact(definition, step, cache, log);
       if (!path)
         return std::move(path).error();
       inputs.artifact_files[step.name] = *path;

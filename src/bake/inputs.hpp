@@ -3,6 +3,7 @@
 // sha256 fails in seconds instead of after minutes of baking.
 #pragma once
 
+#include "bake/layer_cache.hpp"
 #include "bake/step_log.hpp"
 #include "image/manifest.hpp"
 #include "spec/definition.hpp"
@@ -31,13 +32,12 @@ struct Inputs {
 
 // Hashes every file the definition uses; with `fetch`, also downloads and verifies artifacts and
 // checks the syntax of every playbook.
-Expected<Inputs> resolve_inputs(const spec::Definition& definition,
-                                const std::filesystem::path& cache_dir, bool fetch, StepLog& log);
+Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& cache, bool fetch,
+                                StepLog& log);
 
 // The cached copy of an artifact: fetched once, verified, then reused by sha256.
 Expected<std::filesystem::path> fetch_artifact(const spec::Definition& definition,
-                                               const spec::Step& step,
-                                               const std::filesystem::path& cache_dir,
+                                               const spec::Step& step, LayerCache& cache,
                                                StepLog& log);
 
 } // namespace kiln::bake

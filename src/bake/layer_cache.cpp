@@ -64,9 +64,11 @@ Status digest_entry(const fs::path& path, const std::string& relative, util::Sha
 
 json to_json(const LayerMeta& m)
 {
-  return {{"format", kCacheFormat}, {"key", m.key},         {"digest", m.digest},
-          {"image", m.image},       {"step", m.step},       {"kind", m.kind},
-          {"inputs", m.inputs},     {"created", m.created}, {"size", m.size}};
+  return {{"format", kCacheFormat}, {"key", m.key},
+          {"digest", m.digest},     {"image", m.image},
+          {"step", m.step},         {"kind", m.kind},
+          {"inputs", m.inputs},     {"created", m.created},
+          {"size", m.size},         {"source_date_epoch", m.source_date_epoch}};
 }
 
 int64_t now()
@@ -138,6 +140,7 @@ Expected<LayerMeta> read_layer_meta(const fs::path& file)
     m.inputs = j.value("inputs", json::object());
     m.created = j.value("created", int64_t{0});
     m.size = j.value("size", uint64_t{0});
+    m.source_date_epoch = j.value("source_date_epoch", int64_t{0});
     m.last_used = last_use(file);
     return m;
   } catch (const json::exception& e) {
@@ -164,13 +167,16 @@ Expected<LayerCache> LayerCache::open(const fs::path& dir)
 }
 
 LayerCache::LayerCache(LayerCache&& other) noexcept
-    : dir_(std::move(other.dir_)), locks_(std::move(other.locks_))
+    : dir_(std::move(other.dir_)), locks_(std::move(other.locks_)),
+      digests_(std::move(other.digests_))
 {
   other.locks_.clear();
+  other.digests_ = util::DigestMemo();
 }
 
 LayerCache::~LayerCache()
 {
+  digests_.save();
   for (int fd : locks_)
     ::close(fd);
 }

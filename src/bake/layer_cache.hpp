@@ -12,6 +12,7 @@
 // removed and built again.
 #pragma once
 
+#include "util/digest_memo.hpp"
 #include "util/error.hpp"
 
 #include <cstdint>
@@ -34,6 +35,7 @@ struct LayerMeta {
   nlohmann::json inputs; // what the key was made of
   int64_t created = 0;   // Unix seconds
   int64_t last_used = 0;
+  int64_t source_date_epoch = 0; // the bake's epoch when it was built; 0 when not recorded
   uint64_t size = 0;
 };
 
@@ -56,6 +58,9 @@ public:
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path layers_dir() const { return dir_ / "layers"; }
   std::filesystem::path exports_dir() const { return dir_ / "exports"; }
+  // Digests of big files (artifacts, a parent's rootfs, exports) kept while they are unchanged;
+  // written back when the cache object goes.
+  util::DigestMemo& digests() { return digests_; }
 
   // The layer under KEY, locked for this build and checked against its digest. nullopt when
   // absent; when damaged, also sets `problem`, and the entry is removed.
@@ -83,10 +88,11 @@ public:
   Expected<std::string> hmac_key();
 
 private:
-  explicit LayerCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  explicit LayerCache(std::filesystem::path dir) : dir_(dir), digests_(dir / "digests.json") {}
 
   std::filesystem::path dir_;
   std::vector<int> locks_;
+  util::DigestMemo digests_;
 };
 
 // The digest of a layer tree (not of file contents: see layer_cache.cpp for why).

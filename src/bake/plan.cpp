@@ -150,6 +150,11 @@ std::string describe_change(const std::string& field, const json& now)
 
 } // namespace
 
+size_t first_step_layer(const spec::Definition& definition)
+{
+  return definition.requirements.empty() ? 1 : 2;
+}
+
 std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inputs& inputs)
 {
   const auto& boot = definition.base.bootstrap;

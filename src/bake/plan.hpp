@@ -23,8 +23,12 @@ struct LayerSpec {
   bool expires = false;  // base, package and ansible layers go stale after the maximum age
 };
 
-// The base layer first, then one per step.
+// The base layer first, then the requirements layer (when the definition has requirements),
+// then one per step.
 std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inputs& inputs);
+
+// The index in layer_specs of the definition's first step.
+size_t first_step_layer(const spec::Definition& definition);
 
 // The key of a layer on top of a parent layer with `parent_digest` ("" for the base).
 std::string layer_key(const LayerSpec& spec, const std::string& parent_digest);

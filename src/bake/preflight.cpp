@@ -13,20 +13,27 @@ namespace kiln::bake {
 
 namespace fs = std::filesystem;
 
-int64_t resolve_source_date_epoch(const spec::Definition& definition)
+Expected<SourceDateEpoch> source_date_epoch_of(const spec::Definition& definition,
+                                               std::optional<int64_t> flag)
 {
+  if (flag)
+    return SourceDateEpoch{*flag, true};
   if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env) {
-    try {
-      return std::stoll(env);
-    } catch (...) {
-    }
+    std::string text = env;
+    bool digits = text.size() <= 12 && text.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits)
+      return make_error(ExitCode::usage,
+                        "SOURCE_DATE_EPOCH '" + text + "' is not a number of seconds",
+                        "set it to a Unix time, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), "
+                        "or unset it");
+    return SourceDateEpoch{std::stoll(text), true};
   }
   if (auto time = util::git_commit_time(definition.file))
-    return *time;
+    return SourceDateEpoch{*time, false};
   struct stat st {};
   if (::stat(definition.file.c_str(), &st) == 0)
-    return st.st_mtime;
-  return 0;
+    return SourceDateEpoch{st.st_mtime, false};
+  return SourceDateEpoch{0, false};
 }
 
 fs::path default_cache_dir()

@@ -76,13 +76,18 @@ Expected<std::string> resolve(const spec::Definition& definition, const spec::Se
 
 } // namespace
 
-Expected<Secrets> resolve_secrets(const spec::Definition& definition)
+Expected<Secrets> resolve_secrets(const spec::Definition& definition,
+                                  std::map<std::string, std::string>* unresolved)
 {
   Secrets secrets;
   for (const auto& [name, source] : definition.secrets) {
     auto value = resolve(definition, source);
     if (value && value->empty())
       value = make_error(ExitCode::input, "its value is empty");
+    if (!value && unresolved) {
+      (*unresolved)[name] = place(definition, source) + ": " + value.error().message;
+      continue;
+    }
     if (!value) {
       return make_error(ExitCode::input,
                         "secret '" + name + "' (" + place(definition, source) +

@@ -19,7 +19,10 @@ struct Secrets {
 };
 
 // Resolves every declared secret. An error names the secret and its source, never a value.
-Expected<Secrets> resolve_secrets(const spec::Definition& definition);
+// With `unresolved`, a secret that cannot be read is recorded there (name -> why) instead of
+// failing: for --explain, which builds nothing and needs only what it can know.
+Expected<Secrets> resolve_secrets(const spec::Definition& definition,
+                                  std::map<std::string, std::string>* unresolved = nullptr);
 
 // HMAC-SHA256 of each secret a step uses, under the cache's own key: a changed value changes the
 // step's cache key, while the key reveals nothing of the value.

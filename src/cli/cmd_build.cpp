@@ -61,8 +61,12 @@ int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool js
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& l : layers) {
-      out.push_back(
-          {{"step", l.step}, {"kind", l.kind}, {"key", l.key}, {"cached", l.hit}, {"why", l.why}});
+      out.push_back({{"step", l.step},
+                     {"kind", l.kind},
+                     {"key", l.key},
+                     {"cached", l.hit},
+                     {"unknown", l.unknown},
+                     {"why", l.why}});
     }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
@@ -70,7 +74,11 @@ int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool js
   size_t hits = 0;
   for (const auto& l : layers) {
     hits += l.hit ? 1 : 0;
-    std::printf("%-5s %-24s %-10s %s\n", l.hit ? "hit" : "miss", l.step.c_str(), l.kind.c_str(),
+    std::printf("%-5s %-24s %-10s %s\n",
+                l.hit       ? "hit"
+                : l.unknown ? "?"
+                            : "miss",
+                l.step.c_str(), l.kind.c_str(),
                 l.hit ? l.key.substr(0, 12).c_str() : l.why.c_str());
   }
   std::printf("%zu of %zu layers cached; nothing was built (--explain)\n", hits, layers.size());
@@ -82,8 +90,9 @@ int run_build(const BuildCliOptions& options)
   auto loaded = spec::load_definition(options.file);
   if (!loaded.definition) {
     report(loaded.diagnostics);
-    std::fprintf(stderr, "kiln: error: %s is not valid; nothing was built\n", options.file.c_str());
-    return static_cast<int>(ExitCode::invalid_definition);
+    std::fprintf(stderr, "kiln: error: %s is not %s; nothing was built\n", options.file.c_str(),
+                 loaded.unreadable ? "readable" : "valid");
+    return loaded.exit_code();
   }
   const auto& definition = *loaded.definition;
   bake::BuildOptions build_options;

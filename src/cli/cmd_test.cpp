@@ -14,6 +14,8 @@ struct TestCliOptions {
   std::string out;
   std::string definition;
   std::string cache_dir;
+  std::string results_dir;
+  bool record = false;
   bool json = false;
 };
 
@@ -33,14 +35,17 @@ int run_test(const TestCliOptions& options)
         make_error(ExitCode::environment, "kiln test needs root",
                    "run it as root (sudo kiln test ...): it mounts the image in a sandbox"));
   std::filesystem::path out = std::filesystem::absolute(options.out);
+  if (!std::filesystem::is_directory(out))
+    return report(make_error(ExitCode::input, out.string() + " is not a folder",
+                             "give the output folder of a kiln build (kiln build --out DIR)"));
   Expected<verify::TestPlan> plan = verify::TestPlan{};
   if (!options.definition.empty()) {
     auto loaded = spec::load_definition(options.definition);
     if (!loaded.definition) {
       report(loaded.diagnostics);
-      std::fprintf(stderr, "kiln: error: %s is not valid; no test was run\n",
-                   options.definition.c_str());
-      return static_cast<int>(ExitCode::invalid_definition);
+      std::fprintf(stderr, "kiln: error: %s is not %s; no test was run\n",
+                   options.definition.c_str(), loaded.unreadable ? "readable" : "valid");
+      return loaded.exit_code();
     }
     plan = verify::plan_of(*loaded.definition);
   } else {
@@ -55,18 +60,32 @@ int run_test(const TestCliOptions& options)
   auto cache_dir = options.cache_dir.empty() ? bake::default_cache_dir()
                                              : std::filesystem::path(options.cache_dir);
   TestLines lines;
-  auto results = verify::test_output(out, *plan, cache_dir, lines);
-  if (!results)
-    return report(results.error());
-  if (results->empty())
+  auto run = verify::test_output(out, *plan, cache_dir, lines);
+  if (!run)
+    return report(run.error());
+  const auto& results = run->results;
+  if (results.empty())
     return report(
         make_error(ExitCode::build_failed, "no test ran, though the definition has tests"));
+  // Where the results go: --results DIR, and OUT/tests only when asked (--record), so that a
+  // finished image stays as it was built and published.
+  std::vector<std::filesystem::path> written;
+  if (!options.results_dir.empty())
+    written.push_back(std::filesystem::absolute(options.results_dir));
+  if (options.record)
+    written.push_back(out / "tests");
+  for (const auto& dir : written) {
+    if (auto done = verify::write_test_outputs(dir, run->suite, *plan, results); !done)
+      return report(done.error());
+  }
   if (options.json)
-    std::printf("%s\n", verify::results_to_json(*results).dump(2).c_str());
-  std::string summary = verify::summarize(*results);
+    std::printf("%s\n", verify::results_to_json(results).dump(2).c_str());
+  std::string summary = verify::summarize(results);
   bool failed = summary.find(" failed: ") != std::string::npos;
-  std::fprintf(failed || options.json ? stderr : stdout, "%s%s\n  junit  %s\n",
-               failed ? "kiln: error: " : "", summary.c_str(), (out / "tests/junit.xml").c_str());
+  FILE* to = failed || options.json ? stderr : stdout;
+  std::fprintf(to, "%s%s\n", failed ? "kiln: error: " : "", summary.c_str());
+  for (const auto& dir : written)
+    std::fprintf(to, "  junit  %s\n", (dir / "junit.xml").c_str());
   return failed ? static_cast<int>(ExitCode::build_failed) : 0;
 }
 
@@ -83,15 +102,22 @@ Command add_test(CLI::App& app)
       "Run this definition's tests (e.g. edited ones) instead of those recorded in OUT");
   sub->add_option("--cache-dir", options->cache_dir,
                   "Where to unpack the image (default: $KILN_CACHE_DIR or /var/cache/kiln)");
+  sub->add_option("--results", options->results_dir,
+                  "Write tests.json, results.json and junit.xml into this folder");
+  sub->add_flag("--record", options->record,
+                "Replace the results (and, with --definition, the tests) recorded in OUT/tests; "
+                "OUT then differs from the image as built");
   sub->add_flag("--json", options->json, "Print the results as JSON on stdout");
   sub->footer(R"(Unpacks OUT/rootfs.tar.zst (checked against OUT/manifest.json), mounts it
 read-only and runs the tests recorded at bake time in OUT/tests/tests.json, or those of
---definition. Writes OUT/tests/results.json and OUT/tests/junit.xml (JUnit, as Azure
-Pipelines' PublishTestResults task reads it). Exit code 0 when every test passes, 1 when
-one fails (named with what it expected and what it got).
+--definition. OUT is not changed unless --record is given: the results go to stdout, and
+with --results DIR to DIR/results.json and DIR/junit.xml (JUnit, as Azure Pipelines'
+PublishTestResults task reads it). Exit code 0 when every test passes, 1 when one fails
+(named with what it expected and what it got).
 
 Examples:
   sudo kiln test out/linux-agent
+  sudo kiln test out/linux-agent --results test-results
   sudo kiln test out/linux-agent --definition examples/linux-agent/image.yaml
   sudo kiln test out/linux-agent --json | jq '.tests[] | select(.passed | not)')");
   return {sub, [options] { return run_test(*options); }};

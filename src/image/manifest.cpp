@@ -60,7 +60,8 @@ json to_json(const Manifest& m)
   };
 }
 
-Expected<BuiltImage> read_built_image(const std::filesystem::path& dir, const std::string& what)
+Expected<BuiltImage> read_built_image(const std::filesystem::path& dir, const std::string& what,
+                                      util::DigestMemo* memo)
 {
   auto text = util::read_file(dir / "manifest.json");
   if (!text) {
@@ -82,7 +83,8 @@ Expected<BuiltImage> read_built_image(const std::filesystem::path& dir, const st
     return make_error(ExitCode::input, "the manifest " + (dir / "manifest.json").string() +
                                            " is damaged: " + e.what());
   }
-  auto actual = util::sha256_file(dir / "rootfs.tar.zst");
+  auto actual =
+      memo ? memo->sha256_file(dir / "rootfs.tar.zst") : util::sha256_file(dir / "rootfs.tar.zst");
   if (!actual)
     return std::move(actual).error();
   if (*actual != image.rootfs_sha256) {

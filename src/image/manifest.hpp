@@ -3,6 +3,7 @@
 
 #include "image/dpkg.hpp"
 #include "image/inventory.hpp"
+#include "util/digest_memo.hpp"
 #include "util/error.hpp"
 
 #include <cstdint>
@@ -77,7 +78,9 @@ struct BuiltImage {
   std::string manifest_sha256;
 };
 
-// `what` names the image in a mismatch ("the parent image"); errors are input errors.
-Expected<BuiltImage> read_built_image(const std::filesystem::path& dir, const std::string& what);
+// `what` names the image in a mismatch ("the parent image"); errors are input errors. With
+// `memo`, an unchanged rootfs is not hashed again.
+Expected<BuiltImage> read_built_image(const std::filesystem::path& dir, const std::string& what,
+                                      util::DigestMemo* memo = nullptr);
 
 } // namespace kiln::image

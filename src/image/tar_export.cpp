@@ -220,10 +220,10 @@ Expected<TarResult> write_rootfs_tar(const fs::path& tree, const fs::path& dest,
   if (sink.fd < 0)
     return errno_error("cannot create", dest.string(), errno);
   ArchivePtr archive(archive_write_new(), archive_write_free);
+  // Plain ustar headers where a name fits, a pax header only where one is needed (long or
+  // non-ASCII names, large files, capabilities). No "hdrcharset" on every entry: GNU tar warns
+  // about that keyword once per file. A name that is not UTF-8 still gets it, for itself alone.
   archive_write_set_format_pax_restricted(archive.get());
-  // Names are written as the bytes they are on disk, whatever kiln's locale: no conversion can
-  // fail or differ between machines.
-  archive_write_set_format_option(archive.get(), "pax", "hdrcharset", "BINARY");
   archive_write_add_filter_zstd(archive.get());
   archive_write_set_filter_option(archive.get(), "zstd", "compression-level", "3");
   // zstd's output with worker threads is the same for any number of workers (not the same as

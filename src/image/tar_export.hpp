@@ -4,6 +4,9 @@
 // numeric owners only, modification times clamped to SOURCE_DATE_EPOCH, no access or change times,
 // hard links kept as links, and the security.capability attribute (file capabilities, e.g. of
 // ping) kept. /dev is written as an empty folder: a runtime or the kernel provides its nodes.
+// Names are converted to UTF-8 from the LC_CTYPE locale, so the caller (a child process) sets
+// one locale for every machine, C.UTF-8. GNU tar, bsdtar, Python's tarfile and Go's archive/tar
+// read the result without a warning.
 #pragma once
 
 #include "util/error.hpp"

@@ -146,10 +146,24 @@ json results_to_json(const std::vector<TestResult>& results)
   return {{"total", results.size()}, {"failed", failed}, {"tests", list}};
 }
 
-Status write_test_outputs(const std::filesystem::path& out_dir, const std::string& suite,
+Expected<std::vector<TestResult>> results_from_json(const json& j)
+{
+  std::vector<TestResult> results;
+  try {
+    for (const auto& r : j.at("tests")) {
+      results.push_back({r.at("name"), r.at("kind"),
+                         r.at("step").is_null() ? "" : r.at("step").get<std::string>(),
+                         r.at("passed"), r.at("expected"), r.at("actual"), r.at("seconds")});
+    }
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::input, std::string("the test results are damaged: ") + e.what());
+  }
+  return results;
+}
+
+Status write_test_outputs(const std::filesystem::path& dir, const std::string& suite,
                           const TestPlan& plan, const std::vector<TestResult>& results)
 {
-  auto dir = out_dir / "tests";
   KILN_TRY(util::make_dirs(dir));
   KILN_TRY(util::write_file_atomic(dir / "tests.json", plan_to_json(plan).dump(2) + "\n"));
   KILN_TRY(util::write_file_atomic(dir / "results.json", results_to_json(results).dump(2) + "\n"));

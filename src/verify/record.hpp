@@ -29,9 +29,10 @@ Expected<TestPlan> plan_from_json(const nlohmann::json& json);
 // `suite` names the image, e.g. "linux-agent 1.1.0".
 std::string junit_xml(const std::string& suite, const std::vector<TestResult>& results);
 nlohmann::json results_to_json(const std::vector<TestResult>& results);
+Expected<std::vector<TestResult>> results_from_json(const nlohmann::json& json);
 
-// Writes OUT/tests/tests.json, results.json and junit.xml.
-Status write_test_outputs(const std::filesystem::path& out_dir, const std::string& suite,
+// Writes tests.json, results.json and junit.xml into `dir` (OUT/tests at bake time).
+Status write_test_outputs(const std::filesystem::path& dir, const std::string& suite,
                           const TestPlan& plan, const std::vector<TestResult>& results);
 
 } // namespace kiln::verify

@@ -1,6 +1,6 @@
 // `kiln test OUT`: the tests of a built image run again on its rootfs, without rebuilding. The
 // rootfs is checked against the manifest, unpacked into a scratch folder in the cache and mounted
-// read-only; the results replace OUT/tests/results.json and junit.xml.
+// read-only. OUT is left as it was built unless the user asks to record the new results.
 #pragma once
 
 #include "util/error.hpp"
@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace kiln::verify {
@@ -16,10 +17,14 @@ namespace kiln::verify {
 // The tests recorded in OUT at bake time (OUT/tests/tests.json).
 Expected<TestPlan> recorded_plan(const std::filesystem::path& out_dir);
 
+struct TestRun {
+  std::string suite; // the image's name and version, e.g. "linux-agent 1.1.0"
+  std::vector<TestResult> results;
+};
+
 // Runs `plan` against OUT/rootfs.tar.zst; `log` receives progress and a PASS/FAIL line per test.
-Expected<std::vector<TestResult>> test_output(const std::filesystem::path& out_dir,
-                                              const TestPlan& plan,
-                                              const std::filesystem::path& cache_dir,
-                                              util::ProcessObserver& log);
+// Writes nothing: the caller decides where the results go (write_test_outputs).
+Expected<TestRun> test_output(const std::filesystem::path& out_dir, const TestPlan& plan,
+                              const std::filesystem::path& cache_dir, util::ProcessObserver& log);
 
 } // namespace kiln::verify

@@ -67,6 +67,7 @@ installed() { grep -qx "Package: $2" "$1/var/lib/dpkg/status"; }
 step "a playbook with a role, facts, extra vars, tags and a secret"
 write_image ""
 expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img"
+expect_not_in "$WORK/err" "No inventory was parsed"
 unpack "$WORK/img" "$WORK/root"
 expect_in "$WORK/root/etc/motd" "team platform, 3 agents, Debian 12, ansible-it 0.3.0"
 [ -x "$WORK/root/usr/bin/tree" ] || fail "the role's package is not installed"

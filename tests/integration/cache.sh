@@ -41,6 +41,10 @@ expect_in "$WORK/out" "(4 of 4 layers from the cache)"
 expect_in "$WORK/err" "[3/7] tools (packages) cached"
 expect_in "$WORK/err" "[7/7] export cached"
 cmp "$WORK/a/rootfs.tar.zst" "$WORK/b/rootfs.tar.zst" || fail "a cached bake differs from the cold one"
+# The same image, with other logs and timings: publishing it again is a no-op.
+expect_exit 0 -- "$KILN" publish "$WORK/a" --store "$WORK/store"
+expect_exit 0 -- "$KILN" publish "$WORK/b" --store "$WORK/store"
+expect_in "$WORK/out" "cache-it@0.1.0 is already published with the same content; nothing changed"
 
 step "the YAML's spelling does not matter: key order, comments, flow style, names"
 cat >"$DEF/image.yaml" <<'YAML'
@@ -90,6 +94,25 @@ expect_in "$WORK/out" "0 of 4 layers cached"
 sleep 1.1
 expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --explain --max-age 1s
 explain_line base | grep -q "^miss .*older than the maximum age" || fail "base should be too old"
+
+step "--refresh STEP with requirements: the layers below STEP stay cached"
+mkdir -p "$WORK/req"
+cat >"$WORK/req/image.yaml" <<'YAML'
+name: cache-req
+version: 0.1.0
+base: {bootstrap: {variant: minbase}}
+requirements: {network: {proxy: "http://proxy.example:3128"}}
+steps:
+  - name: first
+    shell: 'echo one > /etc/one'
+  - name: second
+    shell: 'echo two > /etc/two'
+YAML
+expect_exit 0 -- "$KILN" build "$WORK/req/image.yaml" --out "$WORK/req/out"
+expect_exit 0 -- "$KILN" build "$WORK/req/image.yaml" --explain --refresh second
+explain_line requirements | grep -q "^hit" || fail "requirements should stay cached"
+explain_line first | grep -q "^hit" || fail "first should stay cached with --refresh second"
+explain_line second | grep -q "^miss .*--refresh" || fail "second should miss for --refresh"
 
 step "a damaged layer is detected, reported and built again"
 tools_key=$(grep -l '"step": "tools"' "$KILN_CACHE_DIR"/layers/*/meta.json | awk 'NR == 1' | xargs dirname)

@@ -38,9 +38,14 @@ first = result["errors"][0]
 assert (first["line"], first["column"]) == (1, 7), first
 PY
 
-step "a missing definition file"
-expect_exit 3 -- "$KILN" validate "$WORK/none.yaml"
+step "a missing definition file, or a folder, is an input error (exit 4)"
+expect_exit 4 -- "$KILN" validate "$WORK/none.yaml"
 expect_in "$WORK/err" "cannot read $WORK/none.yaml: No such file or directory"
+expect_exit 4 -- "$KILN" build "$WORK/none.yaml"
+expect_in "$WORK/err" "is not readable; nothing was built"
+expect_exit 4 -- "$KILN" validate "$SOURCE_DIR/examples/linux-agent"
+expect_in "$WORK/err" "examples/linux-agent is a folder, not a file"
+expect_in "$WORK/err" "hint: give the file itself, e.g. $SOURCE_DIR/examples/linux-agent/image.yaml"
 
 step "build refuses an invalid definition before doing anything"
 expect_exit 3 -- "$KILN" build "$WORK/bad/image.yaml" --out "$WORK/bad-out"
@@ -61,6 +66,19 @@ step "usage errors exit 2; --help shows examples"
 expect_exit 2 -- "$KILN"
 expect_exit 2 -- "$KILN" build
 expect_exit 2 -- "$KILN" frobnicate
+expect_exit 2 -- "$KILN" biuld image.yaml
+expect_in "$WORK/err" "kiln: error: 'biuld' is not a kiln command"
+expect_in "$WORK/err" "did you mean 'build'?"
+expect_exit 2 -- "$KILN" diff "$WORK"
+expect_in "$WORK/err" "kiln: error: kiln diff: missing the argument 'b' (The newer image's output folder)"
+expect_in "$WORK/err" "Usage: kiln diff"
+expect_exit 2 -- "$KILN" test
+expect_in "$WORK/err" "kiln: error: kiln test: missing the argument 'out' (A built image's output folder)"
+for nested in "key generate" "store fsck" "cache prune"; do
+  expect_exit 0 -- "$KILN" $nested --help
+  expect_in "$WORK/out" "kiln ${nested}"
+  expect_not_in "$WORK/out" "kiln validate examples/linux-agent/image.yaml"
+done
 for command in build test diff cache publish pull verify promote revoke ls show gc store; do
   expect_exit 0 -- "$KILN" $command --help
   expect_in "$WORK/out" "Examples:"
@@ -71,6 +89,18 @@ expect_in "$WORK/err" "kiln cannot reach the store 's3://bucket/images' yet"
 expect_in "$WORK/err" "no store given"
 expect_exit 0 -- "$KILN" --version
 
+step "commands that read a store never create one at a mistyped location"
+for command in "ls" "gc --dry-run" "show agent" "store fsck" "pull agent@1.0.0 --to $WORK/p" \
+               "verify agent@1.0.0" "promote agent@1.0.0 --to dev"; do
+  expect_exit 4 -- "$KILN" $command --store "$WORK/typo"
+  expect_in "$WORK/err" "there is no kiln store at $WORK/typo"
+  [ ! -e "$WORK/typo" ] || fail "kiln $command created $WORK/typo"
+done
+expect_exit 0 -- "$KILN" store init --store "$WORK/new-store"
+expect_in "$WORK/out" "a kiln store is ready at $WORK/new-store"
+expect_exit 0 -- "$KILN" ls --store "$WORK/new-store"
+expect_exit 0 -- "$KILN" store init --store "$WORK/new-store"
+
 step "kiln key generate writes a key pair once"
 expect_exit 0 -- "$KILN" key generate --dir "$WORK/keys" --json
 python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); assert k["fingerprint"].startswith("ed25519:"), k' "$WORK/out"
@@ -79,14 +109,14 @@ grep -q "BEGIN PUBLIC KEY" "$WORK/keys/kiln-signing.pub" || fail "no public key"
 expect_exit 2 -- "$KILN" key generate --dir "$WORK/keys"
 expect_in "$WORK/err" "already exists"
 
-step "a definition that is not a regular file, or too large, is refused at once (exit 3)"
-expect_exit 3 -- timeout 10 "$KILN" validate /dev/zero
+step "a definition that is not a regular file, or too large, is refused at once (exit 4)"
+expect_exit 4 -- timeout 10 "$KILN" validate /dev/zero
 expect_in "$WORK/err" "is not a regular file"
 mkfifo "$WORK/fifo"
-expect_exit 3 -- timeout 10 "$KILN" validate "$WORK/fifo"
+expect_exit 4 -- timeout 10 "$KILN" validate "$WORK/fifo"
 expect_in "$WORK/err" "is not a regular file"
 { echo "name: big"; head -c 3000000 /dev/zero | tr '\0' '#'; echo; } >"$WORK/big.yaml"
-expect_exit 3 -- timeout 10 "$KILN" validate "$WORK/big.yaml"
+expect_exit 4 -- timeout 10 "$KILN" validate "$WORK/big.yaml"
 expect_in "$WORK/err" "the most a definition may be"
 
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then

@@ -8,6 +8,8 @@ require_mirror
 
 DEF="$WORK/def"
 mkdir -p "$DEF"
+# A name longer than ustar's 100 bytes and names that are not ASCII: each needs a pax header.
+LONG_NAME=$(printf 'd%.0s' $(seq 110))
 write_image() { # write_image TOOLS_STDOUT_REGEX EXTRA_TESTS_YAML
   cat >"$DEF/image.yaml" <<YAML
 name: tests-it
@@ -26,6 +28,7 @@ steps:
       chmod 0640 /etc/agent.conf && chown root:azdo /etc/agent.conf
       mkdir -p /etc/systemd/system/multi-user.target.wants
       ln -s /lib/systemd/system/agent.service /etc/systemd/system/multi-user.target.wants/
+      mkdir -p "/opt/naïve-$LONG_NAME" && echo x > "/opt/naïve-$LONG_NAME/ünïcode.txt"
 tests:
   - {user: azdo, shell: /bin/bash, groups: [users]}
   - {group: users}
@@ -56,11 +59,42 @@ python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["tests"] =
   "$WORK/img/manifest.json"
 zstd -dc "$WORK/img/rootfs.tar.zst" | tar -tf - 2>/dev/null | grep -q 'etc/kiln-was-here' && fail "a test changed the tree"
 
-step "kiln test OUT runs the recorded tests again"
-rm "$WORK/img/tests/junit.xml"
-expect_exit 0 -- "$KILN" test "$WORK/img"
+step "GNU tar, bsdtar, Python's tarfile and Go's archive/tar (umoci) read the rootfs silently"
+zstd -qdc "$WORK/img/rootfs.tar.zst" >"$WORK/rootfs.tar"
+wanted="opt/naïve-$LONG_NAME/ünïcode.txt"
+# In a UTF-8 locale, as a user's shell has; names travel as UTF-8 in pax headers.
+for reader in "tar -tf" "bsdtar -tf"; do
+  LC_ALL=C.UTF-8 $reader "$WORK/rootfs.tar" >"$WORK/names" 2>"$WORK/warnings" || fail "$reader failed"
+  [ ! -s "$WORK/warnings" ] || fail "$reader warns: $(head -3 "$WORK/warnings")"
+  grep -qxF "$wanted" "$WORK/names" || fail "$reader does not list $wanted"
+done
+python3 -W error -c 'import sys, tarfile
+names = tarfile.open(sys.argv[1]).getnames()
+assert sys.argv[2] in names, "no " + sys.argv[2]' "$WORK/rootfs.tar" "$wanted" || fail "Python's tarfile"
+(
+  cd "$WORK"
+  umoci init --layout oci && umoci new --image oci:t && umoci raw add-layer --image oci:t rootfs.tar &&
+    umoci unpack --image oci:t bundle
+) >"$WORK/umoci.log" 2>&1 || fail "umoci: $(tail -3 "$WORK/umoci.log")"
+grep -qiE "warn|ignor" "$WORK/umoci.log" && fail "umoci warns: $(grep -iE 'warn|ignor' "$WORK/umoci.log" | head -3)"
+[ -f "$WORK/bundle/rootfs/$wanted" ] || fail "umoci did not unpack $wanted"
+rm -rf "$WORK/rootfs.tar" "$WORK/oci" "$WORK/bundle"
+
+step "a rebuild with no change takes the tests' results instead of running them again"
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img2"
+expect_in "$WORK/img2/logs/03-tools.log" "the same 2 tests passed on this tree before; not run again"
+expect_in "$WORK/img2/logs/05-tests.log" "the same 7 tests passed on this tree before; not run again"
+[ "$(junit_counts "$WORK/img2/tests/junit.xml")" = "9 0" ] || fail "junit.xml of the rebuild"
+cmp "$WORK/img/rootfs.tar.zst" "$WORK/img2/rootfs.tar.zst" || fail "the rebuild differs"
+rm -rf "$WORK/img2"
+
+step "kiln test OUT runs the recorded tests again, and leaves OUT as it was built"
+built_state() { (cd "$WORK/img" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+built_state >"$WORK/img.sums"
+expect_exit 0 -- "$KILN" test "$WORK/img" --results "$WORK/results"
 expect_in "$WORK/out" "9 tests, all passed"
-[ "$(junit_counts "$WORK/img/tests/junit.xml")" = "9 0" ] || fail "kiln test wrote no junit.xml"
+expect_in "$WORK/out" "junit  $WORK/results/junit.xml"
+[ "$(junit_counts "$WORK/results/junit.xml")" = "9 0" ] || fail "kiln test --results wrote no junit.xml"
 expect_exit 0 -- "$KILN" test "$WORK/img" --json
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert (r["total"], r["failed"]) == (9, 0), r' "$WORK/out"
 
@@ -73,8 +107,17 @@ expect_exit 1 -- "$KILN" test "$WORK/img" --definition "$DEF/image.yaml"
 expect_in "$WORK/err" "11 tests, 2 failed: 'pool is windows' (expected content matching /AGENT_POOL=windows/, got 'AGENT_POOL=linux')"
 expect_in "$WORK/err" "'hangs' (expected to finish within 2s, got still running after 2s, stopped)"
 expect_in "$WORK/err" "FAIL hangs"
-[ "$(junit_counts "$WORK/img/tests/junit.xml")" = "11 2" ] || fail "junit.xml should count 2 failures"
 expect_nothing_left "$WORK" "sleep 60.$$" # this test's own: other work on the machine may sleep
+built_state | diff - "$WORK/img.sums" || fail "kiln test changed OUT"
+expect_exit 0 -- "$KILN" test "$WORK/img"
+expect_in "$WORK/out" "9 tests, all passed"
+
+step "--record: the edited tests and their results replace those in OUT/tests"
+write_image '^tree v2\.' "  - {name: pool is windows, file: /etc/agent.conf, contains: 'AGENT_POOL=windows'}"
+expect_exit 1 -- "$KILN" test "$WORK/img" --definition "$DEF/image.yaml" --record
+[ "$(junit_counts "$WORK/img/tests/junit.xml")" = "10 1" ] || fail "junit.xml should count 1 failure"
+expect_exit 1 -- "$KILN" test "$WORK/img"
+expect_in "$WORK/err" "10 tests, 1 failed: 'pool is windows'"
 expect_cache_clean
 
 step "a step's failing test fails the build at that step, with junit.xml written"

@@ -65,6 +65,14 @@ expect_exit 0 -- env KILN_IT_TOKEN="$TOKEN-rotated" "$KILN" build "$DEF/image.ya
 grep -qE "^miss +use .*a secret it uses changed" "$WORK/out" || { cat "$WORK/out"; fail "no miss for a changed secret"; }
 grep -qE "^hit +base " "$WORK/out" || fail "the base should still be cached"
 
+step "--explain without a secret's value explains what it can"
+expect_exit 0 -- env -u KILN_IT_TOKEN "$KILN" build "$DEF/image.yaml" --explain
+grep -qE "^hit +base " "$WORK/out" || fail "the base should be cached"
+grep -qE "^\? +use .*needs secret 'token', which cannot be read here" "$WORK/out" || { cat "$WORK/out"; fail "use should need the token"; }
+grep -qE "^\? +after .*a layer below it needs secret 'token'" "$WORK/out" || fail "after should follow"
+expect_exit 4 -- env -u KILN_IT_TOKEN "$KILN" build "$DEF/image.yaml" --out "$WORK/no-token"
+expect_in "$WORK/err" "secret 'token'"
+
 step "a step that writes a secret into the image fails and names the file"
 write_image "  - name: leak
     secrets: [token]

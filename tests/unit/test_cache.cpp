@@ -37,7 +37,9 @@ protected:
         << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].str());
     Quiet quiet;
     StepLog log("/dev/null", quiet);
-    auto inputs = resolve_inputs(*loaded.definition, dir_.path() / "cache", false, log);
+    auto cache = kiln::bake::LayerCache::open(dir_.path() / "cache");
+    EXPECT_TRUE(cache);
+    auto inputs = resolve_inputs(*loaded.definition, *cache, false, log);
     EXPECT_TRUE(inputs);
     std::vector<std::string> out;
     std::string parent;
