@@ -31,8 +31,10 @@ python3 - "$WORK/v2/image.yaml" <<'PY'
 import sys
 path = sys.argv[1]
 text = open(path).read()
-step = "  - name: one-more-package\n    packages: [tree]\n\noutputs:"
-open(path, "w").write(text.replace("\noutputs:", "\n" + step, 1))
+# The new step goes after the last step, before the image tests.
+step = "  - name: one-more-package\n    packages: [tree]\n\n"
+at = text.index("\n# What a platform team checks")
+open(path, "w").write(text[:at + 1] + step + text[at + 1:])
 PY
 
 echo "bench: $(nproc) cores, kiln $("$KILN" --version), $(casync --version | awk 'NR == 1')" >&2

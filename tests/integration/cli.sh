@@ -89,6 +89,12 @@ expect_in "$WORK/err" "kiln cannot reach the store 's3://bucket/images' yet"
 expect_in "$WORK/err" "no store given"
 expect_exit 0 -- "$KILN" --version
 
+if [ "$(id -u)" = 0 ]; then
+  step "kiln test of a folder that does not exist says so"
+  expect_exit 4 -- "$KILN" test "$WORK/no-such-out"
+  expect_in "$WORK/err" "$WORK/no-such-out is not a folder"
+fi
+
 step "commands that read a store never create one at a mistyped location"
 for command in "ls" "gc --dry-run" "show agent" "store fsck" "pull agent@1.0.0 --to $WORK/p" \
                "verify agent@1.0.0" "promote agent@1.0.0 --to dev"; do

@@ -111,6 +111,18 @@ TEST(release_config, defaults_and_a_file_with_its_errors)
   EXPECT_NE(error_of("retention: {keep_younger_than: soon}\n").find("a duration"),
             std::string::npos);
   EXPECT_NE(error_of("channels: [\n").find("bad.yaml:"), std::string::npos);
+  // kiln.yaml is read within the same bounds as a definition: aliases cannot blow it up.
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'h'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i)
+      bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  EXPECT_NE(error_of(bomb).find("expands to more than 100000 values"), std::string::npos);
+  EXPECT_NE(error_of("store: caf\xe9\n").find("bad.yaml:1:11: the text is not valid UTF-8"),
+            std::string::npos);
   EXPECT_FALSE(kiln::release::store_location(kiln::release::default_release_config()));
 }
 
