@@ -287,8 +287,10 @@ private:
         decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
     if (d.layer) {
       log.note("cached layer " + d.key);
-      if (index == 0 && !epoch_given_ && d.layer->source_date_epoch > 0)
-        epoch_ = d.layer->source_date_epoch; // see source_date_epoch_of
+      if (index == 0 && !epoch_given_) { // the image takes its base's epoch: source_date_epoch_of
+        KILN_TRY(cache_.record_epoch(*d.layer, epoch_)); // a base from before kiln kept one
+        epoch_ = d.layer->source_date_epoch;
+      }
       cached_phase_ = true;
       ++cached_;
       layers_.push_back(*d.layer);

@@ -1,6 +1,7 @@
 #include "bake/inputs.hpp"
 
 #include "bake/ansible.hpp"
+#include "bake/tree_memo.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/http.hpp"
@@ -108,7 +109,7 @@ Expected<fs::path> download_verified(const spec::Definition& definition, const s
 // The playbook's whole folder, the roles folder, and the controller's version; with `check`, the
 // playbook's syntax too.
 Status add_ansible_inputs(const spec::Definition& definition, const spec::Step& step,
-                          const spec::AnsibleStep& ansible, const fs::path& cache_dir, bool check,
+                          const spec::AnsibleStep& ansible, LayerCache& cache, bool check,
                           Inputs& inputs, StepLog& log)
 {
   if (inputs.ansible_version.empty()) {
@@ -118,15 +119,28 @@ Status add_ansible_inputs(const spec::Definition& definition, const spec::Step& 
     inputs.ansible_version = *version;
     log.note("ansible: " + *version);
   }
+  // What the syntax check reads: the playbook's folder, the roles, the variables, Ansible itself.
+  nlohmann::json question = {{"ansible_syntax", ansible.playbook},
+                             {"ansible", inputs.ansible_version},
+                             {"extra_vars", ansible.extra_vars}};
   KILN_TRY(add_file_input(definition, ansible.folder(), inputs));
-  if (!ansible.roles_path.empty())
+  question["folder"] = inputs.files.back().sha256;
+  if (!ansible.roles_path.empty()) {
     KILN_TRY(add_file_input(definition, ansible.roles_path, inputs));
+    question["roles"] = inputs.files.back().sha256;
+  }
   if (!check)
     return ok_status();
-  fs::path scratch = cache_dir / "tmp" / ("ansible-check-" + std::to_string(::getpid()));
+  if (recall_answer(cache, "", question)) {
+    log.note("the playbook passed ansible-playbook --syntax-check before, unchanged");
+    return ok_status();
+  }
+  fs::path scratch = cache.dir() / "tmp" / ("ansible-check-" + std::to_string(::getpid()));
   KILN_TRY(util::make_dirs(scratch));
   Status checked = check_playbook(definition, step, scratch, log);
   KILN_TRY(util::remove_tree(scratch));
+  if (checked)
+    remember_answer(cache, "", question, true);
   return checked;
 }
 
@@ -171,7 +185,6 @@ Expected<ParentImage> resolve_parent(const fs::path& dir, util::DigestMemo& dige
 Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& cache, bool fetch,
                                 StepLog& log)
 {
-  const fs::path& cache_dir = cache.dir();
   Inputs inputs;
   if (!definition.base.image.empty()) {
     auto parent = resolve_parent(definition.base.image, cache.digests(), log);
@@ -200,7 +213,7 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& 
     if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
       inputs.artifacts.push_back({step.name, util::redact_url(artifact->url), artifact->sha256});
     if (const auto* ansible = std::get_if<spec::AnsibleStep>(&step.body))
-      KILN_TRY(add_ansible_inputs(definition, step, *ansible, cache_dir, fetch, inputs, log));
+      KILN_TRY(add_ansible_inputs(definition, step, *ansible, cache, fetch, inputs, log));
   }
   return inputs;
 }

@@ -282,6 +282,15 @@ void LayerCache::discard(PendingLayer& pending)
   (void)util::remove_tree(pending.dir);
 }
 
+Status LayerCache::record_epoch(LayerMeta& meta, int64_t epoch)
+{
+  if (meta.source_date_epoch > 0)
+    return ok_status();
+  meta.source_date_epoch = epoch;
+  return util::write_file_atomic(layers_dir() / meta.key / "meta.json",
+                                 to_json(meta).dump(2) + "\n");
+}
+
 Status LayerCache::remove(const std::string& key)
 {
   fs::path entry = layers_dir() / key;

@@ -62,5 +62,18 @@ expect_exit 2 -- env SOURCE_DATE_EPOCH=yesterday "$KILN" build "$GIT/image.yaml"
 expect_in "$WORK/err" "SOURCE_DATE_EPOCH 'yesterday' is not a number of seconds"
 expect_exit 0 -- "$KILN" diff "$WORK/c1" "$WORK/c2"
 expect_not_in "$WORK/out" "etc/shadow"
+
+step "a base cached before kiln kept its epoch takes the next build's, then keeps it"
+base_meta=$(grep -l '"step": "base"' "$KILN_CACHE_DIR"/layers/*/meta.json | awk 'NR == 1')
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("source_date_epoch"); json.dump(m, open(sys.argv[1], "w"))' "$base_meta"
+sed -i 's/echo two/echo three/' "$GIT/image.yaml"
+commit_at "2026-11-04T09:00:00Z"
+third=$(git -C "$GIT" log -1 --format=%ct)
+expect_exit 0 -- "$KILN" build "$GIT/image.yaml" --out "$WORK/c3"
+[ "$(epoch_of "$WORK/c3")" = "$third" ] || fail "the old base should take this build's epoch"
+sed -i 's/echo three/echo four/' "$GIT/image.yaml"
+commit_at "2026-11-05T09:00:00Z"
+expect_exit 0 -- "$KILN" build "$GIT/image.yaml" --out "$WORK/c4"
+[ "$(epoch_of "$WORK/c4")" = "$third" ] || fail "the epoch recorded in the old base was not kept"
 expect_cache_clean
 echo "PASS"
