@@ -108,12 +108,35 @@ Expected<fs::path> download_verified(const spec::Definition& definition, const s
 
 // The playbook's whole folder, the roles folder, and the controller's version; with `check`, the
 // playbook's syntax too.
+//
+// ansible-playbook's version, kept by the stat data of the program (installing or upgrading
+// Ansible, from Debian or pip, writes it anew): asking Python takes most of a second.
+Expected<std::string> known_ansible_version(LayerCache& cache)
+{
+  std::string program = util::find_program("ansible-playbook");
+  struct stat st {};
+  if (program.empty() || ::stat(program.c_str(), &st) != 0)
+    return ansible_version(); // says what is missing
+  nlohmann::json question = {{"ansible_version_of", program},
+                             {"stat", std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+                                          ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+                                          std::to_string(st.st_mtim.tv_nsec) + ":" +
+                                          std::to_string(st.st_ctim.tv_sec) + "." +
+                                          std::to_string(st.st_ctim.tv_nsec)}};
+  if (auto known = recall_answer(cache, "", question); known && known->is_string())
+    return known->get<std::string>();
+  auto version = ansible_version();
+  if (version)
+    remember_answer(cache, "", question, *version);
+  return version;
+}
+
 Status add_ansible_inputs(const spec::Definition& definition, const spec::Step& step,
                           const spec::AnsibleStep& ansible, LayerCache& cache, bool check,
                           Inputs& inputs, StepLog& log)
 {
   if (inputs.ansible_version.empty()) {
-    auto version = ansible_version();
+    auto version = known_ansible_version(cache);
     if (!version)
       return std::move(version).error();
     inputs.ansible_version = *version;
