@@ -2,6 +2,7 @@
 
 #include "bake/ansible.hpp"
 #include "bake/tree_memo.hpp"
+#include "util/digest_memo.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/http.hpp"
@@ -117,12 +118,7 @@ Expected<std::string> known_ansible_version(LayerCache& cache)
   struct stat st {};
   if (program.empty() || ::stat(program.c_str(), &st) != 0)
     return ansible_version(); // says what is missing
-  nlohmann::json question = {{"ansible_version_of", program},
-                             {"stat", std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
-                                          ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-                                          std::to_string(st.st_mtim.tv_nsec) + ":" +
-                                          std::to_string(st.st_ctim.tv_sec) + "." +
-                                          std::to_string(st.st_ctim.tv_nsec)}};
+  nlohmann::json question = {{"ansible_version_of", program}, {"stat", util::stat_signature(st)}};
   if (auto known = recall_answer(cache, "", question); known && known->is_string())
     return known->get<std::string>();
   auto version = ansible_version();

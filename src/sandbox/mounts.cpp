@@ -81,6 +81,13 @@ std::string make_dev(const fs::path& root)
   return {};
 }
 
+void Fd::reset()
+{
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+}
+
 std::string pivot_into(const fs::path& root)
 {
   // pivot_root needs the new root to be a mount point of its own.

@@ -6,6 +6,20 @@
 
 namespace kiln::sandbox {
 
+// A descriptor closed when it goes out of scope (or by reset()).
+class Fd {
+public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset();
+
+private:
+  int fd_;
+};
+
 std::string failure(const std::string& what, const std::filesystem::path& where);
 
 // Mounts a filesystem of `type` on `target` (made when missing).

@@ -1,5 +1,6 @@
 #include "sandbox/network.hpp"
 
+#include "sandbox/mounts.hpp"
 #include "util/process.hpp"
 
 #include <arpa/inet.h>
@@ -26,21 +27,6 @@ std::string failure(const std::string& what)
 {
   return "sandbox: cannot " + what + ": " + std::strerror(errno);
 }
-
-class Fd {
-public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  ~Fd()
-  {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  int get() const { return fd_; }
-
-private:
-  int fd_;
-};
 
 std::string bring_up_loopback()
 {

@@ -18,16 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Closes a descriptor when it goes out of scope.
-struct Descriptor {
-  int fd = -1;
-  ~Descriptor()
-  {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
-
 std::string enter_destination(const fs::path& dest)
 {
   // Names in a pax header are UTF-8, which libarchive converts to the locale's character set: the
@@ -70,27 +60,26 @@ std::string read_report(int fd)
 Status extract_confined(const fs::path& archive, const fs::path& dest, int strip_components,
                         bool whole_tree, util::ProcessObserver* observer)
 {
-  Descriptor input{::open(archive.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (input.fd < 0)
+  Fd input(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
+  if (input.get() < 0)
     return errno_error("cannot open", archive.string(), errno, ExitCode::input);
   KILN_TRY(util::make_dirs(dest));
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
     return errno_error("cannot create", "a pipe", errno);
-  Descriptor report_read{pipe_fds[0]};
-  Descriptor report_write{pipe_fds[1]};
+  Fd report_read(pipe_fds[0]);
+  Fd report_write(pipe_fds[1]);
 
   util::ProcessSpec spec;
   spec.argv = {"kiln (extracting " + archive.filename().string() + ")"};
   spec.namespaces = kNamespaces | CLONE_NEWNET;
   spec.in_child = [&dest] { return enter_destination(dest); };
   spec.child_main = [&] {
-    return extract_in_child(input.fd, archive, strip_components, whole_tree, report_write.fd);
+    return extract_in_child(input.get(), archive, strip_components, whole_tree, report_write.get());
   };
   auto result = util::run_process(spec, observer);
-  ::close(report_write.fd);
-  report_write.fd = -1;
-  std::string report = read_report(report_read.fd);
+  report_write.reset(); // the child has its copy; the read ends when the child does
+  std::string report = read_report(report_read.get());
   if (!result)
     return std::move(result).error();
   if (result->success())

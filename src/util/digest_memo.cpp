@@ -13,7 +13,9 @@ namespace {
 
 constexpr size_t kMaxEntries = 4096; // the oldest are dropped beyond this (by path order)
 
-std::string stat_line(const struct stat& st)
+} // namespace
+
+std::string stat_signature(const struct stat& st)
 {
   auto ns = [](const struct timespec& t) {
     return std::to_string(static_cast<long long>(t.tv_sec) * 1000000000LL + t.tv_nsec);
@@ -21,8 +23,6 @@ std::string stat_line(const struct stat& st)
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
          std::to_string(st.st_size) + ":" + ns(st.st_mtim) + ":" + ns(st.st_ctim);
 }
-
-} // namespace
 
 DigestMemo::DigestMemo(std::filesystem::path file) : file_(std::move(file))
 {
@@ -46,7 +46,7 @@ Expected<std::string> DigestMemo::sha256_file(const std::filesystem::path& path)
   struct stat before {};
   if (::stat(path.c_str(), &before) != 0)
     return errno_error("cannot read", path.string(), errno, ExitCode::input);
-  std::string line = stat_line(before);
+  std::string line = stat_signature(before);
   if (auto it = entries_.find(key); it != entries_.end() && it->second.stat == line) {
     ++hits_;
     return it->second.sha256;
@@ -56,7 +56,8 @@ Expected<std::string> DigestMemo::sha256_file(const std::filesystem::path& path)
     return digest;
   struct stat after {};
   // Only a file that did not change while it was read is remembered.
-  if (::stat(path.c_str(), &after) == 0 && stat_line(after) == line && S_ISREG(after.st_mode)) {
+  if (::stat(path.c_str(), &after) == 0 && stat_signature(after) == line &&
+      S_ISREG(after.st_mode)) {
     entries_[key] = Entry{line, *digest};
     changed_ = true;
   }

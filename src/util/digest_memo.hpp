@@ -13,8 +13,12 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <sys/stat.h>
 
 namespace kiln::util {
+
+// "dev:ino:size:mtime_ns:ctime_ns": what changes whenever a file is written or replaced.
+std::string stat_signature(const struct stat& st);
 
 class DigestMemo {
 public:
