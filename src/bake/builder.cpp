@@ -76,11 +76,11 @@ public:
     if (!refresh)
       return std::move(refresh).error();
     refresh_ = *refresh;
-    auto epoch = source_date_epoch_of(def_, options_.source_date_epoch);
+    auto epoch = given_source_date_epoch(options_.source_date_epoch);
     if (!epoch)
       return std::move(epoch).error();
-    epoch_ = epoch->seconds;
-    epoch_given_ = epoch->given;
+    epoch_given_ = epoch->has_value();
+    epoch_ = epoch->value_or(0); // else the base layer's, settled in obtain_layer
     KILN_TRY(prepare_out());
     for (const auto& step : def_.steps) {
       if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
@@ -287,8 +287,9 @@ private:
         decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
     if (d.layer) {
       log.note("cached layer " + d.key);
-      if (index == 0 && !epoch_given_) { // the image takes its base's epoch: source_date_epoch_of
-        KILN_TRY(cache_.record_epoch(*d.layer, epoch_)); // a base from before kiln kept one
+      if (index == 0 && !epoch_given_) {     // the image takes its base's epoch: base_epoch_of
+        if (d.layer->source_date_epoch <= 0) // a base from before kiln kept one
+          KILN_TRY(cache_.record_epoch(*d.layer, base_epoch_of(def_)));
         epoch_ = d.layer->source_date_epoch;
       }
       cached_phase_ = true;
@@ -297,6 +298,8 @@ private:
       return ok_status();
     }
     why_ = d.why;
+    if (index == 0 && !epoch_given_)
+      epoch_ = base_epoch_of(def_);
     log.note("building layer " + d.key + ": " + d.why);
     if (fs::exists(cache_.layers_dir() / d.key))
       KILN_TRY(cache_.remove(d.key)); // stale: replaced by the one built now

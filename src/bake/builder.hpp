@@ -25,7 +25,7 @@ inline constexpr int64_t kDefaultMaxAge = 7 * 86400;
 struct BuildOptions {
   std::filesystem::path out_dir;
   std::filesystem::path cache_dir;
-  std::optional<int64_t> source_date_epoch; // default: see source_date_epoch_of
+  std::optional<int64_t> source_date_epoch; // default: see base_epoch_of
   // Rebuild from this step on (a step name, "base", or "all"); nullopt: none.
   std::optional<std::string> refresh;
   int64_t max_age =
@@ -60,17 +60,16 @@ Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definiti
 // The time a bake clamps file times to (SOURCE_DATE_EPOCH).
 //
 // Given (--source-date-epoch, or SOURCE_DATE_EPOCH in the environment), it is used as it is.
-// Otherwise an image takes the epoch of its base layer: the commit time of the definition in git
-// (else the file's modification time) when the base layer was built, read back from the cache
-// when it is reused. So a new commit that reuses the base exports every unchanged file with the
-// same time, and its version shares those bytes with the last one; two clean bakes of one
-// commit still give the same bytes.
-struct SourceDateEpoch {
-  int64_t seconds = 0;
-  bool given = false; // by the flag or the environment: the base layer's does not replace it
-};
-Expected<SourceDateEpoch> source_date_epoch_of(const spec::Definition& definition,
-                                               std::optional<int64_t> flag);
+// Otherwise an image takes the epoch of its base layer, kept in the layer's meta.json. A base
+// layer built now takes base_epoch_of: the time of the oldest commit, in the run of commits up to
+// HEAD, whose `base:` is the one the definition has now (the commit that last changed the base),
+// else the file's modification time outside git. So a new commit that does not touch the base
+// exports every unchanged file with the same time, whether the base comes from the cache or is
+// built again on an empty one, and its version shares those bytes with the last one; two clean
+// bakes of one commit still give the same bytes.
+Expected<std::optional<int64_t>> given_source_date_epoch(std::optional<int64_t> flag);
+inline constexpr size_t kMaxBaseHistory = 500; // commits of the definition looked at
+int64_t base_epoch_of(const spec::Definition& definition);
 
 // KILN_CACHE_DIR, else /var/cache/kiln for root, else ~/.cache/kiln.
 std::filesystem::path default_cache_dir();

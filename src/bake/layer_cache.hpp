@@ -76,7 +76,7 @@ public:
   void discard(PendingLayer& pending);
 
   // Records the epoch in the meta.json of a layer built before kiln kept it (see
-  // source_date_epoch_of); a layer that has one keeps it.
+  // base_epoch_of); a layer that has one keeps it.
   Status record_epoch(LayerMeta& meta, int64_t epoch);
 
   // Removes a layer (used when a layer is replaced by --refresh or max-age).

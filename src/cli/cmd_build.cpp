@@ -158,7 +158,7 @@ Command add_build(CLI::App& app)
       "Rebuild base, package and ansible layers older than this (default 7d; $KILN_MAX_AGE)");
   sub->add_option("--source-date-epoch", options->source_date_epoch,
                   "Clamp file times to this Unix time (default: $SOURCE_DATE_EPOCH, else the "
-                  "definition's last git commit time, else its mtime)");
+                  "base layer's: the time of the commit that last changed base:)");
   sub->add_flag("--verbose,-v", options->verbose, "Show every command as it runs");
   sub->add_flag("--json", options->json, "Print the result and manifest as JSON on stdout");
   sub->footer(R"(Writes OUT/rootfs.tar.zst, OUT/manifest.json (written last: a folder with a

@@ -282,24 +282,35 @@ Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* ob
 
 namespace {
 struct Collector : ProcessObserver {
+  size_t max_bytes = 0;
   std::string text;
+  bool overflowed = false;
   void on_line(std::string_view line) override
   {
+    if (overflowed || text.size() + line.size() + 1 > max_bytes) {
+      overflowed = true; // the rest is read and dropped, so the child is not blocked on the pipe
+      return;
+    }
     text += line;
     text += '\n';
   }
 };
 } // namespace
 
-Expected<std::string> capture_output(const std::vector<std::string>& argv, int* exit_code)
+Expected<std::string> capture_output(const std::vector<std::string>& argv, int* exit_code,
+                                     size_t max_bytes)
 {
   Collector collector;
+  collector.max_bytes = max_bytes;
   ProcessSpec spec;
   spec.argv = argv;
   spec.timeout_seconds = 60;
   auto result = run_process(spec, &collector);
   if (!result)
     return std::move(result).error();
+  if (collector.overflowed)
+    return make_error(ExitCode::input, "'" + argv.front() + "' wrote more than " +
+                                           std::to_string(max_bytes) + " bytes");
   if (exit_code)
     *exit_code = result->success() ? 0 : (result->exit_code ? result->exit_code : 1);
   return collector.text;

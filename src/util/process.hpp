@@ -9,6 +9,7 @@
 
 #include "util/error.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,8 +57,11 @@ struct ProcessResult {
 
 Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* observer);
 
-// Runs a short command and returns its output (for git and similar look-ups).
-Expected<std::string> capture_output(const std::vector<std::string>& argv, int* exit_code);
+// Runs a short command and returns its output (for git and similar look-ups); more than
+// `max_bytes` of output is an error.
+inline constexpr size_t kMaxCapturedBytes = 16 << 20;
+Expected<std::string> capture_output(const std::vector<std::string>& argv, int* exit_code,
+                                     size_t max_bytes = kMaxCapturedBytes);
 
 // Where a program is on PATH, or "".
 std::string find_program(std::string_view name);

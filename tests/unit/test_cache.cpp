@@ -1,5 +1,6 @@
 // bake/: cache keys, explanations, the layer store, the package cache and pruning. No root needed:
 // layers here are plain folders.
+#include "bake/builder.hpp"
 #include "bake/cache_admin.hpp"
 #include "bake/deb_cache.hpp"
 #include "bake/layer_cache.hpp"
@@ -9,6 +10,7 @@
 #include "util/hash.hpp"
 #include "util/strings.hpp"
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -108,6 +110,47 @@ TEST(PlanExport, the_export_key_depends_on_top_layer_and_epoch)
   EXPECT_EQ(export_key("d1", 5), export_key("d1", 5));
   EXPECT_NE(export_key("d1", 5), export_key("d2", 5));
   EXPECT_NE(export_key("d1", 5), export_key("d1", 6));
+}
+
+// The base's epoch is the time of the commit that last changed `base:`, whatever its spelling.
+TEST(BaseEpoch, is_the_time_of_the_commit_that_last_changed_the_base)
+{
+  kiln::test::TempDir dir("epoch");
+  auto git = [&](const std::string& args) {
+    std::string command = "cd '" + dir.path().string() + "' && git -c user.name=t -c " +
+                          "user.email=t@localhost " + args + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  };
+  auto commit_at = [&](int64_t time) {
+    std::string date = "@" + std::to_string(time) + " +0000";
+    git("add -A && GIT_AUTHOR_DATE='" + date + "' GIT_COMMITTER_DATE='" + date +
+        "' git -c user.name=t -c user.email=t@localhost commit -qm x");
+  };
+  auto epoch = [&] {
+    auto loaded = kiln::spec::load_definition(dir.path() / "image.yaml");
+    EXPECT_TRUE(loaded.definition);
+    return base_epoch_of(*loaded.definition);
+  };
+  const std::string steps = "steps:\n  - {name: a, shell: 'true'}\n";
+  dir.write("image.yaml",
+            "name: a\nversion: 1.0.0\nbase: {bootstrap: {packages: [less]}}\n" + steps);
+  git("init -q");
+  commit_at(1000000000);
+  EXPECT_EQ(epoch(), 1000000000);
+  // A new step, and the base respelt in block style with a comment: the base is unchanged.
+  dir.write("image.yaml", "name: a\nversion: 1.0.1\nbase:\n  bootstrap: # the same\n"
+                          "    packages:\n      - less\n" +
+                              steps + "  - {name: b, packages: [tree]}\n");
+  commit_at(1000086400);
+  EXPECT_EQ(epoch(), 1000000000);
+  // A changed base moves the epoch to that commit; an uncommitted change to the base takes the
+  // newest commit's time.
+  dir.write("image.yaml",
+            "name: a\nversion: 1.0.2\nbase: {bootstrap: {packages: [less, jq]}}\n" + steps);
+  commit_at(1000172800);
+  EXPECT_EQ(epoch(), 1000172800);
+  dir.write("image.yaml", "name: a\nversion: 1.0.2\nbase: {bootstrap: {packages: [jq]}}\n" + steps);
+  EXPECT_EQ(epoch(), 1000172800);
 }
 
 class Layers : public ::testing::Test {
