@@ -1,7 +1,7 @@
 #include "bake/ansible.hpp"
 
+#include "bake/ansible_host.hpp"
 #include "bake/commands.hpp"
-#include "bake/requirements.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
@@ -17,119 +17,6 @@ namespace {
 
 // A host folder of the step's, writable inside the tree while kiln's own commands run.
 constexpr const char* kStateDir = "/run/kiln/state";
-
-std::string host_variable(const char* name, const std::string& fallback)
-{
-  const char* value = std::getenv(name);
-  return value && *value ? value : fallback;
-}
-
-// The controller's environment, with its scratch files in `scratch`. Commands the chroot
-// connection runs in the image inherit it, so it also holds what apt and dpkg need there.
-Expected<std::vector<std::string>> ansible_environment(const spec::Definition& definition,
-                                                       const spec::AnsibleStep& ansible,
-                                                       const fs::path& scratch)
-{
-  fs::path local_tmp = scratch / "ansible-local";
-  KILN_TRY(util::make_dirs(local_tmp));
-  // The playbook folder's ansible.cfg applies; the build host's own never does, nor do the roles
-  // installed on the build host.
-  fs::path config = definition.dir / ansible.folder() / "ansible.cfg";
-  if (!fs::exists(config)) {
-    config = scratch / "ansible.cfg";
-    KILN_TRY(util::write_file_atomic(
-        config, "[defaults]\nroles_path = " +
-                    (definition.dir / ansible.folder() / "roles").string() + "\n"));
-  }
-  std::vector<std::string> env = {
-      "ANSIBLE_CONFIG=" + config.string(),
-      "PATH=" + host_variable("PATH", "/usr/local/bin:/usr/bin:/bin") + ":/usr/sbin:/sbin",
-      "HOME=" + host_variable("HOME", "/root"),
-      "LANG=C.UTF-8",
-      "LC_ALL=C.UTF-8",
-      "TERM=dumb",
-      "ANSIBLE_NOCOLOR=1",
-      "ANSIBLE_FORCE_COLOR=0",
-      "ANSIBLE_RETRY_FILES_ENABLED=0",
-      "ANSIBLE_STDOUT_CALLBACK=default",
-      "ANSIBLE_CALLBACK_RESULT_FORMAT=json",
-      "ANSIBLE_LOCALHOST_WARNING=0",
-      "ANSIBLE_INVENTORY_UNPARSED_WARNING=0", // kiln gives the one host itself
-      "ANSIBLE_LOCAL_TEMP=" + local_tmp.string(),
-      // In the image's /tmp, a tmpfs: nothing Ansible copies there reaches a layer.
-      "ANSIBLE_REMOTE_TEMP=/tmp/.ansible",
-      "PYTHONUNBUFFERED=1",
-      "PYTHONDONTWRITEBYTECODE=1",
-      "DEBIAN_FRONTEND=noninteractive",
-      "DEBCONF_NONINTERACTIVE_SEEN=true",
-  };
-  if (!ansible.roles_path.empty())
-    env.push_back("ANSIBLE_ROLES_PATH=" + (definition.dir / ansible.roles_path).string());
-  for (const char* name :
-       {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"}) {
-    if (const char* value = std::getenv(name))
-      env.push_back(std::string(name) + "=" + value);
-  }
-  return env;
-}
-
-// Reads Ansible's default output as it streams: passes each line on to the step's log and keeps
-// what explains a failure (the failed task's name and message, or Ansible's own ERROR!).
-class AnsibleOutput : public util::ProcessObserver {
-public:
-  explicit AnsibleOutput(StepLog& log) : log_(log) {}
-
-  void on_line(std::string_view line) override
-  {
-    log_.on_line(line);
-    if (line.rfind("TASK [", 0) == 0) {
-      size_t end = line.rfind(']');
-      task_ = std::string(line.substr(6, end == std::string_view::npos ? end : end - 6));
-    } else if ((line.rfind("fatal: [", 0) == 0 || line.rfind("failed: [", 0) == 0) &&
-               failure_.empty()) {
-      failure_ = "task '" + task_ + "' failed: " + message_of(line);
-    } else if ((line.rfind("ERROR! ", 0) == 0 || line.rfind("ERROR: ", 0) == 0) && error_.empty()) {
-      error_ = std::string(line.substr(7));
-    }
-  }
-  void on_tick() override { log_.on_tick(); }
-
-  // What went wrong, in one line; "" when nothing was recognised.
-  std::string summary() const { return !failure_.empty() ? failure_ : error_; }
-
-private:
-  StepLog& log_;
-  std::string task_;
-  std::string failure_;
-  std::string error_;
-
-  // "fatal: [host]: FAILED! => {...}": the result's msg, and the last line of stderr if any.
-  static std::string message_of(std::string_view line)
-  {
-    size_t arrow = line.find("=> {");
-    if (arrow == std::string_view::npos)
-      return std::string(line);
-    json result = json::parse(line.substr(arrow + 3), nullptr, false);
-    if (!result.is_object())
-      return std::string(line.substr(arrow + 3));
-    std::string message = result.value("msg", std::string("(no message)"));
-    std::string stderr_raw = result.value("stderr", std::string());
-    std::string stderr_text(util::trim(stderr_raw));
-    if (!stderr_text.empty())
-      message += ": " + stderr_text.substr(stderr_text.rfind('\n') + 1);
-    return message;
-  }
-};
-
-std::vector<std::string> playbook_argv(const spec::Definition& definition,
-                                       const spec::AnsibleStep& ansible)
-{
-  std::vector<std::string> argv = {"ansible-playbook"};
-  if (!ansible.tags.empty())
-    argv.insert(argv.end(), {"--tags", util::join(ansible.tags, ",")});
-  argv.push_back((definition.dir / ansible.playbook).string());
-  return argv;
-}
 
 // The inventory: one host, the image, reached through the chroot connection.
 std::string inventory(const spec::Definition& definition, const spec::AnsibleStep& ansible,
@@ -233,57 +120,6 @@ if dpkg-query -W -f '${db:Status-Abbrev}' python3 2>/dev/null | grep -q '^ii'; t
 fi)sh";
 
 } // namespace
-
-Expected<std::string> ansible_version()
-{
-  if (util::find_program("ansible-playbook").empty()) {
-    return make_error(ExitCode::environment,
-                      "the definition has an ansible step, but ansible-playbook is not installed "
-                      "on the build host",
-                      "install Debian's ansible package (apt-get install ansible), which brings "
-                      "the community.general.chroot connection");
-  }
-  int code = 0;
-  auto text = util::capture_output({"ansible-playbook", "--version"}, &code);
-  if (!text)
-    return std::move(text).error();
-  std::string first = text->substr(0, text->find('\n'));
-  if (code != 0 || first.empty())
-    return make_error(ExitCode::environment, "ansible-playbook --version failed: " + *text);
-  return first;
-}
-
-Status check_playbook(const spec::Definition& definition, const spec::Step& step,
-                      const fs::path& scratch, StepLog& log)
-{
-  const auto& ansible = std::get<spec::AnsibleStep>(step.body);
-  std::vector<std::string> argv = playbook_argv(definition, ansible);
-  argv.insert(argv.begin() + 1, "--syntax-check");
-  log.note("run: " + util::shell_join(argv));
-  auto env = ansible_environment(definition, ansible, scratch);
-  if (!env)
-    return std::move(env).error();
-  // Loading a playbook may run plugins from its folder (an ansible.cfg names them): confined.
-  sandbox::RunOptions options;
-  options.argv = argv;
-  options.env = std::move(*env);
-  options.network = sandbox::Network::none;
-  options.controller_root = scratch / "controller";
-  KILN_TRY(util::make_dirs(options.controller_root));
-  options.host_binds = {{definition.dir, "", false}, {scratch, "", true}};
-  AnsibleOutput output(log);
-  auto result = sandbox::run_in_controller(options, &output);
-  if (!result)
-    return std::move(result).error();
-  if (result->success())
-    return ok_status();
-  std::string why = output.summary();
-  return make_error(ExitCode::input,
-                    "the playbook " + ansible.playbook + " of step '" + step.name +
-                        "' does not pass ansible-playbook --syntax-check: " +
-                        (why.empty() ? result->describe() : why),
-                    "run: ansible-playbook --syntax-check " + ansible.playbook);
-}
 
 Status run_ansible(const spec::AnsibleStep& ansible, const StepContext& context, StepLog& log)
 {

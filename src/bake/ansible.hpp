@@ -8,23 +8,14 @@
 // is installed for the run and removed afterwards unless the step keeps it.
 #pragma once
 
+#include "bake/step_context.hpp"
 #include "bake/step_log.hpp"
-#include "bake/steps.hpp"
 #include "spec/definition.hpp"
 #include "util/error.hpp"
 
 #include <string>
 
 namespace kiln::bake {
-
-// The controller's version line ("ansible-playbook [core 2.14.18]"), an input of every ansible
-// layer. Fails with a hint when ansible-playbook is not installed on the build host.
-Expected<std::string> ansible_version();
-
-// Runs ansible-playbook --syntax-check on the step's playbook, so that a broken playbook or a
-// missing role fails before anything is built. `scratch` is an empty folder it may use.
-Status check_playbook(const spec::Definition& definition, const spec::Step& step,
-                      const std::filesystem::path& scratch, StepLog& log);
 
 Status run_ansible(const spec::AnsibleStep& ansible, const StepContext& context, StepLog& log);
 

@@ -1,10 +1,13 @@
 #include "bake/builder.hpp"
 
 #include "bake/bootstrap.hpp"
+#include "bake/cache_layout.hpp"
 #include "bake/deb_cache.hpp"
 #include "bake/decision.hpp"
 #include "bake/diagnose.hpp"
+#include "bake/epoch.hpp"
 #include "bake/export.hpp"
+#include "bake/exporters/exporter.hpp"
 #include "bake/inputs.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/manifest_builder.hpp"
@@ -15,14 +18,15 @@
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
 #include "bake/tree_memo.hpp"
+#include "check/record.hpp"
+#include "check/runner.hpp"
+#include "check/tools.hpp"
+#include "image/out_dir.hpp"
 #include "sandbox/unpack.hpp"
 #include "util/fs.hpp"
 #include "util/git.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
-#include "verify/record.hpp"
-#include "verify/runner.hpp"
-#include "verify/tools.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -43,8 +47,8 @@ public:
   Build(const spec::Definition& definition, const BuildOptions& options, BuildObserver& observer,
         LayerCache cache)
       : def_(definition), options_(options), observer_(observer), cache_(std::move(cache)),
-        debs_(cache_.dir() / "debs"), out_(options.out_dir),
-        scratch_(cache_.dir() / "tmp" / ("build-" + std::to_string(::getpid())))
+        debs_(cache::at(cache_.dir(), cache::kDebs)), out_(options.out_dir),
+        scratch_(cache::scratch(cache_.dir(), "build"))
   {
     phases_.push_back({"inputs", "inputs"});
     phases_.push_back({"bootstrap", "bootstrap"});
@@ -98,7 +102,7 @@ public:
     KILN_TRY(export_phases());
     BuildResult result;
     result.out_dir = out_;
-    result.manifest_path = out_ / "manifest.json";
+    result.manifest_path = image::out::at(out_, image::out::kManifest);
     result.manifest = manifest_;
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     result.cached_layers = cached_;
@@ -120,20 +124,11 @@ private:
       return make_error(ExitCode::environment, "another kiln build is writing to " + out_.string(),
                         "wait for it to finish, or build into another folder with --out");
     // What report.html compares the new image with, read before the old one is removed.
-    if (fs::exists(out_ / "manifest.json")) {
+    if (fs::exists(image::out::at(out_, image::out::kManifest))) {
       if (auto facts = report::read_image_facts(out_))
         earlier_ = std::move(*facts);
     }
-    // The manifest goes first: without it, nothing left over can look like a finished image.
-    std::error_code ec;
-    for (const char* name :
-         {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial", "security-audit.json",
-          "security-audit.md", "sbom.cdx.json", "software-report.json", "software-report.md",
-          "files.json", "timings.json", "report.html"})
-      fs::remove(out_ / name, ec);
-    fs::remove_all(out_ / "logs", ec);
-    fs::remove_all(out_ / "tests", ec);
-    KILN_TRY(util::make_dirs(out_ / "logs"));
+    KILN_TRY(image::out::clear(out_, all_output_files()));
     KILN_TRY(util::remove_tree(scratch_));
     return util::make_dirs(scratch_ / "merged");
   }
@@ -145,7 +140,8 @@ private:
                   phases_[number - 1].kind};
     char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%02d-", number);
-    StepLog log(out_ / "logs" / (prefix + current.name + ".log"), observer_);
+    StepLog log(image::out::at(out_, image::out::kLogs) / (prefix + current.name + ".log"),
+                observer_);
     log.set_redactor(&secrets_.redactor);
     observer_.phase_started(current);
     phase_start_ = Clock::now();
@@ -162,7 +158,9 @@ private:
                         {"seconds", seconds}});
     if (status)
       return status;
-    (void)check_logs(secrets_, out_ / "logs"); // a failed step's log may hold what it printed
+    (void)check_logs(
+        secrets_,
+        image::out::at(out_, image::out::kLogs)); // a failed step's log may hold what it printed
     Error error = explain_failure(std::move(status).error(), current, log);
     for (std::string* text : {&error.message, &error.detail, &error.hint})
       *text = secrets_.redactor.apply(*text);
@@ -242,15 +240,16 @@ private:
     if (!results)
       return std::move(results).error();
     test_results_.insert(test_results_.end(), results->begin(), results->end());
-    KILN_TRY(verify::write_test_outputs(out_ / "tests", def_.name + " " + def_.version,
-                                        verify::plan_of(def_), test_results_));
+    KILN_TRY(check::write_test_outputs(image::out::at(out_, image::out::kTests),
+                                       def_.name + " " + def_.version, check::plan_of(def_),
+                                       test_results_));
     bool failed = std::any_of(results->begin(), results->end(),
-                              [](const verify::TestResult& r) { return !r.passed; });
+                              [](const check::TestResult& r) { return !r.passed; });
     if (failed)
-      return make_error(ExitCode::build_failed, verify::summarize(*results),
-                        "see " + (out_ / "tests/junit.xml").string() +
+      return make_error(ExitCode::build_failed, check::summarize(*results),
+                        "see " + image::out::tests_at(out_, image::out::kJunit).string() +
                             "; once fixed, kiln test OUT --definition FILE runs the tests alone");
-    log.note(verify::summarize(*results));
+    log.note(check::summarize(*results));
     return ok_status();
   }
 
@@ -340,9 +339,9 @@ private:
   {
     if (inputs_.parent) {
       // The parent's rootfs, verified against its manifest in the inputs phase, as it was built.
-      log.note("unpacking " + (inputs_.parent->dir / "rootfs.tar.zst").string());
-      KILN_TRY(sandbox::extract_confined(inputs_.parent->dir / "rootfs.tar.zst", pending_->tree, 0,
-                                         true, &log));
+      fs::path tar = image::out::at(inputs_.parent->dir, image::out::kRootfsTar);
+      log.note("unpacking " + tar.string());
+      KILN_TRY(sandbox::extract_confined(tar, pending_->tree, 0, true, &log));
     } else {
       KILN_TRY(util::remove_tree(pending_->tree)); // mmdebstrap wants to create it
       KILN_TRY(bootstrap(def_.base.bootstrap, pending_->tree, epoch_, &debs_, log));
@@ -394,7 +393,10 @@ private:
   Status export_phases()
   {
     int count = static_cast<int>(phases_.size());
-    std::string key = export_key(layers_.back().digest, epoch_);
+    auto exporters = exporters_for(def_);
+    if (!exporters)
+      return std::move(exporters).error();
+    std::string key = export_key(layers_.back().digest, epoch_, export_key_parts(*exporters));
     std::optional<ExportResult> exported;
     KILN_TRY(phase(count - 1, [&](StepLog& log) -> Status {
       exported = find_export(cache_, key, log);
@@ -413,17 +415,17 @@ private:
       if (!exported) {
         sandbox::Overlay overlay = stack();
         overlay.lower.insert(overlay.lower.begin(), (scratch_ / "generalized").string());
-        ExportChecks checks{&secrets_.redactor, nullptr};
+        ExportJob job{&*exporters, epoch_, {&secrets_.redactor, nullptr}};
         if (!def_.requirements.security.baseline.empty())
-          checks.security = &def_.requirements.security;
-        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", epoch_, checks, log);
+          job.checks.security = &def_.requirements.security;
+        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", job, log);
         if (!made)
           return std::move(made).error();
         exported = std::move(*made);
       } else {
         cached_phase_ = true;
       }
-      KILN_TRY(copy_export(cache_, key, out_));
+      KILN_TRY(copy_export(cache_, key, *exported, out_));
       manifest_ = build_manifest(def_, inputs_, *exported, epoch_);
       debs_.add_digests(manifest_.packages);
       if (!test_results_.empty())
@@ -432,9 +434,9 @@ private:
       std::string manifest = image::to_json(manifest_).dump(2) + "\n";
       if (auto name = secrets_.redactor.find_in(manifest))
         return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
-      KILN_TRY(check_logs(secrets_, out_ / "logs"));
+      KILN_TRY(check_logs(secrets_, image::out::at(out_, image::out::kLogs)));
       KILN_TRY(write_all_reports(*exported));
-      return util::write_file_atomic(out_ / "manifest.json", manifest);
+      return util::write_file_atomic(image::out::at(out_, image::out::kManifest), manifest);
     });
   }
 
@@ -479,7 +481,7 @@ private:
   Inputs inputs_;
   Secrets secrets_;
   image::Manifest manifest_;
-  std::vector<verify::TestResult> test_results_;
+  std::vector<check::TestResult> test_results_;
   std::vector<image::Tool> tools_;
   nlohmann::json timings_ = nlohmann::json::array();
   Clock::time_point phase_start_;

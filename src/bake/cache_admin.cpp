@@ -1,5 +1,7 @@
 #include "bake/cache_admin.hpp"
 
+#include "bake/cache_layout.hpp"
+#include "bake/export.hpp"
 #include "bake/layer_cache.hpp"
 #include "util/fs.hpp"
 
@@ -51,8 +53,9 @@ std::string lock_name(const CacheEntry& e)
 // Takes the entry's lock exclusively, without waiting; -1 when a build holds it.
 int lock_exclusive(const fs::path& cache_dir, const CacheEntry& e)
 {
-  fs::path file = e.kind == "packages" ? cache_dir / "debs/.lock"
-                                       : cache_dir / "locks" / (lock_name(e) + ".lock");
+  fs::path file = e.kind == "packages"
+                      ? cache::at(cache_dir, cache::kDebs) / ".lock"
+                      : cache::at(cache_dir, cache::kLocks) / (lock_name(e) + ".lock");
   int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
@@ -64,7 +67,7 @@ int lock_exclusive(const fs::path& cache_dir, const CacheEntry& e)
 void add_layers(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
 {
   std::error_code ec;
-  for (const auto& dir : fs::directory_iterator(cache_dir / "layers", ec)) {
+  for (const auto& dir : fs::directory_iterator(cache::at(cache_dir, cache::kLayers), ec)) {
     if (dir.path().filename().string().rfind(".tmp-", 0) == 0)
       continue;
     auto meta = read_layer_meta(dir.path() / "meta.json");
@@ -78,20 +81,25 @@ void add_layers(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
 void add_exports(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
 {
   std::error_code ec;
-  for (const auto& dir : fs::directory_iterator(cache_dir / "exports", ec)) {
+  for (const auto& dir : fs::directory_iterator(cache::at(cache_dir, cache::kExports), ec)) {
     std::string key = dir.path().filename().string();
     if (key.rfind(".tmp-", 0) == 0)
       continue;
     int64_t used = mtime_of(dir.path() / "result.json");
-    entries.push_back({"export", key, "", "rootfs.tar.zst", disk_usage(dir.path()), used, used,
-                       false, dir.path()});
+    std::string files;
+    if (auto exported = read_export(dir.path())) {
+      for (const auto& output : exported->outputs)
+        files += (files.empty() ? "" : ", ") + output.file;
+    }
+    entries.push_back({"export", key, "", files.empty() ? "(damaged)" : files,
+                       disk_usage(dir.path()), used, used, false, dir.path()});
   }
 }
 
 void add_downloads(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
 {
   std::error_code ec;
-  for (const auto& file : fs::directory_iterator(cache_dir / "artifacts", ec)) {
+  for (const auto& file : fs::directory_iterator(cache::at(cache_dir, cache::kArtifacts), ec)) {
     std::string key = file.path().filename().string();
     if (key.find(".partial") != std::string::npos)
       continue;
@@ -99,7 +107,7 @@ void add_downloads(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
     entries.push_back(
         {"artifact", key, "", "", disk_usage(file.path()), used, used, false, file.path()});
   }
-  fs::path debs = cache_dir / "debs";
+  fs::path debs = cache::at(cache_dir, cache::kDebs);
   uint64_t size = disk_usage(debs);
   if (size > 8192) {
     int64_t used = mtime_of(debs / "SHA256SUMS");
@@ -108,8 +116,31 @@ void add_downloads(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
   }
 }
 
+// What kiln remembers to avoid work (tree_memo's answers, digest_memo's digests): one entry, as
+// it is cheap to lose and made again on use.
+void add_memos(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
+{
+  fs::path answers = cache::at(cache_dir, cache::kAnswers);
+  fs::path digests = cache::at(cache_dir, cache::kDigests);
+  std::error_code ec;
+  bool answered = fs::is_directory(answers, ec) && !fs::is_empty(answers, ec);
+  if (!answered && !fs::exists(digests, ec))
+    return;
+  uint64_t size = disk_usage(answers) + disk_usage(digests);
+  int64_t used = std::max(mtime_of(answers), mtime_of(digests));
+  entries.push_back({"memo", "memo", "", "test results, tool versions, file digests", size, used,
+                     used, false, answers});
+}
+
 Status remove_entry(const fs::path& cache_dir, const CacheEntry& e)
 {
+  if (e.kind == "memo") {
+    std::error_code ec;
+    for (const auto& file : fs::directory_iterator(e.path, ec))
+      fs::remove(file.path(), ec); // each answer is written whole or not at all
+    fs::remove(cache::at(cache_dir, cache::kDigests), ec);
+    return ok_status();
+  }
   if (e.kind == "packages") {
     std::error_code ec;
     for (const auto& file : fs::directory_iterator(e.path, ec)) {
@@ -120,9 +151,7 @@ Status remove_entry(const fs::path& cache_dir, const CacheEntry& e)
     return ok_status();
   }
   // Renamed out of the way first, so that no build ever finds half an entry under its key.
-  fs::path doomed =
-      cache_dir / "tmp" /
-      ("pruned-" + e.kind + "-" + e.key.substr(0, 16) + "-" + std::to_string(::getpid()));
+  fs::path doomed = cache::scratch(cache_dir, "pruned-" + e.kind + "-" + e.key.substr(0, 16));
   if (::rename(e.path.c_str(), doomed.c_str()) != 0)
     return errno_error("cannot remove", e.path.string(), errno);
   return util::remove_tree(doomed);
@@ -132,11 +161,12 @@ Status remove_entry(const fs::path& cache_dir, const CacheEntry& e)
 
 Expected<std::vector<CacheEntry>> list_cache(const fs::path& cache_dir)
 {
-  if (!fs::exists(cache_dir / "VERSION"))
+  if (!fs::exists(cache::at(cache_dir, cache::kVersionFile)))
     return std::vector<CacheEntry>{};
   std::vector<CacheEntry> entries;
   add_layers(cache_dir, entries);
   add_exports(cache_dir, entries);
+  add_memos(cache_dir, entries);
   add_downloads(cache_dir, entries);
   for (auto& e : entries) {
     int fd = lock_exclusive(cache_dir, e);

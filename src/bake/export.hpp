@@ -2,10 +2,12 @@
 //
 // The layers are only ever mounted inside a child process with a private mount namespace
 // (sandbox::run_with_tree), so generalize writes into a throwaway upper folder and the cached
-// layers are never changed. A finished rootfs.tar.zst is kept in CACHE/exports/KEY, keyed by the
-// top layer's digest and the epoch, so a rebuild with no change only copies it.
+// layers are never changed. Each output (bake/exporters/) is written into CACHE/exports/KEY,
+// keyed by the top layer's digest, the epoch and the exporters, so a rebuild with no change only
+// copies the files.
 #pragma once
 
+#include "bake/exporters/exporter.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/step_log.hpp"
 #include "image/dpkg.hpp"
@@ -26,9 +28,7 @@
 namespace kiln::bake {
 
 struct ExportResult {
-  std::string sha256;
-  uint64_t size = 0;
-  uint64_t entries = 0;
+  std::vector<image::OutputFile> outputs; // one per exporter, in the definition's order
   std::vector<image::Package> packages;
   nlohmann::json security; // the audit's summary, or null without a baseline
   image::OsRelease os;
@@ -36,29 +36,39 @@ struct ExportResult {
   std::map<std::string, std::string> unowned; // files no package owns: path -> digest or link
 };
 
-// What the export checks besides writing the tar.
+// What the export checks besides writing the outputs.
 struct ExportChecks {
   const util::Redactor* secrets = nullptr;  // values that must not be in the image
   const spec::Security* security = nullptr; // a baseline to audit, when the image has one
 };
 
-// The cached export under KEY, after checking the tar against its recorded sha256.
+// What the export in `dir` (CACHE/exports/KEY) holds, unchecked.
+Expected<ExportResult> read_export(const std::filesystem::path& dir);
+
+// The cached export under KEY, after checking each output against its recorded sha256.
 std::optional<ExportResult> find_export(LayerCache& cache, const std::string& key, StepLog& log);
 
 // Generalizes the stack `layers` (its upper is the throwaway folder), mounted at `mount_point`.
 Status generalize_layers(const sandbox::Overlay& layers, const std::filesystem::path& mount_point,
                          StepLog& log);
 
+// What an export is made with.
+struct ExportJob {
+  const std::vector<std::unique_ptr<Exporter>>* exporters = nullptr;
+  int64_t source_date_epoch = 0;
+  ExportChecks checks;
+};
+
 // Writes the export of the (read-only) stack `layers` into CACHE/exports/KEY.
 // Fails, naming the file, when a secret's value is found in the image.
 Expected<ExportResult> export_layers(LayerCache& cache, const std::string& key,
                                      const sandbox::Overlay& layers,
-                                     const std::filesystem::path& mount_point,
-                                     int64_t source_date_epoch, const ExportChecks& checks,
+                                     const std::filesystem::path& mount_point, const ExportJob& job,
                                      StepLog& log);
 
-// Copies CACHE/exports/KEY/rootfs.tar.zst (and the audit report, when there is one) to OUT, each
-// under a temporary name first.
-Status copy_export(LayerCache& cache, const std::string& key, const std::filesystem::path& out_dir);
+// Copies the export's outputs (and the audit report, when there is one) from CACHE/exports/KEY
+// to OUT, each under a temporary name first.
+Status copy_export(LayerCache& cache, const std::string& key, const ExportResult& exported,
+                   const std::filesystem::path& out_dir);
 
 } // namespace kiln::bake

@@ -1,6 +1,7 @@
 #include "bake/inputs.hpp"
 
-#include "bake/ansible.hpp"
+#include "bake/ansible_host.hpp"
+#include "bake/cache_layout.hpp"
 #include "bake/tree_memo.hpp"
 #include "util/digest_memo.hpp"
 #include "util/fs.hpp"
@@ -154,7 +155,7 @@ Status add_ansible_inputs(const spec::Definition& definition, const spec::Step& 
     log.note("the playbook passed ansible-playbook --syntax-check before, unchanged");
     return ok_status();
   }
-  fs::path scratch = cache.dir() / "tmp" / ("ansible-check-" + std::to_string(::getpid()));
+  fs::path scratch = cache::scratch(cache.dir(), "ansible-check");
   KILN_TRY(util::make_dirs(scratch));
   Status checked = check_playbook(definition, step, scratch, log);
   KILN_TRY(util::remove_tree(scratch));
@@ -169,7 +170,7 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
                                   LayerCache& cache, StepLog& log)
 {
   const auto& artifact = std::get<spec::ArtifactStep>(step.body);
-  fs::path dir = cache.dir() / "artifacts";
+  fs::path dir = cache::at(cache.dir(), cache::kArtifacts);
   KILN_TRY(util::make_dirs(dir));
   // Artifacts may be private (licensed tools, internal builds): only root reads the cache's copy.
   ::chmod(dir.c_str(), 0700);
@@ -193,11 +194,11 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
 // its manifest says.
 Expected<ParentImage> resolve_parent(const fs::path& dir, util::DigestMemo& digests, StepLog& log)
 {
-  auto parent = image::read_built_image(dir, "the parent image", &digests);
+  auto parent = image::out::read_verified(dir, "the parent image", &digests);
   if (!parent)
     return std::move(parent).error();
   log.note("parent image " + parent->name + " " + parent->version + ", rootfs " +
-           parent->rootfs_sha256);
+           parent->sha256_of(image::out::kRootfsTar));
   return parent;
 }
 

@@ -6,6 +6,7 @@
 #include "bake/layer_cache.hpp"
 #include "bake/step_log.hpp"
 #include "image/manifest.hpp"
+#include "image/out_dir.hpp"
 #include "spec/definition.hpp"
 #include "util/error.hpp"
 
@@ -18,7 +19,7 @@
 namespace kiln::bake {
 
 // The kiln image a definition builds on (base: image:PATH).
-using ParentImage = image::BuiltImage;
+using ParentImage = image::out::Finished;
 
 struct Inputs {
   std::optional<ParentImage> parent;

@@ -1,5 +1,6 @@
 #include "bake/layer_cache.hpp"
 
+#include "bake/cache_layout.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/strings.hpp"
@@ -100,11 +101,11 @@ pid_t owner_pid(const std::string& name)
 // never renamed into place, so no build can have used them.
 void remove_leftovers(const fs::path& dir)
 {
-  for (const char* sub : {"layers", "exports", "tmp"}) {
+  for (std::string_view sub : {cache::kLayers, cache::kExports, cache::kTmp}) {
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir / sub, ec)) {
+    for (const auto& entry : fs::directory_iterator(cache::at(dir, sub), ec)) {
       std::string name = entry.path().filename().string();
-      bool temporary = std::string(sub) == "tmp" || name.rfind(".tmp-", 0) == 0;
+      bool temporary = sub == cache::kTmp || name.rfind(".tmp-", 0) == 0;
       pid_t pid = owner_pid(name);
       if (temporary && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
         (void)util::remove_tree(entry.path());
@@ -150,9 +151,10 @@ Expected<LayerMeta> read_layer_meta(const fs::path& file)
 
 Expected<LayerCache> LayerCache::open(const fs::path& dir)
 {
-  for (const char* sub : {"layers", "exports", "locks", "artifacts", "debs", "tmp"})
-    KILN_TRY(util::make_dirs(dir / sub));
-  fs::path version = dir / "VERSION";
+  for (std::string_view sub : {cache::kLayers, cache::kExports, cache::kLocks, cache::kArtifacts,
+                               cache::kDebs, cache::kTmp})
+    KILN_TRY(util::make_dirs(cache::at(dir, sub)));
+  fs::path version = cache::at(dir, cache::kVersionFile);
   auto text = util::read_file(version);
   if (!text) {
     KILN_TRY(util::write_file_atomic(version, kVersionText));
@@ -183,7 +185,8 @@ LayerCache::~LayerCache()
 
 bool LayerCache::hold(const std::string& key)
 {
-  int fd = ::open((dir_ / "locks" / (key + ".lock")).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open((cache::at(dir_, cache::kLocks) / (key + ".lock")).c_str(),
+                  O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     return false;
   if (::flock(fd, LOCK_SH) != 0) {
@@ -295,8 +298,7 @@ Status LayerCache::remove(const std::string& key)
 {
   fs::path entry = layers_dir() / key;
   // Renamed away first, so that no reader ever sees half a layer under its key.
-  fs::path doomed =
-      dir_ / "tmp" / ("removed-" + key.substr(0, 16) + "-" + std::to_string(::getpid()));
+  fs::path doomed = cache::scratch(dir_, "removed-" + key.substr(0, 16));
   if (::rename(entry.c_str(), doomed.c_str()) != 0)
     return errno == ENOENT ? ok_status()
                            : errno_error("cannot remove layer", entry.string(), errno);
@@ -305,7 +307,7 @@ Status LayerCache::remove(const std::string& key)
 
 Expected<std::string> LayerCache::hmac_key()
 {
-  fs::path file = dir_ / "secret.key";
+  fs::path file = cache::at(dir_, cache::kSecretKey);
   if (auto key = util::read_file(file); key && key->size() == 32)
     return *key;
   std::string key(32, '\0');

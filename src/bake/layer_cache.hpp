@@ -5,13 +5,14 @@
 //   CACHE/layers/KEY/meta.json    what the key was made of, digest, size, times
 //   CACHE/layers/.tmp-KEY-PID/    a layer being built; renamed into place when complete, so a
 //                                 crash never leaves a half-written layer under a key
-//   CACHE/exports/KEY/            a finished rootfs.tar.zst and its facts, keyed by the last layer
+//   CACHE/exports/KEY/            the finished outputs and their facts, keyed by the last layer
 //   CACHE/locks/KEY.lock          shared while a build uses KEY, exclusive while it is pruned
 //
 // A layer is checked against its digest before use: a truncated or altered entry is reported,
 // removed and built again.
 #pragma once
 
+#include "bake/cache_layout.hpp"
 #include "util/digest_memo.hpp"
 #include "util/error.hpp"
 
@@ -56,8 +57,8 @@ public:
   ~LayerCache(); // releases the shared locks this build holds
 
   const std::filesystem::path& dir() const { return dir_; }
-  std::filesystem::path layers_dir() const { return dir_ / "layers"; }
-  std::filesystem::path exports_dir() const { return dir_ / "exports"; }
+  std::filesystem::path layers_dir() const { return cache::at(dir_, cache::kLayers); }
+  std::filesystem::path exports_dir() const { return cache::at(dir_, cache::kExports); }
   // Digests of big files (artifacts, a parent's rootfs, exports) kept while they are unchanged;
   // written back when the cache object goes.
   util::DigestMemo& digests() { return digests_; }
@@ -92,7 +93,10 @@ public:
   Expected<std::string> hmac_key();
 
 private:
-  explicit LayerCache(std::filesystem::path dir) : dir_(dir), digests_(dir / "digests.json") {}
+  explicit LayerCache(std::filesystem::path dir)
+      : dir_(dir), digests_(cache::at(dir, cache::kDigests))
+  {
+  }
 
   std::filesystem::path dir_;
   std::vector<int> locks_;

@@ -19,7 +19,7 @@ json manifest_base(const spec::Definition& def, const Inputs& inputs)
     return {{"image",
              {{"name", inputs.parent->name},
               {"version", inputs.parent->version},
-              {"rootfs_sha256", inputs.parent->rootfs_sha256},
+              {"rootfs_sha256", inputs.parent->sha256_of(image::out::kRootfsTar)},
               {"manifest_sha256", inputs.parent->manifest_sha256}}}};
   }
   const auto& boot = def.base.bootstrap;
@@ -83,7 +83,7 @@ image::Manifest build_manifest(const spec::Definition& def, const Inputs& inputs
   m.os = exported.os;
   m.users = exported.users;
   m.requested = requested_packages(def, inputs);
-  m.outputs.push_back({"rootfs", "rootfs.tar.zst", exported.sha256, exported.size});
+  m.outputs = exported.outputs;
   m.kiln_version = kVersion;
   m.ansible_version = inputs.ansible_version;
   m.git_commit = util::git_head_commit(def.file);

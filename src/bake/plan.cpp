@@ -165,7 +165,7 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
                      "image",
                      {{"image", inputs.parent->name},
                       {"version", inputs.parent->version},
-                      {"rootfs_sha256", inputs.parent->rootfs_sha256}},
+                      {"rootfs_sha256", inputs.parent->sha256_of(image::out::kRootfsTar)}},
                      false});
   } else {
     specs.push_back({"base",
@@ -241,10 +241,14 @@ std::string explain_miss(const LayerSpec& spec, const std::string& parent_digest
   return text;
 }
 
-std::string export_key(const std::string& top_digest, int64_t source_date_epoch)
+std::string export_key(const std::string& top_digest, int64_t source_date_epoch,
+                       const std::vector<std::string>& outputs)
 {
-  return util::sha256_hex("kiln-export " + std::to_string(kExportVersion) + "\n" + top_digest +
-                          "\n" + std::to_string(source_date_epoch));
+  std::string text = "kiln-export " + std::to_string(kExportVersion) + "\n" + top_digest + "\n" +
+                     std::to_string(source_date_epoch);
+  for (const auto& output : outputs)
+    text += "\n" + output;
+  return util::sha256_hex(text);
 }
 
 } // namespace kiln::bake

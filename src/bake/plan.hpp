@@ -41,7 +41,9 @@ nlohmann::json recorded_inputs(const LayerSpec& spec, const std::string& parent_
 std::string explain_miss(const LayerSpec& spec, const std::string& parent_digest,
                          const std::optional<LayerMeta>& previous);
 
-// The key of an exported rootfs: the top layer's digest and the epoch the tar was clamped to.
-std::string export_key(const std::string& top_digest, int64_t source_date_epoch);
+// The key of an export: the top layer's digest, the epoch file times are clamped to, and each
+// output ("NAME:SETTINGS", see Exporter::key_part) in order.
+std::string export_key(const std::string& top_digest, int64_t source_date_epoch,
+                       const std::vector<std::string>& outputs);
 
 } // namespace kiln::bake

@@ -1,11 +1,9 @@
-// What a build checks and settles before any work: root and mmdebstrap, a cache folder that can
-// hold overlayfs layers, the cache folder itself and the epoch file times are clamped to.
+// What a build checks before any work: root and mmdebstrap, and a cache folder that can hold
+// overlayfs layers.
 #pragma once
 
-#include "spec/definition.hpp"
 #include "util/error.hpp"
 
-#include <cstdint>
 #include <filesystem>
 
 namespace kiln::bake {

@@ -2,10 +2,10 @@
 // sbom.cdx.json, software-report.json/.md, files.json, timings.json and report.html.
 #pragma once
 
+#include "check/runner.hpp"
 #include "image/manifest.hpp"
 #include "report/diff.hpp"
 #include "util/error.hpp"
-#include "verify/runner.hpp"
 
 #include <filesystem>
 #include <map>
@@ -19,7 +19,7 @@ namespace kiln::bake {
 struct ReportInputs {
   const image::Manifest& manifest;
   const std::map<std::string, std::string>& unowned; // files no package owns
-  const std::vector<verify::TestResult>& tests;
+  const std::vector<check::TestResult>& tests;
   nlohmann::json timings; // [{name, kind, outcome, seconds}]
   // What report.html shows the changes against: the previous build in OUT, or the parent image.
   std::optional<report::ImageFacts> earlier;

@@ -1,10 +1,11 @@
 #include "bake/tree_memo.hpp"
 
+#include "bake/cache_layout.hpp"
+#include "check/record.hpp"
+#include "check/tools.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/version.hpp"
-#include "verify/record.hpp"
-#include "verify/tools.hpp"
 
 #include <algorithm>
 
@@ -20,7 +21,7 @@ fs::path answer_file(LayerCache& cache, const std::string& tree_digest,
   // kiln's version is part of the key: another kiln may run or judge the commands differently.
   std::string key =
       util::sha256_hex(std::string(kVersion) + "\n" + tree_digest + "\n" + question.dump());
-  return cache.dir() / "answers" / (key + ".json");
+  return cache::at(cache.dir(), cache::kAnswers) / (key + ".json");
 }
 
 } // namespace
@@ -49,28 +50,28 @@ void remember_answer(LayerCache& cache, const std::string& tree_digest,
       file, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", 0600);
 }
 
-Expected<std::vector<verify::TestResult>>
+Expected<std::vector<check::TestResult>>
 tree_test_results(LayerCache& cache, const std::string& tree_digest,
                   const std::vector<spec::ImageTest>& tests, const std::string& step,
                   const sandbox::RunOptions& tree, const fs::path& scratch,
                   util::ProcessObserver& log)
 {
-  verify::TestPlan plan;
+  check::TestPlan plan;
   for (const auto& test : tests)
     plan.push_back({step, test});
-  nlohmann::json question = {{"tests", verify::plan_to_json(plan)}};
+  nlohmann::json question = {{"tests", check::plan_to_json(plan)}};
   if (auto answer = recall_answer(cache, tree_digest, question)) {
-    auto results = verify::results_from_json(*answer);
+    auto results = check::results_from_json(*answer);
     if (results && results->size() == tests.size()) {
       log.on_line("the same " + std::to_string(tests.size()) +
                   " tests passed on this tree before; not run again");
       return results;
     }
   }
-  auto results = verify::run_tests(tests, step, tree, scratch, log);
+  auto results = check::run_tests(tests, step, tree, scratch, log);
   if (results && std::all_of(results->begin(), results->end(),
-                             [](const verify::TestResult& r) { return r.passed; }))
-    remember_answer(cache, tree_digest, question, verify::results_to_json(*results));
+                             [](const check::TestResult& r) { return r.passed; }))
+    remember_answer(cache, tree_digest, question, check::results_to_json(*results));
   return results;
 }
 
@@ -92,7 +93,7 @@ tree_tool_versions(LayerCache& cache, const std::string& tree_digest,
     log.on_line("tool versions from the last report on this tree");
     return tools;
   }
-  auto tools = verify::tool_versions(report, tree, scratch, log);
+  auto tools = check::tool_versions(report, tree, scratch, log);
   if (tools) {
     nlohmann::json answer = nlohmann::json::array();
     for (const auto& t : *tools) {

@@ -8,10 +8,10 @@
 #pragma once
 
 #include "bake/layer_cache.hpp"
+#include "check/runner.hpp"
 #include "image/manifest.hpp"
 #include "sandbox/sandbox.hpp"
 #include "spec/definition.hpp"
-#include "verify/runner.hpp"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,8 +27,8 @@ void remember_answer(LayerCache& cache, const std::string& tree_digest,
                      const nlohmann::json& question, const nlohmann::json& answer);
 
 // The results of `tests` on the tree: remembered ones when they all passed on this tree before,
-// else verify::run_tests now. `log` says which.
-Expected<std::vector<verify::TestResult>>
+// else check::run_tests now. `log` says which.
+Expected<std::vector<check::TestResult>>
 tree_test_results(LayerCache& cache, const std::string& tree_digest,
                   const std::vector<spec::ImageTest>& tests, const std::string& step,
                   const sandbox::RunOptions& tree, const std::filesystem::path& scratch,

@@ -26,6 +26,11 @@ void report(const std::vector<spec::Diagnostic>& diagnostics)
     std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
 }
 
+Expected<config::Settings> load_settings(std::vector<config::Flag> flags)
+{
+  return config::load({{}, std::move(flags)});
+}
+
 Expected<int64_t> duration_option(const std::string& option, const std::string& text)
 {
   if (auto seconds = util::parse_duration(text))
@@ -129,7 +134,7 @@ int run(int argc, char** argv)
       add_validate(app), add_schema(app),  add_build(app),  add_test(app),    add_diff(app),
       add_cache(app),    add_catalog(app), add_key(app),    add_publish(app), add_pull(app),
       add_verify(app),   add_promote(app), add_revoke(app), add_ls(app),      add_show(app),
-      add_gc(app),       add_store(app)};
+      add_gc(app),       add_store(app),   add_config(app)};
   // `kiln key generate --help` shows the examples of `kiln key`, not kiln's own, which a
   // nested command would otherwise inherit.
   for (const auto& command : commands) {

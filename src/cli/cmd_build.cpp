@@ -1,6 +1,8 @@
 #include "bake/builder.hpp"
+#include "bake/decision.hpp"
 #include "cli/build_display.hpp"
 #include "cli/commands.hpp"
+#include "image/out_dir.hpp"
 #include "spec/loader.hpp"
 #include "util/interrupt.hpp"
 #include "util/strings.hpp"
@@ -46,14 +48,14 @@ void print_summary(const bake::BuildResult& result)
   std::printf("  manifest  %s\n", result.manifest_path.c_str());
   if (const auto& audit = result.manifest.security; audit.is_object()) {
     std::printf("  security  %s (%d pass, %d fail, %d waived)\n",
-                (result.out_dir / "security-audit.md").c_str(), audit.value("pass", 0),
-                audit.value("fail", 0), audit.value("waived", 0));
+                image::out::at(result.out_dir, image::out::kSecurityAuditMarkdown).c_str(),
+                audit.value("pass", 0), audit.value("fail", 0), audit.value("waived", 0));
   }
   if (const auto& tests = result.manifest.tests; tests.is_object()) {
-    std::printf("  tests     %s (%d passed)\n", (result.out_dir / "tests/junit.xml").c_str(),
-                tests.value("total", 0));
+    auto junit = image::out::tests_at(result.out_dir, image::out::kJunit);
+    std::printf("  tests     %s (%d passed)\n", junit.c_str(), tests.value("total", 0));
   }
-  std::printf("  logs      %s\n", (result.out_dir / "logs").c_str());
+  std::printf("  logs      %s\n", image::out::at(result.out_dir, image::out::kLogs).c_str());
 }
 
 int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool json)
@@ -87,7 +89,11 @@ int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool js
 
 int run_build(const BuildCliOptions& options)
 {
-  auto loaded = spec::load_definition(options.file);
+  auto settings = load_settings({{"cache.dir", options.cache_dir, "--cache-dir"},
+                                 {"cache.max_age", options.max_age, "--max-age"}});
+  if (!settings)
+    return report(settings.error());
+  auto loaded = spec::load_definition(options.file, {settings->catalog});
   if (!loaded.definition) {
     report(loaded.diagnostics);
     std::fprintf(stderr, "kiln: error: %s is not %s; nothing was built\n", options.file.c_str(),
@@ -99,20 +105,11 @@ int run_build(const BuildCliOptions& options)
   build_options.out_dir = options.out.empty() ? std::filesystem::path("out") / definition.name
                                               : std::filesystem::path(options.out);
   build_options.out_dir = std::filesystem::absolute(build_options.out_dir);
-  build_options.cache_dir = options.cache_dir.empty() ? bake::default_cache_dir()
-                                                      : std::filesystem::path(options.cache_dir);
+  build_options.cache_dir = settings->cache_dir;
   if (options.source_date_epoch >= 0)
     build_options.source_date_epoch = options.source_date_epoch;
   build_options.refresh = options.refresh;
-  std::string max_age = options.max_age;
-  if (max_age.empty() && std::getenv("KILN_MAX_AGE"))
-    max_age = std::getenv("KILN_MAX_AGE");
-  if (!max_age.empty()) {
-    auto seconds = duration_option("--max-age", max_age);
-    if (!seconds)
-      return report(seconds.error());
-    build_options.max_age = *seconds;
-  }
+  build_options.max_age = util::parse_duration(settings->max_age).value_or(bake::kDefaultMaxAge);
   if (options.explain) {
     auto layers = bake::explain(definition, build_options);
     if (!layers)

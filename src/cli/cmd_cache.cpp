@@ -20,10 +20,12 @@ struct CacheOptions {
   bool dry_run = false;
 };
 
-std::filesystem::path cache_dir(const CacheOptions& options)
+Expected<std::filesystem::path> cache_dir(const CacheOptions& options)
 {
-  return options.cache_dir.empty() ? bake::default_cache_dir()
-                                   : std::filesystem::path(options.cache_dir);
+  auto settings = load_settings({{"cache.dir", options.cache_dir, "--cache-dir"}});
+  if (!settings)
+    return std::move(settings).error();
+  return settings->cache_dir;
 }
 
 std::string age(int64_t when)
@@ -35,7 +37,10 @@ std::string age(int64_t when)
 
 int run_ls(const CacheOptions& options)
 {
-  auto entries = bake::list_cache(cache_dir(options));
+  auto dir = cache_dir(options);
+  if (!dir)
+    return report(dir.error());
+  auto entries = bake::list_cache(*dir);
   if (!entries)
     return report(entries.error());
   if (options.json) {
@@ -64,7 +69,7 @@ int run_ls(const CacheOptions& options)
                 e.in_use ? " (in use)" : "");
   }
   std::printf("%zu entries, %s in %s\n", entries->size(),
-              util::format_bytes(static_cast<double>(total)).c_str(), cache_dir(options).c_str());
+              util::format_bytes(static_cast<double>(total)).c_str(), dir->c_str());
   return 0;
 }
 
@@ -86,7 +91,10 @@ int run_prune(const CacheOptions& options)
   if (!limits.max_size && !limits.older_than)
     return report(make_error(ExitCode::usage, "kiln cache prune needs --max-size or --older-than",
                              "e.g. kiln cache prune --max-size 20G"));
-  auto result = bake::prune_cache(cache_dir(options), limits, options.dry_run);
+  auto dir = cache_dir(options);
+  if (!dir)
+    return report(dir.error());
+  auto result = bake::prune_cache(*dir, limits, options.dry_run);
   if (!result)
     return report(result.error());
   for (const auto& e : result->removed) {

@@ -1,7 +1,9 @@
 #include "bake/builder.hpp"
+#include "bake/cache_layout.hpp"
+#include "check/test_output.hpp"
 #include "cli/commands.hpp"
+#include "image/out_dir.hpp"
 #include "spec/loader.hpp"
-#include "verify/test_output.hpp"
 
 #include <cstdio>
 #include <unistd.h>
@@ -38,18 +40,21 @@ int run_test(const TestCliOptions& options)
   if (!std::filesystem::is_directory(out))
     return report(make_error(ExitCode::input, out.string() + " is not a folder",
                              "give the output folder of a kiln build (kiln build --out DIR)"));
-  Expected<verify::TestPlan> plan = verify::TestPlan{};
+  auto settings = load_settings({{"cache.dir", options.cache_dir, "--cache-dir"}});
+  if (!settings)
+    return report(settings.error());
+  Expected<check::TestPlan> plan = check::TestPlan{};
   if (!options.definition.empty()) {
-    auto loaded = spec::load_definition(options.definition);
+    auto loaded = spec::load_definition(options.definition, {settings->catalog});
     if (!loaded.definition) {
       report(loaded.diagnostics);
       std::fprintf(stderr, "kiln: error: %s is not %s; no test was run\n",
                    options.definition.c_str(), loaded.unreadable ? "readable" : "valid");
       return loaded.exit_code();
     }
-    plan = verify::plan_of(*loaded.definition);
+    plan = check::plan_of(*loaded.definition);
   } else {
-    plan = verify::recorded_plan(out);
+    plan = check::recorded_plan(out);
   }
   if (!plan)
     return report(plan.error());
@@ -57,10 +62,9 @@ int run_test(const TestCliOptions& options)
     std::fprintf(stderr, "kiln: the definition has no tests; nothing to run\n");
     return 0;
   }
-  auto cache_dir = options.cache_dir.empty() ? bake::default_cache_dir()
-                                             : std::filesystem::path(options.cache_dir);
   TestLines lines;
-  auto run = verify::test_output(out, *plan, cache_dir, lines);
+  auto run =
+      check::test_output(out, *plan, bake::cache::scratch(settings->cache_dir, "test"), lines);
   if (!run)
     return report(run.error());
   const auto& results = run->results;
@@ -73,19 +77,19 @@ int run_test(const TestCliOptions& options)
   if (!options.results_dir.empty())
     written.push_back(std::filesystem::absolute(options.results_dir));
   if (options.record)
-    written.push_back(out / "tests");
+    written.push_back(image::out::at(out, image::out::kTests));
   for (const auto& dir : written) {
-    if (auto done = verify::write_test_outputs(dir, run->suite, *plan, results); !done)
+    if (auto done = check::write_test_outputs(dir, run->suite, *plan, results); !done)
       return report(done.error());
   }
   if (options.json)
-    std::printf("%s\n", verify::results_to_json(results).dump(2).c_str());
-  std::string summary = verify::summarize(results);
+    std::printf("%s\n", check::results_to_json(results).dump(2).c_str());
+  std::string summary = check::summarize(results);
   bool failed = summary.find(" failed: ") != std::string::npos;
   FILE* to = failed || options.json ? stderr : stdout;
   std::fprintf(to, "%s%s\n", failed ? "kiln: error: " : "", summary.c_str());
   for (const auto& dir : written)
-    std::fprintf(to, "  junit  %s\n", (dir / "junit.xml").c_str());
+    std::fprintf(to, "  junit  %s\n", image::out::at(dir, image::out::kJunit).c_str());
   return failed ? static_cast<int>(ExitCode::build_failed) : 0;
 }
 

@@ -2,6 +2,7 @@
 // the work and returns the exit code.
 #pragma once
 
+#include "config/settings.hpp"
 #include "spec/loader.hpp"
 #include "util/error.hpp"
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace kiln::cli {
 
@@ -35,11 +37,15 @@ Command add_ls(CLI::App& app);
 Command add_show(CLI::App& app);
 Command add_gc(CLI::App& app);
 Command add_store(CLI::App& app);
+Command add_config(CLI::App& app);
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);
 
 // Option values with units: "7d" -> seconds, "20G" -> bytes; a usage error names the option.
+// The settings (config::load) with these flags on top, for commands without --config.
+Expected<config::Settings> load_settings(std::vector<config::Flag> flags = {});
+
 Expected<int64_t> duration_option(const std::string& option, const std::string& text);
 Expected<uint64_t> size_option(const std::string& option, const std::string& text);
 

@@ -1,17 +1,23 @@
 #include "cli/release_options.hpp"
 
+#include "config/settings.hpp"
+
 #include <cstdio>
-#include <cstdlib>
 #include <unistd.h>
 
 namespace kiln::cli {
+
+namespace {
+bool show_progress = false; // KILN_PROGRESS, from the settings open_release loaded
+} // namespace
 
 void add_release_options(CLI::App* sub, ReleaseOptions& options, Keys keys)
 {
   sub->add_option("--store", options.store,
                   "The store: a folder or file:// URL (default: KILN_STORE, or kiln.yaml)");
-  sub->add_option("--config", options.config,
-                  "Release settings: store, keys, channels, retention (default: ./kiln.yaml)");
+  sub->add_option(
+      "--config", options.config,
+      "The repository's settings file: store, keys, channels, retention (default: ./kiln.yaml)");
   if (keys == Keys::signing)
     sub->add_option("--key", options.signing_key,
                     "Ed25519 private key to sign with (default: KILN_SIGNING_KEY, kiln.yaml)");
@@ -24,22 +30,20 @@ void add_release_options(CLI::App* sub, ReleaseOptions& options, Keys keys)
 
 Expected<OpenedStore> open_release(const ReleaseOptions& options, store::OpenMode mode)
 {
-  auto config = release::load_release_config(options.config);
-  if (!config)
-    return std::move(config).error();
-  if (!options.store.empty())
-    config->store = options.store;
-  if (!options.signing_key.empty())
-    config->signing_key = options.signing_key;
-  if (!options.public_key.empty())
-    config->public_key = options.public_key;
-  auto location = release::store_location(*config);
+  auto settings = config::load({options.config,
+                                {{"store", options.store, "--store"},
+                                 {"signing.key", options.signing_key, "--key"},
+                                 {"signing.public_key", options.public_key, "--public-key"}}});
+  if (!settings)
+    return std::move(settings).error();
+  show_progress = settings->progress;
+  auto location = release::store_location(settings->release);
   if (!location)
     return std::move(location).error();
   auto store = store::open_store(*location, mode);
   if (!store)
     return std::move(store).error();
-  return OpenedStore{std::move(*config), std::move(*store)};
+  return OpenedStore{std::move(settings->release), std::move(*store)};
 }
 
 void print_json(const nlohmann::json& value)
@@ -49,8 +53,7 @@ void print_json(const nlohmann::json& value)
 
 void progress_line(const std::string& text)
 {
-  static const bool shown = ::isatty(STDERR_FILENO) || std::getenv("KILN_PROGRESS");
-  if (shown)
+  if (show_progress || ::isatty(STDERR_FILENO))
     std::fprintf(stderr, "  %s\n", text.c_str());
 }
 

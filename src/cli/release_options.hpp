@@ -26,8 +26,8 @@ struct OpenedStore {
   std::unique_ptr<store::Store> store;
 };
 
-// kiln.yaml, then the environment, then the flags; then the store, which must exist unless
-// `mode` says the command may create it.
+// The settings (config::load: the files, the environment, then the flags); then the store, which
+// must exist unless `mode` says the command may create it.
 Expected<OpenedStore> open_release(const ReleaseOptions& options,
                                    store::OpenMode mode = store::OpenMode::existing);
 

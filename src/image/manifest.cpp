@@ -60,41 +60,4 @@ json to_json(const Manifest& m)
   };
 }
 
-Expected<BuiltImage> read_built_image(const std::filesystem::path& dir, const std::string& what,
-                                      util::DigestMemo* memo)
-{
-  auto text = util::read_file(dir / "manifest.json");
-  if (!text) {
-    return make_error(ExitCode::input, dir.string() + " holds no finished image (no manifest.json)",
-                      "give the output folder of a successful kiln build");
-  }
-  BuiltImage image;
-  image.dir = dir;
-  image.manifest_sha256 = util::sha256_hex(*text);
-  try {
-    auto manifest = json::parse(*text);
-    image.name = manifest.at("name");
-    image.version = manifest.at("version");
-    for (const auto& output : manifest.at("outputs")) {
-      if (output.at("name") == "rootfs")
-        image.rootfs_sha256 = output.at("sha256");
-    }
-  } catch (const json::exception& e) {
-    return make_error(ExitCode::input, "the manifest " + (dir / "manifest.json").string() +
-                                           " is damaged: " + e.what());
-  }
-  auto actual =
-      memo ? memo->sha256_file(dir / "rootfs.tar.zst") : util::sha256_file(dir / "rootfs.tar.zst");
-  if (!actual)
-    return std::move(actual).error();
-  if (*actual != image.rootfs_sha256) {
-    return make_error(ExitCode::input,
-                      what + " in " + dir.string() +
-                          " does not match its manifest: rootfs.tar.zst has sha256 " + *actual +
-                          ", the manifest says " + image.rootfs_sha256,
-                      "build it again; never edit a built image in place");
-  }
-  return image;
-}
-
 } // namespace kiln::image

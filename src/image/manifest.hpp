@@ -3,7 +3,6 @@
 
 #include "image/dpkg.hpp"
 #include "image/inventory.hpp"
-#include "util/digest_memo.hpp"
 #include "util/error.hpp"
 
 #include <cstdint>
@@ -67,20 +66,5 @@ struct Manifest {
 };
 
 nlohmann::json to_json(const Manifest& manifest);
-
-// A finished output folder, checked: its manifest read and its rootfs.tar.zst hashed against it,
-// so that nothing is built on, or tested, that is not what its manifest says.
-struct BuiltImage {
-  std::filesystem::path dir;
-  std::string name;
-  std::string version;
-  std::string rootfs_sha256;
-  std::string manifest_sha256;
-};
-
-// `what` names the image in a mismatch ("the parent image"); errors are input errors. With
-// `memo`, an unchanged rootfs is not hashed again.
-Expected<BuiltImage> read_built_image(const std::filesystem::path& dir, const std::string& what,
-                                      util::DigestMemo* memo = nullptr);
 
 } // namespace kiln::image

@@ -1,18 +1,6 @@
 // Where versions are published and how they move: the store's location, the signing keys, the
-// channels with their promotion rules, and what gc keeps. It comes from kiln.yaml (in the current
-// folder, or --config), then KILN_STORE / KILN_SIGNING_KEY / KILN_PUBLIC_KEY, then the flags.
-//
-//   store: /srv/kiln-store            # a folder or file:// URL
-//   signing:
-//     key: keys/release.key           # signs what publish writes
-//     public_key: keys/release.pub    # checks what pull and verify read
-//   channels:                         # in promotion order
-//     - name: dev
-//     - name: staging
-//       requires: {tests_passed: true}
-//     - name: prod
-//       requires: {tests_passed: true, been_in: [staging]}
-//   retention: {keep_newest: 5, keep_younger_than: 14d}
+// channels with their promotion rules, and what gc keeps. config::load fills it from kiln.yaml,
+// the environment and the flags (src/config/settings.hpp).
 #pragma once
 
 #include "util/error.hpp"
@@ -41,18 +29,12 @@ struct ReleaseConfig {
   std::filesystem::path public_key;  // empty: signatures are not checked
   std::vector<ChannelRule> channels;
   Retention retention;
-  std::filesystem::path file; // the kiln.yaml read, if any
 
   const ChannelRule* channel(const std::string& name) const;
 };
 
 // The defaults: dev, staging (tests passed), prod (tests passed, was in staging).
 ReleaseConfig default_release_config();
-
-// Reads `file` (when empty: kiln.yaml in the current folder, if there is one), then the
-// environment. Paths in the file (the store folder, the keys) are relative to its folder. A
-// malformed file is a usage error naming the line.
-Expected<ReleaseConfig> load_release_config(const std::filesystem::path& file = {});
 
 // The store from the configuration, or a usage error saying how to give one.
 Expected<std::string> store_location(const ReleaseConfig& config);

@@ -4,6 +4,8 @@
 #include "util/signing.hpp"
 #include "util/strings.hpp"
 
+#include <set>
+
 namespace kiln::release {
 
 using nlohmann::json;
@@ -138,6 +140,31 @@ Expected<json> open_envelope(const json& envelope, const std::filesystem::path& 
   } catch (const json::exception& e) {
     return make_error(ExitCode::input, std::string("the provenance is damaged: ") + e.what());
   }
+}
+
+Status check_provenance(const VersionDocument& d, const std::filesystem::path& public_key)
+{
+  std::string ref = d.version.name + "@" + d.version.version;
+  if (d.provenance.is_null())
+    return make_error(ExitCode::input, ref + " carries no provenance");
+  auto statement = open_envelope(d.provenance, public_key);
+  if (!statement)
+    return make_error(ExitCode::input, ref + ": " + statement.error().message);
+  std::set<std::pair<std::string, std::string>> subjects, files;
+  try {
+    for (const auto& s : statement->at("subject"))
+      subjects.emplace(s.at("name").get<std::string>(),
+                       s.at("digest").at("sha256").get<std::string>());
+  } catch (const json::exception& e) {
+    return make_error(ExitCode::input,
+                      ref + ": the provenance's subjects are damaged: " + e.what());
+  }
+  for (const auto& f : d.version.files)
+    files.insert({f.path, f.stored.sha256});
+  if (subjects != files)
+    return make_error(ExitCode::input,
+                      ref + ": the provenance's subjects are not the version's files");
+  return ok_status();
 }
 
 } // namespace kiln::release

@@ -29,4 +29,8 @@ Expected<nlohmann::json> dsse_envelope(const nlohmann::json& statement,
 Expected<nlohmann::json> open_envelope(const nlohmann::json& envelope,
                                        const std::filesystem::path& public_key);
 
+// A version's provenance must be readable, signed when `public_key` is given, and name exactly
+// the version's files by digest.
+Status check_provenance(const VersionDocument& version, const std::filesystem::path& public_key);
+
 } // namespace kiln::release

@@ -1,5 +1,6 @@
 #include "release/publish.hpp"
 
+#include "image/out_dir.hpp"
 #include "release/manifest_fields.hpp"
 #include "release/provenance.hpp"
 #include "release/signatures.hpp"
@@ -41,35 +42,21 @@ Expected<std::vector<std::string>> output_files(const fs::path& out)
   return files;
 }
 
-struct ImageFacts {
-  json manifest;
-  std::string name, version;
-  std::map<std::string, std::string> outputs; // file -> sha256, from the manifest
-};
+using ImageFacts = image::out::Finished;
 
+// OUT's manifest, with a name and a version a store can hold.
 Expected<ImageFacts> read_image(const fs::path& out)
 {
-  auto text = util::read_file(out / "manifest.json");
-  if (!text)
-    return make_error(ExitCode::input, out.string() + " holds no finished image (no manifest.json)",
-                      "give the output folder of a successful kiln build");
-  ImageFacts facts;
-  try {
-    facts.manifest = json::parse(*text);
-    facts.name = facts.manifest.at("name");
-    facts.version = facts.manifest.at("version");
-    for (const auto& output : facts.manifest.at("outputs"))
-      facts.outputs[output.at("file")] = output.at("sha256");
-  } catch (const json::exception& e) {
+  auto facts = image::out::read_finished(out);
+  if (!facts)
+    return facts;
+  if (!spec::valid_image_name(facts->name))
+    return make_error(ExitCode::input, image::out::at(out, image::out::kManifest).string() +
+                                           " names the image '" + facts->name +
+                                           "', which is not a valid image name");
+  if (auto parsed = util::parse_version(facts->version); !parsed)
     return make_error(ExitCode::input,
-                      (out / "manifest.json").string() + " is damaged: " + e.what());
-  }
-  if (!spec::valid_image_name(facts.name))
-    return make_error(ExitCode::input, (out / "manifest.json").string() + " names the image '" +
-                                           facts.name + "', which is not a valid image name");
-  if (auto parsed = util::parse_version(facts.version); !parsed)
-    return make_error(ExitCode::input,
-                      facts.name + "'s version '" + facts.version +
+                      facts->name + "'s version '" + facts->version +
                           "' is not a semantic version: " + parsed.error().message,
                       "set `version:` in the definition to e.g. 1.4.0 and build again");
   return facts;
@@ -123,7 +110,7 @@ Status store_files(store::Store& store, const fs::path& out, const ImageFacts& f
       return std::move(stored).error();
     if (output && stored->sha256 != want->second)
       return edited_output(out / rel, stored->sha256, want->second);
-    if (rel == "manifest.json")
+    if (rel == image::out::kManifest)
       v.manifest_sha256 = stored->sha256;
     result.chunks += stored->chunks.size();
     result.new_chunks += stored->new_blobs;

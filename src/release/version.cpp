@@ -1,5 +1,6 @@
 #include "release/version.hpp"
 
+#include "image/out_dir.hpp"
 #include "util/fs.hpp"
 #include "util/semver.hpp"
 
@@ -189,18 +190,12 @@ std::string current_identity()
   return name + "@" + host;
 }
 
-bool records_the_run(const std::string& path)
-{
-  return path.rfind("logs/", 0) == 0 || path == "timings.json" || path == "report.html" ||
-         path == "tests/results.json" || path == "tests/junit.xml";
-}
-
 bool same_content(const Version& a, const Version& b)
 {
   auto digests = [](const Version& v) {
     std::set<std::pair<std::string, std::string>> out;
     for (const auto& file : v.files) {
-      if (!records_the_run(file.path))
+      if (!image::out::records_the_run(file.path))
         out.insert({file.path, file.stored.sha256});
     }
     return out;

@@ -76,11 +76,6 @@ Expected<std::vector<std::string>> list_images(store::Store& store);
 // "user@host": who publishes, promotes or revokes, for the records.
 std::string current_identity();
 
-// Files of OUT that record how an image was built rather than what it is: logs, step timings,
-// test durations and the HTML report that shows them. Two bakes of the same image differ in
-// them, so they are kept with a version but are no part of its identity.
-bool records_the_run(const std::string& path);
-
 // Whether two versions are the same image: the same files, byte for byte, apart from the
 // records of the run (so re-publishing an identical rebuild changes nothing).
 bool same_content(const Version& a, const Version& b);

@@ -1,5 +1,6 @@
 #include "report/diff.hpp"
 
+#include "image/out_dir.hpp"
 #include "util/fs.hpp"
 
 #include <map>
@@ -111,22 +112,17 @@ const std::vector<std::pair<std::string, std::string>>& diff_sections()
 
 Expected<ImageFacts> read_image_facts(const fs::path& out_dir)
 {
-  auto read = [&](const fs::path& file, bool required) -> Expected<json> {
-    if (!fs::exists(file)) {
-      if (required)
-        return make_error(ExitCode::input,
-                          out_dir.string() + " holds no finished image (no " +
-                              file.filename().string() + ")",
-                          "give the output folders of two successful kiln builds");
-      return json();
-    }
-    return util::read_json_file(file);
-  };
+  auto finished = image::out::read_finished(out_dir);
+  if (!finished)
+    return std::move(finished).error();
   ImageFacts facts;
-  for (auto [file, target, required] : {std::tuple{"manifest.json", &facts.manifest, true},
-                                        {"files.json", &facts.files, false},
-                                        {"tests/results.json", &facts.results, false}}) {
-    auto value = read(out_dir / file, required);
+  facts.manifest = std::move(finished->manifest);
+  for (auto [file, target] :
+       {std::pair{image::out::at(out_dir, image::out::kFiles), &facts.files},
+        {image::out::tests_at(out_dir, image::out::kTestResults), &facts.results}}) {
+    if (!fs::exists(file))
+      continue; // an image without tests, or from before kiln wrote the file
+    auto value = util::read_json_file(file);
     if (!value)
       return std::move(value).error();
     *target = std::move(*value);

@@ -2,7 +2,7 @@
 
 #include "sandbox/confine.hpp"
 #include "sandbox/mounts.hpp"
-#include "sandbox/sandbox.hpp"
+#include "sandbox/run_options.hpp"
 
 #include <sys/mount.h>
 #include <sys/stat.h>

@@ -2,7 +2,6 @@
 
 #include "util/yaml.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <yaml-cpp/yaml.h>
 
@@ -59,17 +58,9 @@ Expected<CatalogEntry> parse_entry(const YAML::Node& node, const std::string& fi
 
 } // namespace
 
-std::string user_catalog_path()
-{
-  if (const char* env = std::getenv("KILN_CATALOG"); env && *env)
-    return env;
-  return std::filesystem::exists("/etc/kiln/catalog.yaml") ? "/etc/kiln/catalog.yaml" : "";
-}
-
-Expected<std::vector<CatalogEntry>> catalog()
+Expected<std::vector<CatalogEntry>> catalog(const std::filesystem::path& file)
 {
   auto entries = built_in();
-  std::string file = user_catalog_path();
   if (file.empty())
     return entries;
   auto loaded = util::load_yaml_file(file, 1 << 20, ExitCode::invalid_definition);
@@ -78,7 +69,7 @@ Expected<std::vector<CatalogEntry>> catalog()
   try {
     const YAML::Node& root = *loaded;
     for (const auto& node : root["images"]) {
-      auto entry = parse_entry(node, file);
+      auto entry = parse_entry(node, file.string());
       if (!entry)
         return std::move(entry).error();
       std::erase_if(entries, [&](const CatalogEntry& e) { return e.name == entry->name; });
@@ -86,7 +77,7 @@ Expected<std::vector<CatalogEntry>> catalog()
     }
   } catch (const YAML::Exception& e) {
     return make_error(ExitCode::invalid_definition,
-                      "cannot read the catalog " + file + ": " + e.what(),
+                      "cannot read the catalog " + file.string() + ": " + e.what(),
                       "fix the file: images: [{name: ..., description: ..., bootstrap: {...}}]");
   }
   return entries;

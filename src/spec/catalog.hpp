@@ -1,10 +1,12 @@
-// The catalog of approved base images: the shipped entries plus the user's own file
-// ($KILN_CATALOG, else /etc/kiln/catalog.yaml). A definition names one as `base: catalog:NAME`.
+// The catalog of approved base images: the shipped entries plus the user's own file (the
+// `catalog` setting: KILN_CATALOG, else /etc/kiln/catalog.yaml). A definition names one as
+// `base: catalog:NAME`.
 #pragma once
 
 #include "spec/definition.hpp"
 #include "util/error.hpp"
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -18,10 +20,8 @@ struct CatalogEntry {
   std::string source;            // "built in" or the file it came from
 };
 
-// Every entry; the user's file may add entries and replace shipped ones by name.
-Expected<std::vector<CatalogEntry>> catalog();
-
-// The user's catalog file, or "" when there is none.
-std::string user_catalog_path();
+// Every entry; the user's `file` (none when empty) may add entries and replace shipped ones by
+// name.
+Expected<std::vector<CatalogEntry>> catalog(const std::filesystem::path& file);
 
 } // namespace kiln::spec

@@ -1,5 +1,6 @@
 #include "spec/loader.hpp"
 
+#include "image/out_dir.hpp"
 #include "spec/catalog.hpp"
 #include "spec/validator.hpp"
 #include "util/fs.hpp"
@@ -15,17 +16,6 @@
 namespace kiln::spec {
 
 namespace fs = std::filesystem;
-
-std::string Diagnostic::str() const
-{
-  std::string out = file;
-  if (position.line > 0)
-    out += ":" + std::to_string(position.line) + ":" + std::to_string(position.column);
-  out += ": error: " + message;
-  if (!hint.empty())
-    out += "\n  hint: " + hint;
-  return out;
-}
 
 namespace {
 
@@ -115,7 +105,7 @@ void load_bootstrap(Validator& v, const Entry& entry, Bootstrap& boot)
 // base: catalog:NAME, taken from the catalog of approved images.
 void load_catalog_base(Validator& v, const Entry& entry, const std::string& name, Definition& def)
 {
-  auto entries = catalog();
+  auto entries = catalog(v.catalog());
   if (!entries) {
     v.error(Validator::value_position(entry), entries.error().message, entries.error().hint);
     return;
@@ -141,10 +131,12 @@ void load_catalog_base(Validator& v, const Entry& entry, const std::string& name
 void load_image_base(Validator& v, const Entry& entry, const std::string& path, Definition& def)
 {
   fs::path folder = fs::path(path).is_absolute() ? fs::path(path) : v.dir() / path;
-  if (!fs::exists(folder / "manifest.json") || !fs::exists(folder / "rootfs.tar.zst")) {
+  using namespace image::out;
+  if (!fs::exists(at(folder, kManifest)) || !fs::exists(at(folder, kRootfsTar))) {
     v.error(Validator::value_position(entry),
-            "base image:" + path + " is not a built kiln image (no manifest.json and " +
-                "rootfs.tar.zst in " + folder.lexically_normal().string() + ")",
+            "base image:" + path + " is not a built kiln image (no " + std::string(kManifest) +
+                " and " + std::string(kRootfsTar) + " in " + folder.lexically_normal().string() +
+                ")",
             "build the parent first (kiln build PARENT.yaml --out " + path + ")");
     return;
   }
@@ -287,9 +279,9 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
 } // namespace
 
 LoadResult load_definition_text(const std::string& text, const std::string& display_name,
-                                const fs::path& dir)
+                                const fs::path& dir, const LoadOptions& options)
 {
-  Validator v(display_name, dir);
+  Validator v(display_name, dir, options.catalog);
   Definition def;
   def.file = dir / fs::path(display_name).filename();
   def.dir = dir;
@@ -306,7 +298,7 @@ LoadResult load_definition_text(const std::string& text, const std::string& disp
   return validate(root, v, std::move(def));
 }
 
-LoadResult load_definition(const fs::path& file)
+LoadResult load_definition(const fs::path& file, const LoadOptions& options)
 {
   // A definition is a regular file of at most kMaxDefinitionBytes: /dev/zero, a FIFO or a huge
   // file must not make kiln read forever or hold gigabytes.
@@ -319,7 +311,7 @@ LoadResult load_definition(const fs::path& file)
   }
   std::error_code ec;
   fs::path absolute = fs::absolute(file, ec);
-  auto result = load_definition_text(*text, file.string(), absolute.parent_path());
+  auto result = load_definition_text(*text, file.string(), absolute.parent_path(), options);
   if (result.definition)
     result.definition->file = absolute;
   return result;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "spec/definition.hpp"
+#include "spec/diagnostic.hpp"
 #include "util/error.hpp"
 
 #include <filesystem>
@@ -10,16 +11,6 @@
 #include <vector>
 
 namespace kiln::spec {
-
-struct Diagnostic {
-  std::string file;
-  Position position;
-  std::string message; // what is wrong
-  std::string hint;    // how to fix it; may be empty
-
-  // "FILE:LINE:COL: error: MESSAGE" and, when there is a hint, "  hint: HINT" on a second line.
-  std::string str() const;
-};
 
 struct LoadResult {
   std::optional<Definition> definition; // set only when there are no diagnostics
@@ -39,11 +30,15 @@ struct LoadResult {
 // The largest definition kiln reads (1 MiB; the example agent's is under 4 KiB).
 inline constexpr size_t kMaxDefinitionBytes = 1 << 20;
 
+struct LoadOptions {
+  std::filesystem::path catalog; // the user's catalog of base images, or none (config::Settings)
+};
+
 // Reads and checks a definition file: a regular file of at most kMaxDefinitionBytes.
-LoadResult load_definition(const std::filesystem::path& file);
+LoadResult load_definition(const std::filesystem::path& file, const LoadOptions& options = {});
 
 // Validates YAML text as if it were the file `display_name` in folder `dir` (used by tests).
 LoadResult load_definition_text(const std::string& text, const std::string& display_name,
-                                const std::filesystem::path& dir);
+                                const std::filesystem::path& dir, const LoadOptions& options = {});
 
 } // namespace kiln::spec

@@ -3,8 +3,8 @@
 // every problem of a definition is reported in one run.
 #pragma once
 
+#include "spec/diagnostic.hpp"
 #include "spec/fields.hpp"
-#include "spec/loader.hpp"
 
 #include <filesystem>
 #include <map>
@@ -25,10 +25,14 @@ Position position_of(const YAML::Node& node);
 
 class Validator {
 public:
-  Validator(std::string file, std::filesystem::path dir) : file_(std::move(file)), dir_(dir) {}
+  Validator(std::string file, std::filesystem::path dir, std::filesystem::path catalog = {})
+      : file_(std::move(file)), dir_(std::move(dir)), catalog_(std::move(catalog))
+  {
+  }
 
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
   const std::filesystem::path& dir() const { return dir_; }
+  const std::filesystem::path& catalog() const { return catalog_; } // the user's catalog file
 
   void error(Position at, std::string message, std::string hint = {});
 
@@ -56,6 +60,7 @@ public:
 private:
   std::string file_;
   std::filesystem::path dir_;
+  std::filesystem::path catalog_;
   std::vector<Diagnostic> diagnostics_;
 };
 

@@ -1,6 +1,12 @@
 // The artifact store's interface: content-addressed blobs, and small named documents with
-// conditional writes, on which publish, pull, channels and retention are built. The local
-// backend (store/local_store) is the default; S3 and OCI backends implement the same interface.
+// conditional writes, on which publish, pull, channels and retention are built.
+//
+// Backends live one per folder (local/ for a folder, memory/ for tests; S3, OCI and HTTP next)
+// and are chosen by the location's URL scheme in open.cpp. Every backend passes the one suite in
+// tests/unit/test_store_backends.cpp. Nothing here assumes a filesystem: "durable" and "visible"
+// are what sync() promises, and the lock is whatever the backend can offer (flock for a folder; a
+// lease document, written with the conditional writes below and renewed while the work runs,
+// where there is no lock primitive).
 #pragma once
 
 #include "util/error.hpp"
@@ -15,7 +21,8 @@
 namespace kiln::store {
 
 // Held while a publish or a gc runs: publishes share the store, a gc has it alone, so a gc never
-// removes a chunk that a running publish has found present and is about to refer to.
+// removes a chunk that a running publish has found present and is about to refer to. Released
+// when destroyed.
 class StoreLock {
 public:
   virtual ~StoreLock() = default;
@@ -27,6 +34,10 @@ struct BlobEntry {
   std::string digest;
   int64_t size = 0; // bytes as stored (compressed, for chunks)
 };
+
+// A blob's name must be a sha256 digest in lowercase hex: anything else (a path, "..") is
+// refused before a backend uses it. For backends.
+Status check_digest(const std::string& digest);
 
 class Store {
 public:
@@ -46,11 +57,13 @@ public:
   virtual Status delete_blob(const std::string& digest) = 0;
   // In digest order.
   virtual Expected<std::vector<BlobEntry>> list_blobs() = 0;
-  // Makes every blob put so far durable, and known to other users of the store. Until then a
-  // blob is only known to this object: a publish syncs once, before its version becomes visible.
+  // Makes every blob put so far durable, and known to other users of the store (the local
+  // backend: the filesystem synced, then the index written; a remote one: its writes
+  // acknowledged and its index objects written). Until then a blob is only known to this object:
+  // a publish syncs once, before its version becomes visible.
   virtual Status sync() = 0;
-  // Stored objects that no index lists: what an interrupted publish left (or a running one is
-  // writing); remove them only while holding the exclusive lock.
+  // Stored objects that were never made known by a sync(): what an interrupted publish left (or a
+  // running one is writing); remove them only while holding the exclusive lock.
   virtual Expected<std::vector<std::string>> list_unindexed() = 0;
   virtual Status remove_unindexed(const std::string& name) = 0;
 

@@ -2,6 +2,7 @@
 
 #include "util/strings.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <fcntl.h>
@@ -88,8 +89,11 @@ namespace {
 
 Status write_whole(const fs::path& path, std::string_view content, mode_t mode, bool durable)
 {
+  // Unique per writer, threads of one process included, so two writers never rename each
+  // other's half-written file.
+  static std::atomic<uint64_t> sequence = 0;
   fs::path tmp = path;
-  tmp += ".tmp-" + std::to_string(getpid());
+  tmp += ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(sequence++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return errno_error("cannot create", tmp.string(), errno);

@@ -127,6 +127,7 @@ cmp "$WORK/a/rootfs.tar.zst" "$WORK/e/rootfs.tar.zst" || fail "the rebuilt layer
 step "kiln cache ls and prune; an entry a build holds is never pruned"
 expect_exit 0 -- "$KILN" cache ls
 expect_in "$WORK/out" "cache-it"
+expect_in "$WORK/out" "test results, tool versions, file digests"
 expect_exit 0 -- "$KILN" cache ls --json
 base_key=$(python3 -c 'import json,sys; print([e["key"] for e in json.load(open(sys.argv[1])) if e["step"]=="base"][0])' "$WORK/out")
 flock -s "$KILN_CACHE_DIR/locks/$base_key.lock" sleep 30 &
@@ -139,6 +140,8 @@ expect_exit 0 -- "$KILN" cache prune --max-size 1
 [ -d "$KILN_CACHE_DIR/layers/$base_key" ] || fail "prune removed a layer in use"
 kill "$holder"; wait "$holder" 2>/dev/null || true
 [ "$(ls "$KILN_CACHE_DIR/layers" | wc -l)" = 1 ] || fail "prune left more than the layer in use"
+[ ! -e "$KILN_CACHE_DIR/digests.json" ] || fail "prune left the file digests"
+[ -z "$(ls -A "$KILN_CACHE_DIR/answers" 2>/dev/null)" ] || fail "prune left remembered answers"
 expect_exit 2 -- "$KILN" cache prune --max-size lots
 expect_in "$WORK/err" "--max-size 'lots' is not a size"
 

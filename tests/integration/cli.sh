@@ -115,6 +115,32 @@ grep -q "BEGIN PUBLIC KEY" "$WORK/keys/kiln-signing.pub" || fail "no public key"
 expect_exit 2 -- "$KILN" key generate --dir "$WORK/keys"
 expect_in "$WORK/err" "already exists"
 
+step "kiln config show: every setting, its value and where it came from, in layers"
+mkdir -p "$WORK/cfg/etc" "$WORK/cfg/home/kiln" "$WORK/cfg/repo"
+echo "store: /srv/system-store" >"$WORK/cfg/etc/kiln.yaml"
+printf 'cache: {max_age: 3d}\nsigning: {public_key: user.pub}\n' >"$WORK/cfg/home/kiln/kiln.yaml"
+echo "store: repo-store" >"$WORK/cfg/repo/kiln.yaml"
+cfg() { (cd "$WORK/cfg/repo" && env KILN_SYSTEM_CONFIG="$WORK/cfg/etc/kiln.yaml" \
+  XDG_CONFIG_HOME="$WORK/cfg/home" "$@"); }
+expect_exit 0 -- cfg "$KILN" config show
+expect_in "$WORK/out" "$WORK/cfg/repo/repo-store"
+expect_in "$WORK/out" "(repository file $WORK/cfg/repo/kiln.yaml)"
+expect_in "$WORK/out" "(user file $WORK/cfg/home/kiln/kiln.yaml)"
+expect_in "$WORK/out" "read $WORK/cfg/etc/kiln.yaml"
+expect_exit 0 -- cfg env KILN_STORE=/srv/env-store "$KILN" config show --json
+python3 - "$WORK/out" <<'PY'
+import json, sys
+shown = {s["key"]: s for s in json.load(open(sys.argv[1]))["settings"]}
+assert shown["store"]["value"] == "/srv/env-store" and shown["store"]["where"] == "KILN_STORE", shown["store"]
+assert shown["cache.max_age"]["value"] == "3d" and shown["cache.max_age"]["origin"] == "user file"
+assert shown["channels"]["origin"] == "built-in"
+PY
+expect_exit 2 -- cfg env KILN_MAX_AGE=often "$KILN" cache ls --cache-dir "$WORK/cfg/cache"
+expect_in "$WORK/err" "KILN_MAX_AGE 'often' is not a duration"
+echo "stor: typo" >"$WORK/cfg/repo/kiln.yaml"
+expect_exit 2 -- cfg "$KILN" config show
+expect_in "$WORK/err" "kiln.yaml:1: unknown key 'stor' in kiln.yaml"
+
 step "a definition that is not a regular file, or too large, is refused at once (exit 4)"
 expect_exit 4 -- timeout 10 "$KILN" validate /dev/zero
 expect_in "$WORK/err" "is not a regular file"

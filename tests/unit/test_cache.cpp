@@ -1,8 +1,9 @@
 // bake/: cache keys, explanations, the layer store, the package cache and pruning. No root needed:
 // layers here are plain folders.
-#include "bake/builder.hpp"
 #include "bake/cache_admin.hpp"
 #include "bake/deb_cache.hpp"
+#include "bake/epoch.hpp"
+#include "bake/exporters/exporter.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/plan.hpp"
 #include "spec/loader.hpp"
@@ -105,11 +106,32 @@ TEST(PlanExplain, says_what_changed)
   EXPECT_EQ(explain_miss(spec, "parent-1", std::nullopt), "not built before");
 }
 
-TEST(PlanExport, the_export_key_depends_on_top_layer_and_epoch)
+TEST(PlanExport, the_export_key_depends_on_top_layer_epoch_and_outputs)
 {
-  EXPECT_EQ(export_key("d1", 5), export_key("d1", 5));
-  EXPECT_NE(export_key("d1", 5), export_key("d2", 5));
-  EXPECT_NE(export_key("d1", 5), export_key("d1", 6));
+  const std::vector<std::string> tar = {"rootfs:"};
+  EXPECT_EQ(export_key("d1", 5, tar), export_key("d1", 5, tar));
+  EXPECT_NE(export_key("d1", 5, tar), export_key("d2", 5, tar));
+  EXPECT_NE(export_key("d1", 5, tar), export_key("d1", 6, tar));
+  EXPECT_NE(export_key("d1", 5, tar), export_key("d1", 5, {"rootfs:", "raw:size=8G"}));
+  EXPECT_NE(export_key("d1", 5, {"raw:size=8G"}), export_key("d1", 5, {"raw:size=9G"}));
+}
+
+// Every output the definition format accepts has an exporter, and its file is cleared from OUT.
+TEST(Exporters, cover_every_supported_output)
+{
+  auto names = exporter_names();
+  for (auto output : kiln::spec::kSupportedOutputs)
+    EXPECT_NE(std::find(names.begin(), names.end(), output), names.end()) << output;
+  kiln::spec::Definition definition;
+  definition.outputs = {"rootfs"};
+  auto exporters = exporters_for(definition);
+  ASSERT_TRUE(exporters);
+  ASSERT_EQ(exporters->size(), 1u);
+  EXPECT_EQ((*exporters)[0]->file(), "rootfs.tar.zst");
+  auto files = all_output_files();
+  EXPECT_NE(std::find(files.begin(), files.end(), "rootfs.tar.zst"), files.end());
+  definition.outputs = {"floppy"};
+  EXPECT_FALSE(exporters_for(definition));
 }
 
 // The base's epoch is the time of the commit that last changed `base:`, whatever its spelling.

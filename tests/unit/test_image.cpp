@@ -2,10 +2,13 @@
 #include "image/dpkg.hpp"
 #include "image/generalize.hpp"
 #include "image/manifest.hpp"
+#include "image/out_dir.hpp"
 #include "image/tar_export.hpp"
 #include "test_support.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 
+#include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
@@ -183,6 +186,60 @@ TEST(manifest, carries_its_format_version_and_outputs)
   EXPECT_EQ(kiln::image::package_from_json(json["packages"][0]).sha256, std::string(64, 'b'));
   EXPECT_FALSE(json["packages"][0].contains("source")); // empty fields are left out
   EXPECT_TRUE(json["git_commit"].is_null());
+}
+
+// OUT is read back in one place: a missing or damaged manifest, and an edited tar, are named.
+TEST(out_dir, reads_a_finished_folder_and_refuses_what_its_manifest_does_not_say)
+{
+  kiln::test::TempDir dir("out");
+  auto missing = out::read_finished(dir.path());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("holds no finished image (no manifest.json)"),
+            std::string::npos);
+  dir.write("manifest.json", "{\"name\": \"agent\"");
+  auto damaged = out::read_finished(dir.path());
+  ASSERT_FALSE(damaged);
+  EXPECT_NE(damaged.error().message.find("is damaged"), std::string::npos);
+
+  dir.write("rootfs.tar.zst", "tar bytes");
+  Manifest m;
+  m.name = "agent";
+  m.version = "1.0.0";
+  m.outputs.push_back({"rootfs", "rootfs.tar.zst", kiln::util::sha256_hex("tar bytes"), 9});
+  dir.write("manifest.json", to_json(m).dump());
+  auto verified = out::read_verified(dir.path(), "the image");
+  ASSERT_TRUE(verified) << verified.error().message;
+  EXPECT_EQ(verified->name, "agent");
+  EXPECT_EQ(verified->sha256_of(out::kRootfsTar), kiln::util::sha256_hex("tar bytes"));
+  dir.write("rootfs.tar.zst", "edited");
+  auto edited = out::read_verified(dir.path(), "the parent image");
+  ASSERT_FALSE(edited);
+  EXPECT_NE(edited.error().message.find("the parent image in"), std::string::npos);
+  EXPECT_NE(edited.error().message.find("does not match its manifest"), std::string::npos);
+}
+
+TEST(out_dir, clear_removes_what_a_bake_writes_and_nothing_else)
+{
+  kiln::test::TempDir dir("out");
+  for (const char* name :
+       {"manifest.json", "rootfs.tar.zst", ".rootfs.tar.zst.partial", "sbom.cdx.json",
+        "report.html", "logs/01-base.log", "tests/junit.xml", "notes.txt", "disk.raw"})
+    dir.write(name, "x");
+  ASSERT_TRUE(out::clear(dir.path(), {"rootfs.tar.zst", "disk.raw"}));
+  std::vector<std::string> left;
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path()))
+    left.push_back(fs::relative(entry.path(), dir.path()).string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"logs", "notes.txt"}));
+}
+
+TEST(out_dir, the_records_of_the_run_are_not_the_image)
+{
+  for (const char* path : {"logs/02-tools.log", "timings.json", "report.html", "tests/results.json",
+                           "tests/junit.xml"})
+    EXPECT_TRUE(out::records_the_run(path)) << path;
+  for (const char* path : {"rootfs.tar.zst", "manifest.json", "tests/tests.json", "sbom.cdx.json"})
+    EXPECT_FALSE(out::records_the_run(path)) << path;
 }
 
 } // namespace

@@ -1,13 +1,14 @@
 // Versions, channels and retention on a local store: publish and pull, signatures and provenance,
 // promotion rules, revocation, gc, fsck, and two publishers at once.
 #include "release/channels.hpp"
-#include "release/check.hpp"
 #include "release/config.hpp"
+#include "release/fsck.hpp"
 #include "release/gc.hpp"
 #include "release/provenance.hpp"
 #include "release/publish.hpp"
 #include "release/pull.hpp"
-#include "store/local_store.hpp"
+#include "release/verify.hpp"
+#include "store/local/local_store.hpp"
 #include "test_support.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
@@ -75,55 +76,13 @@ struct Fixture {
   }
 };
 
-TEST(release_config, defaults_and_a_file_with_its_errors)
+TEST(release_config, defaults)
 {
-  kiln::test::TempDir dir("config");
   auto defaults = kiln::release::default_release_config();
   ASSERT_EQ(defaults.channels.size(), 3u);
   EXPECT_TRUE(defaults.channel("staging")->tests_passed);
   EXPECT_EQ(defaults.channel("prod")->been_in, std::vector<std::string>{"staging"});
-
-  auto file = dir.write("kiln.yaml", "store: store\nsigning: {key: k.key}\n"
-                                     "channels:\n  - name: canary\n  - name: live\n"
-                                     "    requires: {been_in: [canary]}\n"
-                                     "retention: {keep_newest: 2, keep_younger_than: 3d}\n");
-  auto config = kiln::release::load_release_config(file);
-  ASSERT_TRUE(config) << config.error().message;
-  EXPECT_EQ(config->store, (dir.path() / "store").string());
-  EXPECT_EQ(config->signing_key, dir.path() / "k.key");
-  ASSERT_EQ(config->channels.size(), 2u);
-  EXPECT_FALSE(config->channel("prod"));
-  EXPECT_EQ(config->retention.keep_newest, 2);
-  EXPECT_EQ(config->retention.keep_younger_than, 3 * 86400);
-
-  auto error_of = [&](const std::string& text) {
-    auto loaded = kiln::release::load_release_config(dir.write("bad.yaml", text));
-    EXPECT_FALSE(loaded) << text;
-    return loaded ? std::string() : loaded.error().message;
-  };
-  EXPECT_NE(error_of("stor: x\n").find("bad.yaml:1: unknown key 'stor' in kiln.yaml"),
-            std::string::npos);
-  EXPECT_NE(error_of("channels:\n  - name: prod\n    requires: {been_in: [staging]}\n")
-                .find("requires 'staging', which is not listed before it"),
-            std::string::npos);
-  EXPECT_NE(error_of("channels:\n  - name: a\n  - name: a\n").find("listed twice"),
-            std::string::npos);
-  EXPECT_NE(error_of("retention: {keep_younger_than: soon}\n").find("a duration"),
-            std::string::npos);
-  EXPECT_NE(error_of("channels: [\n").find("bad.yaml:"), std::string::npos);
-  // kiln.yaml is read within the same bounds as a definition: aliases cannot blow it up.
-  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
-  for (char c = 'b'; c <= 'h'; ++c) {
-    std::string prev(1, static_cast<char>(c - 1));
-    bomb += std::string(1, c) + ": &" + c + " [";
-    for (int i = 0; i < 10; ++i)
-      bomb += (i ? ", *" : "*") + prev;
-    bomb += "]\n";
-  }
-  EXPECT_NE(error_of(bomb).find("expands to more than 100000 values"), std::string::npos);
-  EXPECT_NE(error_of("store: caf\xe9\n").find("bad.yaml:1:11: the text is not valid UTF-8"),
-            std::string::npos);
-  EXPECT_FALSE(kiln::release::store_location(kiln::release::default_release_config()));
+  EXPECT_FALSE(kiln::release::store_location(defaults));
 }
 
 TEST(release, publish_then_pull_gives_the_same_files_and_a_second_version_adds_little)

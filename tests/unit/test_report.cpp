@@ -1,13 +1,13 @@
 // Reports: package licenses from copyright files, the dpkg fields they use, purls, and the
 // CycloneDX document's shape (its validation against the official schema is in
 // tests/integration/bake_example.sh).
+#include "check/tools.hpp"
 #include "image/dpkg.hpp"
 #include "image/licenses.hpp"
 #include "report/diff.hpp"
 #include "report/sbom.hpp"
 #include "report/software.hpp"
 #include "test_support.hpp"
-#include "verify/tools.hpp"
 
 #include <gtest/gtest.h>
 
@@ -179,9 +179,9 @@ TEST(software_report, groups_tools_and_requested_packages)
   EXPECT_EQ(report["packages"][0]["category"], "Version control");
   std::string markdown = kiln::report::software_report_markdown(m);
   EXPECT_NE(markdown.find("| Git | 2.39.5 |"), std::string::npos) << markdown;
-  EXPECT_EQ(kiln::verify::version_in("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15"), "9.2");
-  EXPECT_EQ(kiln::verify::version_in("jq-1.6"), "1.6");
-  EXPECT_EQ(kiln::verify::version_in("no digits"), "");
+  EXPECT_EQ(kiln::check::version_in("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15"), "9.2");
+  EXPECT_EQ(kiln::check::version_in("jq-1.6"), "1.6");
+  EXPECT_EQ(kiln::check::version_in("no digits"), "");
 }
 
 } // namespace

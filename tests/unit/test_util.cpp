@@ -1,4 +1,5 @@
 // util/: strings, files, hashing, archives and child processes.
+#include "sandbox/child_report.hpp"
 #include "sandbox/unpack.hpp"
 #include "test_support.hpp"
 #include "util/archive.hpp"
@@ -12,6 +13,7 @@
 #include <archive_entry.h>
 #include <clocale>
 #include <fcntl.h>
+#include <functional>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -327,6 +329,43 @@ TEST(confined_archive, reports_a_refusal_with_its_hint)
   EXPECT_NE(result.error().message.find("outside the destination"), std::string::npos);
   EXPECT_NE(result.error().hint.find("relative paths"), std::string::npos);
   EXPECT_EQ(*read_file(dir.path() / "host/secret"), "host-only");
+}
+
+// A forked child's result, or its Error with its code, reaches kiln through one channel, however
+// much it writes; a child that ends without a report is named.
+TEST(child_report, carries_a_result_or_an_error_back_from_a_child)
+{
+  auto run = [](const std::function<int(const kiln::sandbox::ChildReport&)>& work) {
+    auto report = kiln::sandbox::ChildReport::open();
+    EXPECT_TRUE(report);
+    kiln::util::ProcessSpec spec;
+    spec.argv = {"kiln (test child)"};
+    spec.child_main = [&] { return work(*report); };
+    Lines quiet;
+    auto ended = kiln::util::run_process(spec, &quiet);
+    return report->receive(ended, "the test child");
+  };
+  std::string big(1 << 20, 'x'); // larger than a pipe holds
+  auto result = run([&](const auto& report) { return report.send({{"big", big}, {"n", 7}}); });
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ((*result)["n"], 7);
+  EXPECT_EQ((*result)["big"].get<std::string>().size(), big.size());
+
+  auto failed = run([](const auto& report) {
+    return report.fail(kiln::make_error(kiln::ExitCode::environment, "disk full", "free space"));
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, kiln::ExitCode::environment);
+  EXPECT_EQ(failed.error().message, "disk full");
+  EXPECT_EQ(failed.error().hint, "free space");
+
+  auto silent = run([](const auto&) { return 3; });
+  ASSERT_FALSE(silent);
+  EXPECT_NE(silent.error().message.find("the test child ended with exit code 3"), std::string::npos)
+      << silent.error().message;
+  auto mute = run([](const auto&) { return 0; });
+  ASSERT_FALSE(mute);
+  EXPECT_NE(mute.error().message.find("without saying how it went"), std::string::npos);
 }
 
 TEST(confined_archive, a_missing_archive_is_an_input_error)

@@ -1,0 +1,52 @@
+// One output kind of a bake, as `outputs:` names it: the rootfs tar now, disks and OCI next.
+//
+// An exporter writes one file from the generalized image. It runs in a child process whose
+// private mount namespace holds the read-only tree (sandbox::run_with_tree), writes into the
+// export's folder in the cache, and prints its progress as lines on stdout. The builder then
+// places the file in OUT and lists it in the manifest's `outputs`. Adding an output kind is one
+// file here and one line in the table of exporters.cpp (and its name in spec::kSupportedOutputs).
+#pragma once
+
+#include "image/manifest.hpp"
+#include "spec/definition.hpp"
+#include "util/error.hpp"
+#include "util/redact.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln::bake {
+
+struct ExportTarget {
+  std::filesystem::path tree;              // the generalized image, mounted read-only
+  std::filesystem::path dir;               // the export's folder in the cache: write here
+  int64_t source_date_epoch = 0;           // file times are clamped to it
+  const util::Redactor* secrets = nullptr; // values that must not be in the output, or null
+};
+
+class Exporter {
+public:
+  virtual ~Exporter() = default;
+  virtual std::string name() const = 0; // as in `outputs:`
+  virtual std::string file() const = 0; // what it writes, relative to the folder (and OUT)
+  // Its settings that change the bytes it writes, for the export cache key ("" if none).
+  virtual std::string key_part() const = 0;
+  virtual Expected<image::OutputFile> write(const ExportTarget& target) const = 0;
+};
+
+// The exporters for the definition's `outputs:`, in its order.
+Expected<std::vector<std::unique_ptr<Exporter>>> exporters_for(const spec::Definition& definition);
+
+// What the exporters add to the export cache key: "NAME:SETTINGS" each, in order.
+std::vector<std::string> export_key_parts(const std::vector<std::unique_ptr<Exporter>>& exporters);
+
+// Every file any exporter writes, relative to OUT: what a new bake clears from OUT.
+std::vector<std::string> all_output_files();
+
+// The output kinds kiln has an exporter for.
+std::vector<std::string> exporter_names();
+
+} // namespace kiln::bake

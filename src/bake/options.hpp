@@ -1,0 +1,23 @@
+// What a bake is asked to do, beyond the definition: where, with which cache, and how fresh.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace kiln::bake {
+
+inline constexpr int64_t kDefaultMaxAge = 7 * 86400;
+
+struct BuildOptions {
+  std::filesystem::path out_dir;
+  std::filesystem::path cache_dir;
+  std::optional<int64_t> source_date_epoch; // default: see base_epoch_of
+  // Rebuild from this step on (a step name, "base", or "all"); nullopt: none.
+  std::optional<std::string> refresh;
+  int64_t max_age =
+      kDefaultMaxAge; // seconds; base, package and ansible layers older than this are rebuilt
+};
+
+} // namespace kiln::bake

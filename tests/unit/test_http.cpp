@@ -1,0 +1,159 @@
+// The HTTP client against a small server on 127.0.0.1 that answers each connection with a
+// canned reply and keeps what it was sent.
+#include "test_support.hpp"
+#include "util/fs.hpp"
+#include "util/http.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+using kiln::util::HttpRequest;
+
+class CannedServer {
+public:
+  explicit CannedServer(std::vector<std::string> replies) : replies_(std::move(replies))
+  {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t size = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
+    port_ = ntohs(address.sin_port);
+    ::listen(fd_, 4);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~CannedServer()
+  {
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url(const std::string& path) const
+  {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  const std::vector<std::string>& requests() const { return requests_; }
+
+private:
+  void serve()
+  {
+    for (const auto& reply : replies_) {
+      int client = ::accept(fd_, nullptr, nullptr);
+      std::string text;
+      char buffer[4096];
+      size_t wanted = std::string::npos;
+      while (wanted == std::string::npos || text.size() < wanted) {
+        ssize_t got = ::read(client, buffer, sizeof buffer);
+        if (got <= 0)
+          break;
+        text.append(buffer, static_cast<size_t>(got));
+        auto end = text.find("\r\n\r\n");
+        if (wanted == std::string::npos && end != std::string::npos) {
+          size_t length = 0;
+          auto at = text.find("Content-Length: ");
+          if (at != std::string::npos && at < end)
+            length = std::stoul(text.substr(at + 16));
+          wanted = end + 4 + length;
+        }
+      }
+      requests_.push_back(text);
+      (void)!::write(client, reply.data(), reply.size());
+      ::close(client);
+    }
+  }
+
+  std::vector<std::string> replies_;
+  std::vector<std::string> requests_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+std::string reply(int status, const std::string& headers, const std::string& body)
+{
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" +
+         headers + "\r\n" + body;
+}
+
+TEST(http, a_request_gives_status_headers_and_body)
+{
+  CannedServer server({reply(200, "ETag: \"abc\"\r\n", "hello"),
+                       reply(412, "", "precondition failed"), reply(206, "", "ell")});
+  HttpRequest get;
+  get.url = server.url("/bucket/key");
+  auto got = kiln::util::http_request(get);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->body, "hello");
+  EXPECT_EQ(got->header("etag"), "\"abc\"");
+  EXPECT_EQ(got->header("ETag"), "\"abc\"");
+  EXPECT_FALSE(got->header("x-missing"));
+
+  // A status is an answer, not an error: the caller decides what 412 means.
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = server.url("/bucket/doc");
+  put.headers = {{"If-None-Match", "*"}};
+  put.body = "version document";
+  auto refused = kiln::util::http_request(put);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 412);
+
+  HttpRequest ranged;
+  ranged.url = server.url("/bucket/pack");
+  ranged.range = std::pair<uint64_t, uint64_t>{1, 3};
+  std::string streamed;
+  ranged.on_body = [&](std::string_view piece) {
+    streamed += piece;
+    return true;
+  };
+  auto part = kiln::util::http_request(ranged);
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(streamed, "ell");
+  EXPECT_TRUE(part->body.empty()); // streamed, not kept
+
+  const auto& sent = server.requests();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].rfind("GET /bucket/key HTTP/1.1\r\n", 0), 0u) << sent[0];
+  EXPECT_EQ(sent[1].rfind("PUT /bucket/doc HTTP/1.1\r\n", 0), 0u) << sent[1];
+  EXPECT_NE(sent[1].find("If-None-Match: *\r\n"), std::string::npos);
+  EXPECT_NE(sent[1].find("\r\n\r\nversion document"), std::string::npos);
+  EXPECT_EQ(sent[1].find("Expect:"), std::string::npos);
+  EXPECT_NE(sent[2].find("Range: bytes=1-3\r\n"), std::string::npos);
+}
+
+TEST(http, failures_name_the_url_without_its_credentials)
+{
+  HttpRequest request;
+  request.url = "http://user:secret@127.0.0.1:9/x";
+  auto failed = kiln::util::http_request(request);
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message.find("GET http://***@127.0.0.1:9/x: "), std::string::npos)
+      << failed.error().message;
+  EXPECT_EQ(failed.error().message.find("secret"), std::string::npos);
+}
+
+TEST(http, download_refuses_an_error_status_and_keeps_a_good_body)
+{
+  kiln::test::TempDir dir("http");
+  CannedServer server({reply(404, "", "not here"), reply(200, "", "tool bytes")});
+  auto missing = kiln::util::download(server.url("/tool"), dir.path() / "tool", nullptr);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot download " + server.url("/tool") +
+                                         ": the server answered HTTP 404"),
+            std::string::npos)
+      << missing.error().message;
+  ASSERT_TRUE(kiln::util::download(server.url("/tool"), dir.path() / "tool", nullptr));
+  EXPECT_EQ(*kiln::util::read_file(dir.path() / "tool"), "tool bytes");
+}
+
+} // namespace
