@@ -133,10 +133,10 @@ Status run_ansible(const spec::AnsibleStep& ansible, const StepContext& context,
   bool remove_python = install_python && !ansible.keep_python;
   const std::string before = std::string(kStateDir) + "/before";
   if (remove_python) {
-    KILN_TRY(run_in_tree(tree_command(context,
-                                      {"/bin/sh", "-eu", "-c", kListPackages, "kiln-list", before},
-                                      state_bind),
-                         log));
+    KILN_TRY(context.runner->run(
+        tree_command(context, {"/bin/sh", "-eu", "-c", kListPackages, "kiln-list", before},
+                     state_bind),
+        log));
   }
   if (install_python) {
     log.note(std::string("python3 is not in the image: installing it for Ansible") +
@@ -151,7 +151,7 @@ Status run_ansible(const spec::AnsibleStep& ansible, const StepContext& context,
     argv.push_back(std::move(arg));
   TreeCommand remove = tree_command(context, argv, state_bind);
   remove.display = "remove python3, installed only for Ansible";
-  return run_in_tree(remove, log);
+  return context.runner->run(remove, log);
 }
 
 } // namespace kiln::bake

@@ -375,7 +375,8 @@ private:
                         &debs_,
                         {},
                         step && step->secret_env,
-                        step && step->offline};
+                        step && step->offline,
+                        &sandbox_runner()};
     if (!step) {
       Status applied = apply_requirements(def_.requirements, context, log);
       (void)util::remove_tree(scratch);

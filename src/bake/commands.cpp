@@ -65,6 +65,28 @@ Expected<int> exit_code_in_tree(const TreeCommand& command, StepLog& log)
   return result->term_signal ? 128 + result->term_signal : result->exit_code;
 }
 
+namespace {
+
+class SandboxRunner : public TreeRunner {
+public:
+  Status run(const TreeCommand& command, StepLog& log) override
+  {
+    return run_in_tree(command, log);
+  }
+  Expected<int> exit_code(const TreeCommand& command, StepLog& log) override
+  {
+    return exit_code_in_tree(command, log);
+  }
+};
+
+} // namespace
+
+TreeRunner& sandbox_runner()
+{
+  static SandboxRunner runner;
+  return runner;
+}
+
 Status run_on_host(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                    StepLog& log)
 {

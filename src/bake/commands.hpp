@@ -40,6 +40,18 @@ Expected<util::ProcessResult> run_tree_command(const TreeCommand& command, StepL
 // Runs inside the tree and returns its exit code, whatever it is.
 Expected<int> exit_code_in_tree(const TreeCommand& command, StepLog& log);
 
+// How a step's commands reach its tree: the sandbox in a build (sandbox_runner), a recorder in
+// unit tests, so that what a step kind asks for can be checked without root.
+class TreeRunner {
+public:
+  virtual ~TreeRunner() = default;
+  virtual Status run(const TreeCommand& command, StepLog& log) = 0; // as run_in_tree
+  virtual Expected<int> exit_code(const TreeCommand& command, StepLog& log) = 0;
+};
+
+// run_in_tree and exit_code_in_tree, behind TreeRunner.
+TreeRunner& sandbox_runner();
+
 // Runs on the host in private namespaces (for mmdebstrap).
 Status run_on_host(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                    StepLog& log);

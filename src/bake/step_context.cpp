@@ -25,7 +25,7 @@ Status install_with_binds(const std::vector<std::string>& packages, const StepCo
     update_argv.push_back(std::move(option));
   TreeCommand update = tree_command(context, update_argv, binds);
   update.display = "apt-get update (only if the tree has no package lists)";
-  KILN_TRY(run_in_tree(update, log));
+  KILN_TRY(context.runner->run(update, log));
   // dpkg's fsync after every file buys nothing here: a step that does not finish is thrown
   // away with its layer. mmdebstrap skips it the same way.
   std::vector<std::string> argv = {
@@ -34,7 +34,7 @@ Status install_with_binds(const std::vector<std::string>& packages, const StepCo
   for (auto& option : build_apt_options())
     argv.push_back(std::move(option));
   argv.insert(argv.end(), packages.begin(), packages.end());
-  return run_in_tree(tree_command(context, argv, binds), log);
+  return context.runner->run(tree_command(context, argv, binds), log);
 }
 
 } // namespace
@@ -153,7 +153,7 @@ fi)sh";
       {{source, kStepInput}});
   copy.display = "copy " + source.string() + " to " + dest + " (owner " + owner +
                  (mode.empty() ? "" : ", mode " + mode) + ")";
-  return run_in_tree(copy, log);
+  return context.runner->run(copy, log);
 }
 
 std::vector<fs::path> layer_folders(const sandbox::Overlay& overlay)
@@ -168,13 +168,13 @@ std::vector<fs::path> layer_folders(const sandbox::Overlay& overlay)
 
 Status run_in_image(const StepContext& context, std::vector<std::string> argv, StepLog& log)
 {
-  return run_in_tree(tree_command(context, std::move(argv)), log);
+  return context.runner->run(tree_command(context, std::move(argv)), log);
 }
 
 Expected<int> exit_code_in_image(const StepContext& context, std::vector<std::string> argv,
                                  StepLog& log)
 {
-  return exit_code_in_tree(tree_command(context, std::move(argv)), log);
+  return context.runner->exit_code(tree_command(context, std::move(argv)), log);
 }
 
 } // namespace kiln::bake

@@ -36,7 +36,8 @@ struct StepContext {
   DebCache* debs = nullptr; // the shared package cache, for package steps
   std::vector<std::pair<std::string, std::string>> secrets; // the step's, by name
   bool secret_env = false;
-  bool offline = false; // network: none
+  bool offline = false;                   // network: none
+  TreeRunner* runner = &sandbox_runner(); // how commands reach the tree
 };
 
 // The folders of every layer in the stack, topmost first (upper included).

@@ -46,9 +46,9 @@ Status run_shell(const spec::ShellStep& step, const StepContext& context, StepLo
     if (shell == "sh" || shell == "bash" || shell == "dash")
       argv.insert(argv.begin() + 1, "-eu");
     argv.push_back(kStepInput);
-    return run_in_tree(tree_command(context, argv, {{script, kStepInput}}), log);
+    return context.runner->run(tree_command(context, argv, {{script, kStepInput}}), log);
   }
-  return run_in_tree(tree_command(context, {"/bin/sh", "-eu", "-c", step.run}), log);
+  return context.runner->run(tree_command(context, {"/bin/sh", "-eu", "-c", step.run}), log);
 }
 
 std::string octal(std::optional<mode_t> mode)

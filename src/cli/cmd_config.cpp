@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "util/strings.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -6,6 +7,23 @@
 namespace kiln::cli {
 
 namespace {
+
+// "dev, staging (tests passed), prod (tests passed, was in staging)".
+std::string channels_text(const nlohmann::json& channels)
+{
+  std::string text;
+  for (const auto& channel : channels) {
+    std::vector<std::string> rules;
+    if (channel["requires"].value("tests_passed", false))
+      rules.emplace_back("tests passed");
+    for (const auto& earlier : channel["requires"]["been_in"])
+      rules.push_back("was in " + earlier.get<std::string>());
+    text += (text.empty() ? "" : ", ") + channel["name"].get<std::string>();
+    if (!rules.empty())
+      text += " (" + util::join(rules, ", ") + ")";
+  }
+  return text;
+}
 
 struct ConfigOptions {
   std::string config;
@@ -24,7 +42,9 @@ int run_show(const ConfigOptions& options)
   }
   for (const auto& entry : shown["settings"]) {
     const auto& value = entry["value"];
-    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    std::string text = value.is_string()  ? value.get<std::string>()
+                       : value.is_array() ? channels_text(value)
+                                          : value.dump();
     std::string origin = entry["origin"].get<std::string>();
     if (!entry["where"].get<std::string>().empty())
       origin += " " + entry["where"].get<std::string>();
