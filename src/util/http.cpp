@@ -33,6 +33,12 @@ size_t write_body(char* data, size_t size, size_t count, void* user)
   return piece.size();
 }
 
+size_t read_body(char* buffer, size_t size, size_t count, void* user)
+{
+  auto* transfer = static_cast<Transfer*>(user);
+  return transfer->request->body_source(buffer, size * count);
+}
+
 size_t write_header(char* data, size_t size, size_t count, void* user)
 {
   auto* transfer = static_cast<Transfer*>(user);
@@ -71,15 +77,22 @@ void init_curl_once()
 using CurlHandle = std::unique_ptr<CURL, void (*)(CURL*)>;
 using HeaderList = std::unique_ptr<curl_slist, void (*)(curl_slist*)>;
 
-void set_method(CURL* curl, const HttpRequest& request)
+void set_method(CURL* curl, const HttpRequest& request, Transfer* transfer)
 {
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT" || request.method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(request.body.size()));
+    if (request.body_source) {
+      curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_body);
+      curl_easy_setopt(curl, CURLOPT_READDATA, transfer);
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body_size));
+    } else {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+    }
     if (request.method == "PUT")
       curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
   } else if (request.method != "GET") {
@@ -138,7 +151,7 @@ Expected<HttpResponse> perform(const HttpRequest& request, const std::string& fa
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  set_method(c, request);
+  set_method(c, request, &transfer);
   std::string range;
   if (request.range) {
     range = std::to_string(request.range->first) + "-" + std::to_string(request.range->second);

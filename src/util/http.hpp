@@ -1,6 +1,7 @@
 // A small HTTP client on libcurl (https://, http:// and file:// URLs): one request, its
-// status, headers and body, with conditional headers and ranges given as headers, a streamed
-// body when asked, a timeout on every request, and an early stop when kiln is interrupted.
+// status, headers and body, with conditional headers and ranges given as headers, bodies
+// streamed both ways when asked, a timeout on every request, and an early stop when kiln is
+// interrupted.
 // HTTP statuses are results, not errors: the caller decides what a 404 or a 412 means.
 #pragma once
 
@@ -24,7 +25,11 @@ struct HttpRequest {
   std::string url;
   // Sent as given: "If-None-Match: *", "If-Match: ETAG", "Authorization: ...".
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;                                   // sent with PUT and POST
+  std::string body; // sent with PUT and POST
+  // When set, the body is read from here instead of `body`: `body_size` bytes, piece by piece
+  // (an upload from a file). It fills `buffer` with at most `size` bytes and returns how many.
+  std::function<size_t(char* buffer, size_t size)> body_source;
+  uint64_t body_size = 0;
   std::optional<std::pair<uint64_t, uint64_t>> range; // bytes FIRST-LAST, both included
   double timeout_seconds = 0;                         // 0: none beyond the stall limit
   // When set, the body is handed over piece by piece instead of kept; returning false stops.

@@ -4,6 +4,7 @@
 #include "util/fs.hpp"
 #include "util/http.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -129,6 +130,32 @@ TEST(http, a_request_gives_status_headers_and_body)
   EXPECT_NE(sent[1].find("\r\n\r\nversion document"), std::string::npos);
   EXPECT_EQ(sent[1].find("Expect:"), std::string::npos);
   EXPECT_NE(sent[2].find("Range: bytes=1-3\r\n"), std::string::npos);
+}
+
+// An upload read piece by piece (as from a file) arrives whole, with its length.
+TEST(http, a_body_can_be_streamed_from_a_source)
+{
+  CannedServer server({reply(200, "", "")});
+  std::string content(200000, 'b');
+  content += "end";
+  size_t sent = 0;
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = server.url("/bucket/pack");
+  put.body_size = content.size();
+  put.body_source = [&](char* buffer, size_t size) {
+    size_t n = std::min(size, content.size() - sent);
+    std::copy_n(content.data() + sent, n, buffer);
+    sent += n;
+    return n;
+  };
+  auto response = kiln::util::http_request(put);
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  const std::string& request = server.requests().at(0);
+  EXPECT_NE(request.find("Content-Length: " + std::to_string(content.size()) + "\r\n"),
+            std::string::npos);
+  EXPECT_EQ(request.substr(request.find("\r\n\r\n") + 4), content);
 }
 
 TEST(http, failures_name_the_url_without_its_credentials)

@@ -1,9 +1,11 @@
 // What each step kind asks of its tree, checked without root: the steps run against a runner
 // that records the commands instead of starting them in the sandbox.
+#include "bake/requirements.hpp"
 #include "bake/steps.hpp"
 #include "spec/loader.hpp"
 #include "test_support.hpp"
 
+#include <functional>
 #include <gtest/gtest.h>
 
 namespace {
@@ -23,9 +25,10 @@ public:
   kiln::Expected<int> exit_code(const TreeCommand& command, kiln::bake::StepLog&) override
   {
     commands.push_back(command);
-    return 0;
+    return answer ? answer(command) : 0;
   }
   std::vector<TreeCommand> commands;
+  std::function<int(const TreeCommand&)> answer; // the exit code of a question; 0 when unset
 };
 
 bool has(const std::vector<std::string>& list, const std::string& item)
@@ -121,6 +124,60 @@ TEST_F(Steps, a_step_without_network_runs_offline)
   auto commands = run(4);
   ASSERT_EQ(commands.size(), 1u);
   EXPECT_EQ(commands[0].network, kiln::sandbox::Network::none);
+}
+
+// The requirements layer: groups first, users added when absent, sudo installed when a rule
+// needs it, each rule checked with visudo.
+TEST(Requirements, groups_users_and_sudo_rules)
+{
+  kiln::test::TempDir dir("requirements");
+  auto file = dir.write("image.yaml", R"(name: req
+version: 1.0.0
+base: {bootstrap: {}}
+requirements:
+  groups:
+    - {name: builders, gid: 2100}
+  users:
+    - {name: azdo, uid: 1001, shell: /bin/bash, groups: [builders, docker],
+       sudo: "ALL=(ALL) NOPASSWD: ALL"}
+steps:
+  - {name: a, shell: 'true'}
+)");
+  auto loaded = kiln::spec::load_definition(file);
+  ASSERT_TRUE(loaded.definition) << loaded.diagnostics[0].str();
+  Quiet quiet;
+  kiln::bake::StepLog log("/dev/null", quiet);
+  Recorder recorder;
+  recorder.answer = [](const TreeCommand& command) {
+    if (command.argv.at(0) == "id")
+      return 1; // the user does not exist yet
+    if (command.argv.at(0) == "test")
+      return 1; // no visudo: sudo must be installed
+    return 0;
+  };
+  kiln::bake::Inputs inputs;
+  StepContext context{*loaded.definition, inputs,  "/merged", {},    dir.path(),
+                      1700000000,         nullptr, {},        false, false,
+                      &recorder};
+  ASSERT_TRUE(kiln::bake::apply_requirements(loaded.definition->requirements, context, log));
+  const auto& c = recorder.commands;
+  EXPECT_EQ(c.at(0).argv, (std::vector<std::string>{"groupadd", "-f", "-g", "2100", "builders"}));
+  auto useradd = std::find_if(c.begin(), c.end(), [](const TreeCommand& command) {
+    return command.argv.at(0) == "useradd";
+  });
+  ASSERT_NE(useradd, c.end());
+  EXPECT_TRUE(has(useradd->argv, "--groups") && has(useradd->argv, "builders,docker"));
+  EXPECT_TRUE(has(useradd->argv, "1001") && has(useradd->argv, "azdo"));
+  auto install = std::find_if(c.begin(), c.end(), [](const TreeCommand& command) {
+    return has(command.argv, "install") && has(command.argv, "sudo");
+  });
+  EXPECT_NE(install, c.end()) << "sudo was not installed for the rule";
+  auto visudo = std::find_if(c.begin(), c.end(), [](const TreeCommand& command) {
+    return command.argv.at(0) == "visudo";
+  });
+  ASSERT_NE(visudo, c.end());
+  EXPECT_TRUE(has(visudo->argv, "/etc/sudoers.d/kiln-azdo"));
+  EXPECT_GT(visudo - c.begin(), install - c.begin()); // checked after sudo is there
 }
 
 } // namespace
