@@ -7,7 +7,7 @@
 #include "bake/diagnose.hpp"
 #include "bake/epoch.hpp"
 #include "bake/export.hpp"
-#include "bake/exporters/exporter.hpp"
+#include "bake/exporters/registry.hpp"
 #include "bake/inputs.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/manifest_builder.hpp"

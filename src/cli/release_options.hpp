@@ -3,7 +3,7 @@
 #pragma once
 
 #include "release/config.hpp"
-#include "store/store.hpp"
+#include "store/open.hpp"
 
 #include <CLI/CLI.hpp>
 #include <memory>

@@ -1,5 +1,5 @@
 // Loading and checking an `ansible:` step.
-#include "spec/validator.hpp"
+#include "spec/ansible_loader.hpp"
 
 #include <nlohmann/json.hpp>
 #include <regex>

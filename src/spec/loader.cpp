@@ -2,6 +2,9 @@
 
 #include "image/out_dir.hpp"
 #include "spec/catalog.hpp"
+#include "spec/requirements_loader.hpp"
+#include "spec/steps_loader.hpp"
+#include "spec/tests_loader.hpp"
 #include "spec/validator.hpp"
 #include "util/fs.hpp"
 #include "util/semver.hpp"

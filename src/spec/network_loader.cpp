@@ -1,5 +1,5 @@
 // Loading and checking `requirements.network`.
-#include "spec/validator.hpp"
+#include "spec/network_loader.hpp"
 
 #include <arpa/inet.h>
 #include <regex>

@@ -1,6 +1,8 @@
 // Loading and checking the `requirements:` section of a definition.
+#include "spec/requirements_loader.hpp"
+
 #include "security/baseline.hpp"
-#include "spec/validator.hpp"
+#include "spec/network_loader.hpp"
 #include "util/strings.hpp"
 
 #include <filesystem>

@@ -1,5 +1,8 @@
 // Loading and checking the `steps:` list of a definition.
-#include "spec/validator.hpp"
+#include "spec/steps_loader.hpp"
+
+#include "spec/ansible_loader.hpp"
+#include "spec/tests_loader.hpp"
 #include "util/strings.hpp"
 
 #include <regex>

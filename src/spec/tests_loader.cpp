@@ -1,5 +1,6 @@
 // Loading and checking `tests:` lists: the definition's, and a step's.
-#include "spec/validator.hpp"
+#include "spec/tests_loader.hpp"
+
 #include "util/strings.hpp"
 
 #include <map>

@@ -64,24 +64,4 @@ private:
   std::vector<Diagnostic> diagnostics_;
 };
 
-// The requirements section lives in requirements_loader.cpp, its network part in
-// network_loader.cpp.
-Requirements load_requirements(Validator& validator, const Entry& entry);
-Network load_network(Validator& validator, const Entry& entry);
-
-// Step parsing lives in steps_loader.cpp.
-// `secrets` are the names declared in the definition, which steps may refer to.
-std::vector<Step> load_steps(Validator& validator, const Entry& steps_entry,
-                             const std::vector<std::string>& secrets);
-// A tests: list (tests_loader.cpp), the definition's or a step's; `where` names it in messages.
-std::vector<ImageTest> load_tests(Validator& validator, const Entry& entry,
-                                  const std::string& where);
-
-// The report: list of tools (tests_loader.cpp).
-std::vector<ReportCommand> load_report(Validator& validator, const Entry& entry);
-
-// An ansible: step's body (ansible_loader.cpp); `where` names the step in messages.
-std::optional<AnsibleStep> load_ansible(Validator& validator, const Entry& entry,
-                                        const std::string& where);
-
 } // namespace kiln::spec

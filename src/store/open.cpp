@@ -1,8 +1,6 @@
-// Opening a store by its location (the URL's scheme chooses the backend), and what every
-// backend checks.
+#include "store/open.hpp"
+
 #include "store/local/local_store.hpp"
-#include "store/store.hpp"
-#include "util/strings.hpp"
 
 #include <functional>
 
@@ -27,13 +25,6 @@ const std::vector<Backend>& backends()
 }
 
 } // namespace
-
-Status check_digest(const std::string& digest)
-{
-  if (digest.size() == 64 && util::is_lower_hex(digest))
-    return ok_status();
-  return make_error(ExitCode::usage, "'" + digest + "' is not a sha256 digest");
-}
 
 Expected<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode)
 {

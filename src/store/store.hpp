@@ -89,8 +89,4 @@ public:
 // that a mistyped location is reported, never turned into an empty store.
 enum class OpenMode { existing, create };
 
-// A store from its location: a folder path or file:// URL is the local backend.
-Expected<std::unique_ptr<Store>> open_store(const std::string& location,
-                                            OpenMode mode = OpenMode::existing);
-
 } // namespace kiln::store

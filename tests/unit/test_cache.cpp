@@ -3,7 +3,7 @@
 #include "bake/cache_admin.hpp"
 #include "bake/deb_cache.hpp"
 #include "bake/epoch.hpp"
-#include "bake/exporters/exporter.hpp"
+#include "bake/exporters/registry.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/plan.hpp"
 #include "spec/loader.hpp"

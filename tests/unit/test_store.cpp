@@ -2,6 +2,7 @@
 // files stored as chunks.
 #include "store/chunks.hpp"
 #include "store/local/local_store.hpp"
+#include "store/open.hpp"
 #include "test_support.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"

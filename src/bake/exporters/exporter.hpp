@@ -4,7 +4,7 @@
 // private mount namespace holds the read-only tree (sandbox::run_with_tree), writes into the
 // export's folder in the cache, and prints its progress as lines on stdout. The builder then
 // places the file in OUT and lists it in the manifest's `outputs`. Adding an output kind is one
-// file here and one line in the table of exporters.cpp (and its name in spec::kSupportedOutputs).
+// file here and one line in the table of registry.cpp (and its name in spec::kSupportedOutputs).
 #pragma once
 
 #include "image/manifest.hpp"
@@ -36,17 +36,5 @@ public:
   virtual std::string key_part() const = 0;
   virtual Expected<image::OutputFile> write(const ExportTarget& target) const = 0;
 };
-
-// The exporters for the definition's `outputs:`, in its order.
-Expected<std::vector<std::unique_ptr<Exporter>>> exporters_for(const spec::Definition& definition);
-
-// What the exporters add to the export cache key: "NAME:SETTINGS" each, in order.
-std::vector<std::string> export_key_parts(const std::vector<std::unique_ptr<Exporter>>& exporters);
-
-// Every file any exporter writes, relative to OUT: what a new bake clears from OUT.
-std::vector<std::string> all_output_files();
-
-// The output kinds kiln has an exporter for.
-std::vector<std::string> exporter_names();
 
 } // namespace kiln::bake

@@ -1,4 +1,5 @@
-#include "bake/exporters/exporter.hpp"
+#include "bake/exporters/registry.hpp"
+
 #include "bake/exporters/tar.hpp"
 
 #include <functional>
