@@ -119,7 +119,8 @@ private:
   Status prepare_out()
   {
     KILN_TRY(util::make_dirs(out_));
-    lock_fd_ = ::open((out_ / ".kiln.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    lock_fd_ =
+        ::open(image::out::at(out_, image::out::kLock).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
       return make_error(ExitCode::environment, "another kiln build is writing to " + out_.string(),
                         "wait for it to finish, or build into another folder with --out");

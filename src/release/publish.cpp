@@ -31,7 +31,7 @@ Expected<std::vector<std::string>> output_files(const fs::path& out)
        it.increment(ec)) {
     std::string rel = fs::relative(it->path(), out).string();
     std::string name = it->path().filename().string();
-    if (it->is_symlink() || !it->is_regular_file() || name == ".kiln.lock" ||
+    if (it->is_symlink() || !it->is_regular_file() || name == image::out::kLock ||
         name.find(".partial") != std::string::npos)
       continue;
     files.push_back(rel);

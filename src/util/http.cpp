@@ -15,7 +15,9 @@ namespace {
 struct Transfer {
   const HttpRequest* request = nullptr;
   HttpResponse* response = nullptr;
-  bool stopped = false; // on_body asked to stop
+  bool stopped = false;   // on_body asked to stop
+  bool too_large = false; // the kept body or the headers passed their bound
+  size_t header_bytes = 0;
 };
 
 size_t write_body(char* data, size_t size, size_t count, void* user)
@@ -28,6 +30,10 @@ size_t write_body(char* data, size_t size, size_t count, void* user)
       return 0; // aborts the transfer
     }
   } else {
+    if (transfer->response->body.size() + piece.size() > transfer->request->max_body) {
+      transfer->too_large = true;
+      return 0; // aborts the transfer
+    }
     transfer->response->body.append(piece);
   }
   return piece.size();
@@ -43,6 +49,11 @@ size_t write_header(char* data, size_t size, size_t count, void* user)
 {
   auto* transfer = static_cast<Transfer*>(user);
   std::string_view line(data, size * count);
+  transfer->header_bytes += line.size();
+  if (transfer->header_bytes > kMaxHttpHeaders) {
+    transfer->too_large = true;
+    return 0; // aborts the transfer
+  }
   if (line.rfind("HTTP/", 0) == 0)
     transfer->response->headers.clear(); // a new response (after a redirect or a 100)
   auto colon = line.find(':');
@@ -176,6 +187,10 @@ Expected<HttpResponse> perform(const HttpRequest& request, const std::string& fa
   CURLcode code = curl_easy_perform(c);
   if (code == CURLE_ABORTED_BY_CALLBACK && interrupt_signal() != 0)
     return make_error(ExitCode::interrupted, failure + ": interrupted");
+  if (code == CURLE_WRITE_ERROR && transfer.too_large)
+    return make_error(ExitCode::input, failure + ": the answer is larger than " +
+                                           std::to_string(request.max_body) + " bytes (body) or " +
+                                           std::to_string(kMaxHttpHeaders) + " (headers)");
   if (code == CURLE_WRITE_ERROR && transfer.stopped)
     return make_error(ExitCode::input, failure + ": the body was refused");
   if (code != CURLE_OK) {

@@ -20,6 +20,9 @@ namespace kiln::util {
 
 using DownloadProgress = std::function<void(double done_bytes, double total_bytes)>;
 
+inline constexpr size_t kMaxHttpBody = 64 << 20;
+inline constexpr size_t kMaxHttpHeaders = 1 << 20;
+
 struct HttpRequest {
   std::string method = "GET"; // GET, HEAD, PUT, POST, DELETE
   std::string url;
@@ -34,6 +37,8 @@ struct HttpRequest {
   double timeout_seconds = 0;                         // 0: none beyond the stall limit
   // When set, the body is handed over piece by piece instead of kept; returning false stops.
   std::function<bool(std::string_view piece)> on_body;
+  // A reply is hostile: a kept body, or the headers, larger than this fail the request.
+  size_t max_body = kMaxHttpBody;
   DownloadProgress progress;
   bool follow_redirects = false; // to https:// only
 };

@@ -158,6 +158,19 @@ TEST(http, a_body_can_be_streamed_from_a_source)
   EXPECT_EQ(request.substr(request.find("\r\n\r\n") + 4), content);
 }
 
+// A reply is hostile: a body larger than the request allows is refused, not kept.
+TEST(http, a_body_past_its_bound_is_refused)
+{
+  CannedServer server({reply(200, "", std::string(5000, 'x'))});
+  HttpRequest get;
+  get.url = server.url("/big");
+  get.max_body = 1000;
+  auto got = kiln::util::http_request(get);
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.error().message.find("the answer is larger than 1000 bytes"), std::string::npos)
+      << got.error().message;
+}
+
 TEST(http, failures_name_the_url_without_its_credentials)
 {
   HttpRequest request;
