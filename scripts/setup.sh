@@ -16,12 +16,15 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev
   libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev libsqlite3-dev libseccomp-dev
+  libext2fs-dev
   # run: the base tree, archives, git facts for the manifest
   mmdebstrap zstd ca-certificates git
   # the steps' own network namespace: outbound access only
   slirp4netns
   # the ansible step: ansible-playbook and the community.general.chroot connection
   ansible
+  # the disk outputs (partition table, EFI system partition, conversion) and booting them
+  fdisk dosfstools mtools qemu-utils qemu-system-x86 ovmf
   # the benchmark and the tests read the outputs back, check processes, make a test CA
   python3 curl tar procps util-linux openssl bc
 )

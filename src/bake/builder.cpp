@@ -1,5 +1,7 @@
 #include "bake/builder.hpp"
 
+#include "bake/boot_layer.hpp"
+#include "bake/boot_test.hpp"
 #include "bake/bootstrap.hpp"
 #include "bake/cache_layout.hpp"
 #include "bake/deb_cache.hpp"
@@ -56,12 +58,16 @@ public:
       phases_.push_back({"requirements", "requirements"});
     for (const auto& step : def_.steps)
       phases_.push_back({step.name, step.kind()});
+    if (spec::wants_disk(def_))
+      phases_.push_back({"kiln-boot", "boot"});
     if (!def_.tests.empty())
       phases_.push_back({"tests", "tests"});
     if (!def_.report.empty())
       phases_.push_back({"report", "report"});
     phases_.push_back({"generalize", "generalize"});
     phases_.push_back({"export", "export"});
+    if (def_.boot_test)
+      phases_.push_back({"boot-test", "tests"});
   }
 
   ~Build()
@@ -100,6 +106,9 @@ public:
     if (!def_.report.empty())
       KILN_TRY(phase(next++, [&](StepLog& log) { return collect_tools(log); }));
     KILN_TRY(export_phases());
+    if (def_.boot_test)
+      KILN_TRY(
+          phase(static_cast<int>(phases_.size()), [&](StepLog& log) { return boot_phase(log); }));
     BuildResult result;
     result.out_dir = out_;
     result.manifest_path = image::out::at(out_, image::out::kManifest);
@@ -129,7 +138,9 @@ private:
       if (auto facts = report::read_image_facts(out_))
         earlier_ = std::move(*facts);
     }
-    KILN_TRY(image::out::clear(out_, all_output_files()));
+    // The outputs stay until the export replaces them (the manifest goes first, so they never
+    // look finished): an unchanged output is the cached export's own hard link, kept as it is.
+    KILN_TRY(image::out::clear(out_, {}));
     KILN_TRY(util::remove_tree(scratch_));
     return util::make_dirs(scratch_ / "merged");
   }
@@ -240,10 +251,7 @@ private:
     (void)util::remove_tree(scratch);
     if (!results)
       return std::move(results).error();
-    test_results_.insert(test_results_.end(), results->begin(), results->end());
-    KILN_TRY(check::write_test_outputs(image::out::at(out_, image::out::kTests),
-                                       def_.name + " " + def_.version, check::plan_of(def_),
-                                       test_results_));
+    KILN_TRY(add_test_results(*results));
     bool failed = std::any_of(results->begin(), results->end(),
                               [](const check::TestResult& r) { return !r.passed; });
     if (failed)
@@ -272,7 +280,7 @@ private:
   {
     return phase(static_cast<int>(index) + 2, [&](StepLog& log) -> Status {
       KILN_TRY(obtain_layer(index, log));
-      const spec::Step* step = index >= first_step_index() ? step_for(index) : nullptr;
+      const spec::Step* step = step_for(index);
       if (!step || step->tests.empty())
         return ok_status();
       return run_image_tests(step->tests, step->name, log);
@@ -318,8 +326,9 @@ private:
     pending_ = std::move(*pending);
     const std::string& kind = specs_[index].kind;
     Status built = kind == "bootstrap" || kind == "image" ? build_base(log)
-                   : kind == "requirements"               ? build_on_stack(nullptr, index, log)
-                                            : build_on_stack(step_for(index), index, log);
+                   : kind == "requirements" || kind == "boot"
+                       ? build_on_stack(nullptr, index, log)
+                       : build_on_stack(step_for(index), index, log);
     if (!built) {
       cache_.discard(*pending_);
       pending_.reset();
@@ -356,10 +365,16 @@ private:
   // The base and requirements layers come before the steps'.
   size_t first_step_index() const { return first_step_layer(def_); }
 
-  // The definition's step behind layer `index`.
-  const spec::Step* step_for(size_t index) const { return &def_.steps[index - first_step_index()]; }
+  // The definition's step behind layer `index`, or null for kiln's own layers.
+  const spec::Step* step_for(size_t index) const
+  {
+    if (index < first_step_index() || index - first_step_index() >= def_.steps.size())
+      return nullptr;
+    return &def_.steps[index - first_step_index()];
+  }
 
-  // Runs a step (or, without one, the requirements) on the stack of layers built so far.
+  // Runs a step (or, without one, kiln's requirements or boot layer) on the stack of layers built
+  // so far.
   Status build_on_stack(const spec::Step* step, size_t index, StepLog& log)
   {
     fs::path scratch = scratch_ / ("step-" + std::to_string(index));
@@ -379,7 +394,9 @@ private:
                         step && step->offline,
                         &sandbox_runner()};
     if (!step) {
-      Status applied = apply_requirements(def_.requirements, context, log);
+      Status applied = specs_[index].kind == "boot"
+                           ? apply_boot_layer(context, machine(), log)
+                           : apply_requirements(def_.requirements, context, log);
       (void)util::remove_tree(scratch);
       return applied;
     }
@@ -394,11 +411,13 @@ private:
 
   Status export_phases()
   {
-    int count = static_cast<int>(phases_.size());
+    // The export is the last phase but for the boot test.
+    int count = static_cast<int>(phases_.size()) - (def_.boot_test ? 1 : 0);
     auto exporters = exporters_for(def_);
     if (!exporters)
       return std::move(exporters).error();
     std::string key = export_key(layers_.back().digest, epoch_, export_key_parts(*exporters));
+    export_key_ = key;
     std::optional<ExportResult> exported;
     KILN_TRY(phase(count - 1, [&](StepLog& log) -> Status {
       exported = find_export(cache_, key, log);
@@ -417,7 +436,7 @@ private:
       if (!exported) {
         sandbox::Overlay overlay = stack();
         overlay.lower.insert(overlay.lower.begin(), (scratch_ / "generalized").string());
-        ExportJob job{&*exporters, epoch_, {&secrets_.redactor, nullptr}};
+        ExportJob job{&*exporters, epoch_, {&secrets_.redactor, nullptr}, layers_.back().digest};
         if (!def_.requirements.security.baseline.empty())
           job.checks.security = &def_.requirements.security;
         auto made = export_layers(cache_, key, overlay, scratch_ / "merged", job, log);
@@ -428,6 +447,7 @@ private:
         cached_phase_ = true;
       }
       KILN_TRY(copy_export(cache_, key, *exported, out_));
+      exported_ = *exported;
       manifest_ = build_manifest(def_, inputs_, *exported, epoch_);
       debs_.add_digests(manifest_.packages);
       if (!test_results_.empty())
@@ -440,6 +460,35 @@ private:
       KILN_TRY(write_all_reports(*exported));
       return util::write_file_atomic(image::out::at(out_, image::out::kManifest), manifest);
     });
+  }
+
+  // Adds results to the build's, and writes them all into OUT/tests.
+  Status add_test_results(const std::vector<check::TestResult>& results)
+  {
+    test_results_.insert(test_results_.end(), results.begin(), results.end());
+    return check::write_test_outputs(image::out::at(out_, image::out::kTests),
+                                     def_.name + " " + def_.version, check::plan_of(def_),
+                                     test_results_);
+  }
+
+  // After the export: the disk booted and the definition's tests run in it; the results join
+  // the others in OUT/tests, the manifest and the report.
+  Status boot_phase(StepLog& log)
+  {
+    auto results =
+        boot_test_image(def_, out_, cache_.exports_dir() / export_key_, scratch_ / "boot", log);
+    if (!results)
+      return std::move(results).error();
+    KILN_TRY(add_test_results(*results));
+    size_t failed = static_cast<size_t>(std::count_if(
+        results->begin(), results->end(), [](const check::TestResult& r) { return !r.passed; }));
+    manifest_.tests = {{"total", test_results_.size()}, {"failed", failed}};
+    KILN_TRY(write_all_reports(*exported_));
+    KILN_TRY(util::write_file_atomic(image::out::at(out_, image::out::kManifest),
+                                     image::to_json(manifest_).dump(2) + "\n"));
+    if (failed > 0)
+      return make_error(ExitCode::build_failed, "the booted disk " + check::summarize(*results));
+    return ok_status();
   }
 
   // The reports beside the tar. The export phase is still running: its time so far counts.
@@ -484,6 +533,8 @@ private:
   Secrets secrets_;
   image::Manifest manifest_;
   std::vector<check::TestResult> test_results_;
+  std::string export_key_;
+  std::optional<ExportResult> exported_;
   std::vector<image::Tool> tools_;
   nlohmann::json timings_ = nlohmann::json::array();
   Clock::time_point phase_start_;

@@ -88,7 +88,7 @@ Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definiti
   for (size_t i = 0; i < specs.size(); ++i) {
     LayerExplanation line{specs[i].step, specs[i].kind, "", false, false, ""};
     size_t first = first_step_layer(definition);
-    if (needs_secret.empty() && i >= first) {
+    if (needs_secret.empty() && i >= first && i - first < definition.steps.size()) {
       for (const auto& name : definition.steps[i - first].secrets) {
         if (auto it = unresolved.find(name); it != unresolved.end()) {
           needs_secret = name;

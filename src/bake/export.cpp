@@ -1,6 +1,7 @@
 #include "bake/export.hpp"
 
 #include "bake/bootstrap.hpp"
+#include "bake/exporters/registry.hpp"
 #include "image/generalize.hpp"
 #include "image/out_dir.hpp"
 #include "sandbox/child_report.hpp"
@@ -9,6 +10,7 @@
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -22,11 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-json output_to_json(const image::OutputFile& o)
-{
-  return {{"name", o.name}, {"file", o.file}, {"sha256", o.sha256}, {"size", o.size}};
-}
-
 json to_json(const ExportResult& r)
 {
   json packages = json::array();
@@ -37,7 +34,7 @@ json to_json(const ExportResult& r)
     users.push_back(image::to_json(u));
   json outputs = json::array();
   for (const auto& o : r.outputs)
-    outputs.push_back(output_to_json(o));
+    outputs.push_back(image::to_json(o));
   return {{"outputs", outputs},         {"packages", packages}, {"security", r.security},
           {"os", image::to_json(r.os)}, {"users", users},       {"unowned", r.unowned}};
 }
@@ -51,7 +48,7 @@ Expected<ExportResult> read_result(const fs::path& file)
     json j = json::parse(*text);
     ExportResult r;
     for (const auto& o : j.at("outputs"))
-      r.outputs.push_back({o.at("name"), o.at("file"), o.at("sha256"), o.at("size")});
+      r.outputs.push_back(image::output_from_json(o));
     r.security = j.value("security", json());
     r.os = image::os_release_from_json(j.at("os"));
     for (const auto& p : j.at("packages"))
@@ -151,14 +148,18 @@ int outputs_in_child(const fs::path& tree, const fs::path& dir, const ExportJob&
 {
   const util::Redactor* secrets =
       job.checks.secrets && !job.checks.secrets->empty() ? job.checks.secrets : nullptr;
-  ExportTarget target{tree, dir, job.source_date_epoch, secrets};
+  ExportTarget target{tree, dir, job.source_date_epoch, secrets, job.image_digest, dir / ".shared"};
   json written = json::array();
   for (const auto& exporter : *job.exporters) {
     auto output = exporter->write(target);
-    if (!output)
+    if (!output) {
+      (void)util::remove_tree(target.shared);
       return report.fail(output.error());
-    written.push_back(output_to_json(*output));
+    }
+    written.push_back(image::to_json(*output));
   }
+  if (Status removed = util::remove_tree(target.shared); !removed)
+    return report.fail(removed.error());
   return report.send(written);
 }
 
@@ -279,6 +280,11 @@ Status copy_export(LayerCache& cache, const std::string& key, const ExportResult
       fs::remove(target); // a report from an earlier build must not sit beside this image
       continue;
     }
+    struct stat have {
+    }, want{};
+    if (::stat(target.c_str(), &have) == 0 && ::stat(source.c_str(), &want) == 0 &&
+        have.st_dev == want.st_dev && have.st_ino == want.st_ino)
+      continue; // already this export's file: linking again would only change its ctime
     fs::path partial = out_dir / ("." + name + ".partial");
     fs::remove(partial);
     // A hard link costs nothing; if OUT's copy is ever altered in place, the cached export fails
@@ -293,6 +299,13 @@ Status copy_export(LayerCache& cache, const std::string& key, const ExportResult
     }
     if (::rename(partial.c_str(), target.c_str()) != 0)
       return errno_error("cannot rename into place", target.string(), errno);
+  }
+  for (const auto& name : all_output_files()) { // an output the definition no longer asks for
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::error_code ec;
+      fs::remove(out_dir / name, ec);
+      fs::remove(out_dir / ("." + name + ".partial"), ec);
+    }
   }
   return ok_status();
 }

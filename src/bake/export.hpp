@@ -28,7 +28,7 @@
 namespace kiln::bake {
 
 struct ExportResult {
-  std::vector<image::OutputFile> outputs; // one per exporter, in the definition's order
+  std::vector<image::OutputFile> outputs; // one per exporter, in the registry's order
   std::vector<image::Package> packages;
   nlohmann::json security; // the audit's summary, or null without a baseline
   image::OsRelease os;
@@ -57,6 +57,7 @@ struct ExportJob {
   const std::vector<std::unique_ptr<Exporter>>* exporters = nullptr;
   int64_t source_date_epoch = 0;
   ExportChecks checks;
+  std::string image_digest; // the top layer's
 };
 
 // Writes the export of the (read-only) stack `layers` into CACHE/exports/KEY.

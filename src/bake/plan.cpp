@@ -1,5 +1,6 @@
 #include "bake/plan.hpp"
 
+#include "bake/boot_layer.hpp"
 #include "util/hash.hpp"
 
 #include <sys/utsname.h>
@@ -13,14 +14,8 @@ namespace {
 // Version of what goes into layers and exports; bump it when a layer's content would change for
 // the same inputs (a different bootstrap option, a different copy script, ...).
 constexpr int kLayerVersion = 1;
-constexpr int kExportVersion = 3; // 2: licenses, os-release; 3: users, unowned files
-
-std::string machine()
-{
-  struct utsname name {};
-  ::uname(&name);
-  return name.machine;
-}
+// 2: licenses, os-release; 3: users, unowned files; 4: cloud-init state, disks
+constexpr int kExportVersion = 4;
 
 std::string digest_of(const Inputs& inputs, const std::string& path)
 {
@@ -150,6 +145,13 @@ std::string describe_change(const std::string& field, const json& now)
 
 } // namespace
 
+std::string machine()
+{
+  struct utsname name {};
+  ::uname(&name);
+  return name.machine;
+}
+
 size_t first_step_layer(const spec::Definition& definition)
 {
   return definition.requirements.empty() ? 1 : 2;
@@ -200,6 +202,8 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
     bool expires = step.kind() == "packages" || step.kind() == "ansible";
     specs.push_back({step.name, step.kind(), canonical, expires});
   }
+  if (spec::wants_disk(definition))
+    specs.push_back({"kiln-boot", "boot", boot_layer_inputs(machine()), true});
   return specs;
 }
 

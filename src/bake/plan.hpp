@@ -24,7 +24,8 @@ struct LayerSpec {
 };
 
 // The base layer first, then the requirements layer (when the definition has requirements),
-// then one per step.
+// then one per step, then kiln's boot layer when an output is a disk (bake/boot_layer).
+std::string machine(); // the build host's, as uname says: "x86_64"
 std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inputs& inputs);
 
 // The index in layer_specs of the definition's first step.

@@ -29,7 +29,8 @@ json test_to_json(const spec::ImageTest& t)
           {"contains", t.content_regex},
           {"version", t.version},
           {"shell", t.shell},
-          {"groups", t.groups}};
+          {"groups", t.groups},
+          {"active", t.active}};
 }
 
 spec::ImageTest test_from_json(const json& j)
@@ -52,6 +53,7 @@ spec::ImageTest test_from_json(const json& j)
   t.version = j.value("version", "");
   t.shell = j.value("shell", "");
   t.groups = j.value("groups", std::vector<std::string>{});
+  t.active = j.value("active", false);
   return t;
 }
 

@@ -26,7 +26,8 @@ struct TestResult {
 };
 
 // `tree` says where the tree is (root, and the read-only overlay of its layers); `scratch` is an
-// empty host folder the run may use. Each result is also written to `log` as PASS or FAIL.
+// empty host folder the run may use. Each result is also written to `log` as PASS or FAIL. Tests
+// that need a booted machine (spec::needs_running_system) are left out: check/boot runs them.
 Expected<std::vector<TestResult>> run_tests(const std::vector<spec::ImageTest>& tests,
                                             const std::string& step,
                                             const sandbox::RunOptions& tree,
@@ -38,6 +39,9 @@ Expected<std::vector<TestResult>> run_tests(const std::vector<spec::ImageTest>& 
 Expected<CommandRun> run_captured(const std::string& command, const std::string& user,
                                   double timeout, const sandbox::RunOptions& tree,
                                   const std::filesystem::path& folder, util::ProcessObserver& log);
+
+// Writes a result to `log` as "PASS name" or "FAIL name: expected ..., got ...".
+void record(util::ProcessObserver& log, const TestResult& result);
 
 // "3 tests, 1 failed: 'git works' (expected exit code 0, got exit code 127, output ...)".
 std::string summarize(const std::vector<TestResult>& results);

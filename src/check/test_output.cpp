@@ -3,6 +3,7 @@
 #include "image/out_dir.hpp"
 #include "sandbox/unpack.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 
 #include <unistd.h>
 
@@ -22,6 +23,32 @@ Expected<TestPlan> recorded_plan(const fs::path& out_dir)
   if (!parsed)
     return std::move(parsed).error();
   return plan_from_json(*parsed);
+}
+
+Expected<fs::path> verified_disk(const fs::path& out_dir, std::string& format)
+{
+  auto built = image::out::read_finished(out_dir);
+  if (!built)
+    return std::move(built).error();
+  for (const char* kind : {"raw", "qcow2"}) {
+    std::string file = std::string("disk.") + kind;
+    std::string want = built->sha256_of(file);
+    if (want.empty())
+      continue;
+    fs::path disk = out_dir / file;
+    auto actual = util::sha256_file(disk);
+    if (!actual)
+      return std::move(actual).error();
+    if (*actual != want)
+      return make_error(ExitCode::input,
+                        disk.string() + " does not match the manifest (sha256 " + *actual +
+                            ", manifest says " + want + ")",
+                        "the disk was changed after the build: build it again");
+    format = kind;
+    return disk;
+  }
+  return make_error(ExitCode::input, out_dir.string() + " has no disk to boot",
+                    "add raw or qcow2 to the definition's outputs: and build it again");
 }
 
 Expected<TestRun> test_output(const fs::path& out_dir, const TestPlan& plan,

@@ -28,4 +28,9 @@ struct TestRun {
 Expected<TestRun> test_output(const std::filesystem::path& out_dir, const TestPlan& plan,
                               const std::filesystem::path& scratch, util::ProcessObserver& log);
 
+// OUT's disk for a boot test, checked against the manifest: disk.raw, else disk.qcow2. Sets
+// `format`.
+Expected<std::filesystem::path> verified_disk(const std::filesystem::path& out_dir,
+                                              std::string& format);
+
 } // namespace kiln::check

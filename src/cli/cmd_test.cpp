@@ -1,9 +1,12 @@
 #include "bake/builder.hpp"
 #include "bake/cache_layout.hpp"
+#include "check/boot.hpp"
 #include "check/test_output.hpp"
 #include "cli/commands.hpp"
 #include "image/out_dir.hpp"
 #include "spec/loader.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <cstdio>
 #include <unistd.h>
@@ -19,6 +22,9 @@ struct TestCliOptions {
   std::string results_dir;
   bool record = false;
   bool json = false;
+  bool boot = false;
+  bool kvm = false;
+  std::string boot_timeout = "10m";
 };
 
 // Progress and PASS/FAIL lines on stderr, so that --json keeps stdout to itself.
@@ -29,6 +35,46 @@ public:
     std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
   }
 };
+
+// The boot test: OUT's disk booted, the definition's tests run in it over SSH. The serial
+// console is kept in OUT/logs only when the boot fails, so that a passing run leaves OUT as built.
+Expected<std::vector<check::TestResult>> boot_test(const TestCliOptions& options,
+                                                   const std::filesystem::path& out,
+                                                   const check::TestPlan& plan,
+                                                   const std::filesystem::path& cache_dir,
+                                                   util::ProcessObserver& lines)
+{
+  auto timeout = util::parse_duration(options.boot_timeout);
+  if (!timeout || *timeout <= 0)
+    return make_error(ExitCode::usage,
+                      "--boot-timeout '" + options.boot_timeout + "' is not a duration",
+                      "write e.g. 300s or 10m");
+  check::BootTestOptions boot;
+  auto disk = check::verified_disk(out, boot.format);
+  if (!disk)
+    return std::move(disk).error();
+  boot.disk = *disk;
+  boot.scratch = bake::cache::scratch(cache_dir, "boot");
+  boot.console_log = boot.scratch / "console.log";
+  boot.kvm = options.kvm;
+  boot.timeout = static_cast<double>(*timeout);
+  KILN_TRY(util::make_dirs(boot.scratch));
+  auto results = check::run_boot_tests(check::boot_tests(plan), boot, lines);
+  if (!results) {
+    Error error = results.error();
+    std::filesystem::path kept = image::out::at(out, image::out::kLogs) / "boot-console.log";
+    std::error_code ec;
+    std::filesystem::create_directories(kept.parent_path(), ec);
+    std::filesystem::copy_file(boot.console_log, kept,
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (!ec)
+      error.hint = "the whole serial console is in " + kept.string();
+    (void)util::remove_tree(boot.scratch);
+    return error;
+  }
+  (void)util::remove_tree(boot.scratch);
+  return results;
+}
 
 int run_test(const TestCliOptions& options)
 {
@@ -67,6 +113,12 @@ int run_test(const TestCliOptions& options)
       check::test_output(out, *plan, bake::cache::scratch(settings->cache_dir, "test"), lines);
   if (!run)
     return report(run.error());
+  if (options.boot) {
+    auto booted = boot_test(options, out, *plan, settings->cache_dir, lines);
+    if (!booted)
+      return report(booted.error());
+    run->results.insert(run->results.end(), booted->begin(), booted->end());
+  }
   const auto& results = run->results;
   if (results.empty())
     return report(
@@ -112,6 +164,12 @@ Command add_test(CLI::App& app)
                 "Replace the results (and, with --definition, the tests) recorded in OUT/tests; "
                 "OUT then differs from the image as built");
   sub->add_flag("--json", options->json, "Print the results as JSON on stdout");
+  sub->add_flag("--boot", options->boot,
+                "Also boot OUT's disk (raw or qcow2) in QEMU with UEFI and run the definition's "
+                "tests in it over SSH");
+  sub->add_flag("--kvm", options->kvm, "Boot with KVM instead of TCG (where KVM works)");
+  sub->add_option("--boot-timeout", options->boot_timeout,
+                  "The longest wait for the booted machine's ready signal (default 10m)");
   sub->footer(R"(Unpacks OUT/rootfs.tar.zst (checked against OUT/manifest.json), mounts it
 read-only and runs the tests recorded at bake time in OUT/tests/tests.json, or those of
 --definition. OUT is not changed unless --record is given: the results go to stdout, and
@@ -119,9 +177,17 @@ with --results DIR to DIR/results.json and DIR/junit.xml (JUnit, as Azure Pipeli
 PublishTestResults task reads it). Exit code 0 when every test passes, 1 when one fails
 (named with what it expected and what it got).
 
+With --boot, OUT's disk is also booted (qemu-system-x86_64, OVMF, TCG unless --kvm) on a
+copy-on-write overlay, with a NoCloud seed that gives it a one-time SSH key. Once the guest
+signals ready on its serial console, the definition's command, service, port and boot_time
+tests run in it over SSH (file, package, user and group tests were checked on the tree), and
+the machine is powered off. Nothing is left behind: no qemu, overlay or key. When the boot
+fails, the console's last lines are shown and the whole of it is kept in OUT/logs.
+
 Examples:
   sudo kiln test out/linux-agent
   sudo kiln test out/linux-agent --results test-results
+  sudo kiln test out/linux-agent --boot --results test-results
   sudo kiln test out/linux-agent --definition examples/linux-agent/image.yaml
   sudo kiln test out/linux-agent --json | jq '.tests[] | select(.passed | not)')");
   return {sub, [options] { return run_test(*options); }};

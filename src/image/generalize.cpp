@@ -45,6 +45,12 @@ const Rule kRules[] = {
     {"var/cache/ldconfig", "aux-cache", Action::remove},
     {"var/lib/systemd", "random-seed", Action::remove},
     {"var/lib/dhcp", "*.leases", Action::remove},
+    // cloud-init's state: the first boot of every machine made from the image is a first boot.
+    {"var/lib/cloud", "instance", Action::remove},
+    {"var/lib/cloud", "instances", Action::remove},
+    {"var/lib/cloud", "data", Action::remove},
+    {"var/lib/cloud", "sem", Action::remove},
+    {"var/lib/cloud", "handlers", Action::remove},
 };
 
 // The folder TREE/REL when every component of it is a real folder (no links), else nullopt.

@@ -7,6 +7,25 @@ namespace kiln::image {
 
 using nlohmann::json;
 
+json to_json(const OutputFile& output)
+{
+  json j = {{"name", output.name},
+            {"file", output.file},
+            {"sha256", output.sha256},
+            {"size", output.size}};
+  if (!output.format.empty()) {
+    j["format"] = output.format;
+    j["virtual_size"] = output.virtual_size;
+  }
+  return j;
+}
+
+OutputFile output_from_json(const json& j)
+{
+  return {j.at("name"), j.at("file"),          j.at("sha256"),
+          j.at("size"), j.value("format", ""), j.value("virtual_size", uint64_t{0})};
+}
+
 json to_json(const Manifest& m)
 {
   json inputs = json::array();
@@ -30,12 +49,8 @@ json to_json(const Manifest& m)
   for (const auto& user : m.users)
     users.push_back(to_json(user));
   json outputs = json::array();
-  for (const auto& output : m.outputs) {
-    outputs.push_back({{"name", output.name},
-                       {"file", output.file},
-                       {"sha256", output.sha256},
-                       {"size", output.size}});
-  }
+  for (const auto& output : m.outputs)
+    outputs.push_back(to_json(output));
   return json{
       {"manifest_format", kManifestFormat},
       {"name", m.name},

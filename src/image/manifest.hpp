@@ -32,6 +32,8 @@ struct OutputFile {
   std::string file; // "rootfs.tar.zst", relative to the output folder
   std::string sha256;
   uint64_t size = 0;
+  std::string format;        // disks: "raw", "qcow2", "vmdk" or "vhd"; "" for the tar
+  uint64_t virtual_size = 0; // disks: the size the machine sees; 0 for the tar
 };
 
 // A tool in the software report, with the version its command printed.
@@ -66,5 +68,7 @@ struct Manifest {
 };
 
 nlohmann::json to_json(const Manifest& manifest);
+nlohmann::json to_json(const OutputFile& output);
+OutputFile output_from_json(const nlohmann::json& json); // throws nlohmann::json::exception
 
 } // namespace kiln::image

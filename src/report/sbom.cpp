@@ -112,6 +112,19 @@ json cyclonedx(const image::Manifest& m)
       {"type", "operating-system"}, {"bom-ref", "image"}, {"name", m.name}, {"version", m.version}};
   if (!rootfs_sha256.empty())
     image["hashes"] = json::array({{{"alg", "SHA-256"}, {"content", rootfs_sha256}}});
+  // Every output is the image in another form: its digest, and for a disk its format and size.
+  json properties = json::array();
+  for (const auto& output : m.outputs) {
+    std::string prefix = "kiln:output:" + output.file + ":";
+    properties.push_back({{"name", prefix + "sha256"}, {"value", output.sha256}});
+    if (!output.format.empty()) {
+      properties.push_back({{"name", prefix + "format"}, {"value", output.format}});
+      properties.push_back(
+          {{"name", prefix + "virtual_size"}, {"value", std::to_string(output.virtual_size)}});
+    }
+  }
+  if (!properties.empty())
+    image["properties"] = properties;
 
   json components = json::array();
   json refs = json::array();

@@ -1,5 +1,6 @@
 #include "spec/definition.hpp"
 
+#include <algorithm>
 #include <regex>
 
 namespace kiln::spec {
@@ -28,6 +29,24 @@ bool valid_image_name(const std::string& name)
 {
   static const std::regex pattern("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   return std::regex_match(name, pattern);
+}
+
+} // namespace kiln::spec
+
+namespace kiln::spec {
+
+bool needs_running_system(const ImageTest& test)
+{
+  return test.kind == "port" || test.kind == "boot_time" || (test.kind == "service" && test.active);
+}
+
+bool wants_disk(const Definition& definition)
+{
+  for (const auto& output : definition.outputs) {
+    if (std::find(kDiskOutputs.begin(), kDiskOutputs.end(), output) != kDiskOutputs.end())
+      return true;
+  }
+  return false;
 }
 
 } // namespace kiln::spec

@@ -95,8 +95,15 @@ struct ImageTest {
   // user
   std::string shell;
   std::vector<std::string> groups; // supplementary groups it must be in
-  // group: exists; service: the unit is enabled
+  // group: exists; service: the unit is enabled, and with `active` running in a booted machine
+  bool active = false;
+  // port: the subject is a TCP port something listens on; boot_time: the subject is the most
+  // seconds from power-on to the machine's ready signal. Both need a booted machine.
 };
+
+// Kinds and options that only a booted machine can answer (kiln test --boot); a run on the
+// tree leaves them out.
+bool needs_running_system(const ImageTest& test);
 
 // A tool whose version the software report shows: `command` runs in the finished tree and the
 // first version-like word of its output is the version.
@@ -107,8 +114,8 @@ struct ReportCommand {
   Position position;
 };
 
-inline const std::vector<std::string_view> kTestKinds = {"command", "file",  "package",
-                                                         "user",    "group", "service"};
+inline const std::vector<std::string_view> kTestKinds = {
+    "command", "file", "package", "user", "group", "service", "port", "boot_time"};
 
 struct Step {
   std::string name; // unique; defaults to "<kind>-<n>"
@@ -222,11 +229,16 @@ struct Definition {
   std::map<std::string, SecretSource> secrets;
   Requirements requirements;
   std::vector<ImageTest> tests;      // run on the finished tree, after the last step
+  bool boot_test = false;            // `- boot: true` in tests: also run them in the booted disk
   std::vector<ReportCommand> report; // tools for the software report
 };
 
 // Output formats this version of kiln can write.
-inline const std::vector<std::string_view> kSupportedOutputs = {"rootfs"};
+inline const std::vector<std::string_view> kSupportedOutputs = {"rootfs", "raw", "qcow2", "vmdk",
+                                                                "vhd"};
+// The outputs that are bootable disks: asking for one adds kiln's boot layer (bake/boot_layer).
+inline const std::vector<std::string_view> kDiskOutputs = {"raw", "qcow2", "vmdk", "vhd"};
+bool wants_disk(const Definition& definition);
 inline const std::vector<std::string_view> kBootstrapVariants = {
     "extract", "custom", "essential", "apt",         "required",
     "minbase", "buildd", "important", "debootstrap", "standard"};

@@ -160,8 +160,9 @@ const std::vector<Shape>& shapes()
            {"tests", T::object_list, false, "Checks run right after this step.", "test"},
        }},
       {"test",
-       "A check on the tree: exactly one of command, file, package, user, group, service, with "
-       "the options of that kind.",
+       "A check on the tree, or on the booted disk: exactly one of command, file, package, user, "
+       "group, service, port, boot_time, with the options of that kind; or `boot: true` (the "
+       "definition's tests only) to also run them in the booted disk.",
        {
            {"name", T::string, false, "Name in reports; default '<kind> <subject>'."},
            {"command", T::string, false, "A command run with sh -c in the tree."},
@@ -170,6 +171,13 @@ const std::vector<Shape>& shapes()
            {"user", T::string, false, "A user that must exist."},
            {"group", T::string, false, "A group that must exist."},
            {"service", T::string, false, "A systemd unit that must be enabled."},
+           {"port", T::string, false,
+            "A TCP port something listens on in the booted disk, e.g. 22."},
+           {"boot_time", T::string, false,
+            "The longest time from power-on to ready in the booted disk, e.g. 90s."},
+           {"boot", T::boolean, false,
+            "true: also boot the disk and run the definition's tests in it (kiln test --boot)."},
+           {"active", T::boolean, false, "service: also running, in the booted disk."},
            {"exit_code", T::integer, false, "command: the expected exit code; default 0."},
            {"stdout", T::string, false, "command: a regular expression its output must match."},
            {"stderr", T::string, false, "command: a regular expression its errors must match."},

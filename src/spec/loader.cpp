@@ -182,7 +182,7 @@ void load_outputs(Validator& v, const Entries& top, Definition& def)
             "list at least one output, e.g. [rootfs], or leave outputs out");
     return;
   }
-  static const std::vector<std::string_view> planned = {"oci", "qcow2", "raw"};
+  static const std::vector<std::string_view> planned = {"oci"};
   size_t index = 0;
   for (const auto& output : *outputs) {
     Position at = position_of(it->second.value[index++]);
@@ -191,12 +191,12 @@ void load_outputs(Validator& v, const Entries& top, Definition& def)
       continue;
     if (std::find(planned.begin(), planned.end(), output) != planned.end()) {
       v.error(at, "output '" + output + "' is not available in this version of kiln",
-              "supported outputs: rootfs");
+              "supported outputs: rootfs, raw, qcow2, vmdk, vhd");
     } else {
       std::string suggestion = util::closest_match(output, kSupportedOutputs);
       v.error(at, "unknown output '" + output + "'",
               (suggestion.empty() ? "" : "did you mean '" + suggestion + "'? ") +
-                  "supported outputs: rootfs");
+                  "supported outputs: rootfs, raw, qcow2, vmdk, vhd");
     }
   }
   def.outputs = *outputs;
@@ -252,6 +252,23 @@ void load_secrets(Validator& v, const Entries& top, Definition& def)
     load_secret(v, pair.first.Scalar(), Entry{pair.first, pair.second}, def);
 }
 
+// Tests that need a booted machine need a disk to boot.
+void check_boot_tests(Validator& v, const Entries& top, const Definition& def)
+{
+  if (wants_disk(def))
+    return;
+  auto tests = top.find("tests");
+  if (def.boot_test)
+    v.error(position_of(tests->second.key), "tests ask for a boot test, but no output is a disk",
+            "add raw or qcow2 to outputs:, e.g. outputs: [rootfs, qcow2]");
+  for (const auto& test : def.tests) {
+    if (needs_running_system(test))
+      v.error(test.position,
+              "test '" + test.name + "' needs a booted machine, but no output is a disk",
+              "add raw or qcow2 to outputs: and '- boot: true' to tests:");
+  }
+}
+
 LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
 {
   LoadResult result;
@@ -262,7 +279,7 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
     if (auto requirements = top->find("requirements"); requirements != top->end())
       def.requirements = load_requirements(v, requirements->second);
     if (auto tests = top->find("tests"); tests != top->end())
-      def.tests = load_tests(v, tests->second, "tests");
+      def.tests = load_tests(v, tests->second, "tests", &def.boot_test);
     if (auto report = top->find("report"); report != top->end())
       def.report = load_report(v, report->second);
     load_base(v, *top, def); // after requirements: a catalog entry may add a baseline
@@ -272,6 +289,7 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
     if (auto steps = top->find("steps"); steps != top->end())
       def.steps = load_steps(v, steps->second, secret_names);
     load_outputs(v, *top, def);
+    check_boot_tests(v, *top, def);
   }
   result.diagnostics = std::move(v.diagnostics());
   if (result.diagnostics.empty())

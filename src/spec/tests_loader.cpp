@@ -20,7 +20,9 @@ const std::map<std::string, std::vector<std::string>>& kind_options()
       {"package", {"version"}},
       {"user", {"shell", "groups"}},
       {"group", {}},
-      {"service", {}},
+      {"service", {"active"}},
+      {"port", {}},
+      {"boot_time", {}},
   };
   return options;
 }
@@ -114,9 +116,46 @@ bool load_file_options(Validator& v, const Entries& fields, const std::string& w
   return ok;
 }
 
+// port: N (1-65535) and boot_time: SECONDS (a duration); service's `active`.
+bool load_running_options(Validator& v, const Entries& fields, const std::string& where,
+                          ImageTest& test)
+{
+  const Entry& subject = fields.at(test.kind);
+  if (test.kind == "port") {
+    bool digits = !test.subject.empty() && test.subject.size() <= 5 &&
+                  test.subject.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoi(test.subject) < 1 || std::stoi(test.subject) > 65535) {
+      v.error(Validator::value_position(subject),
+              where + " port '" + test.subject + "' is not a TCP port",
+              "give a number from 1 to 65535, e.g. port: 22");
+      return false;
+    }
+    return true;
+  }
+  if (test.kind == "boot_time") {
+    auto seconds = util::parse_duration(test.subject);
+    if (!seconds || *seconds <= 0) {
+      v.error(Validator::value_position(subject),
+              where + " boot_time '" + test.subject + "' is not a duration",
+              "write the longest boot allowed, e.g. 90s or 3m");
+      return false;
+    }
+    test.subject = std::to_string(*seconds);
+    return true;
+  }
+  if (auto it = fields.find("active"); it != fields.end()) {
+    auto active = v.bool_value(it->second, where + " active");
+    test.active = active.value_or(false);
+    return active.has_value();
+  }
+  return true;
+}
+
 bool load_kind_options(Validator& v, const Entries& fields, const std::string& where,
                        ImageTest& test)
 {
+  if (test.kind == "port" || test.kind == "boot_time" || test.kind == "service")
+    return load_running_options(v, fields, where, test);
   if (test.kind == "command")
     return load_command_options(v, fields, where, test);
   if (test.kind == "file")
@@ -163,7 +202,8 @@ std::optional<ImageTest> load_test(Validator& v, const YAML::Node& node, const s
     v.error(position_of(node),
             where + (kinds.empty() ? " has no kind"
                                    : " has more than one kind (" + util::join(kinds, ", ") + ")"),
-            "give it exactly one of: command, file, package, user, group, service");
+            "give it exactly one of: command, file, package, user, group, service, port, "
+            "boot_time");
     return std::nullopt;
   }
   ImageTest test;
@@ -199,7 +239,8 @@ std::optional<ImageTest> load_test(Validator& v, const YAML::Node& node, const s
 
 } // namespace
 
-std::vector<ImageTest> load_tests(Validator& v, const Entry& entry, const std::string& where)
+std::vector<ImageTest> load_tests(Validator& v, const Entry& entry, const std::string& where,
+                                  bool* boot)
 {
   std::vector<ImageTest> tests;
   if (!v.is_list(entry, where, "write each test as a '- command: ...' item"))
@@ -207,6 +248,22 @@ std::vector<ImageTest> load_tests(Validator& v, const Entry& entry, const std::s
   std::map<std::string, Position> seen;
   int number = 0;
   for (const auto& node : entry.value) {
+    if (node.IsMap() && node.size() == 1 && node["boot"]) {
+      ++number;
+      if (!boot) {
+        v.error(position_of(node),
+                where + " item " + std::to_string(number) +
+                    ": boot belongs in the definition's own tests",
+                "move '- boot: true' to the top-level tests: list");
+        continue;
+      }
+      try {
+        *boot = node["boot"].as<bool>();
+      } catch (const YAML::Exception&) {
+        v.error(position_of(node), where + " boot must be true or false");
+      }
+      continue;
+    }
     auto test = load_test(v, node, where + " item " + std::to_string(++number));
     if (!test)
       continue;

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -211,6 +212,21 @@ struct Waiter {
       }
     }
     splitter.flush();
+    // The output can close a moment before the command exits: wait for its exit status rather
+    // than kill it (up to its timeout).
+    while (!exited && !result.timed_out && result.interrupted_by == 0) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        exited = true;
+        break;
+      }
+      if (interrupt_signal() != 0)
+        result.interrupted_by = interrupt_signal();
+      double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      if (timeout_seconds > 0 && elapsed > timeout_seconds)
+        result.timed_out = true;
+      if (!exited)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     // Whatever is left of the process group goes now; a PID-namespace init takes its whole
     // namespace with it.
     ::kill(-pid, SIGKILL);

@@ -174,7 +174,7 @@ TEST(manifest, carries_its_format_version_and_outputs)
   Manifest m;
   m.name = "agent";
   m.version = "1.0.0";
-  m.outputs.push_back({"rootfs", "rootfs.tar.zst", "ab", 10});
+  m.outputs.push_back({"rootfs", "rootfs.tar.zst", "ab", 10, "", 0});
   m.packages.push_back({"bash", "5.2", "amd64", "", "shells", "GNU Bourne Again SHell", "GPL-3+",
                         "GPL-3.0-or-later", std::string(64, 'b')});
   auto json = to_json(m);
@@ -205,7 +205,7 @@ TEST(out_dir, reads_a_finished_folder_and_refuses_what_its_manifest_does_not_say
   Manifest m;
   m.name = "agent";
   m.version = "1.0.0";
-  m.outputs.push_back({"rootfs", "rootfs.tar.zst", kiln::util::sha256_hex("tar bytes"), 9});
+  m.outputs.push_back({"rootfs", "rootfs.tar.zst", kiln::util::sha256_hex("tar bytes"), 9, "", 0});
   dir.write("manifest.json", to_json(m).dump());
   auto verified = out::read_verified(dir.path(), "the image");
   ASSERT_TRUE(verified) << verified.error().message;

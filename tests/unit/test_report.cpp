@@ -77,7 +77,8 @@ TEST(sbom, cyclonedx_lists_the_image_packages_and_artifacts)
   m.kiln_version = "0.1.0";
   m.source_date_epoch = 1700000000;
   m.os = {"debian", "12", "Debian GNU/Linux 12 (bookworm)"};
-  m.outputs.push_back({"rootfs", "rootfs.tar.zst", std::string(64, 'a'), 10});
+  m.outputs.push_back({"rootfs", "rootfs.tar.zst", std::string(64, 'a'), 10, "", 0});
+  m.outputs.push_back({"qcow2", "disk.qcow2", std::string(64, 'd'), 7, "qcow2", 1 << 30});
   m.packages.push_back({"git", "1:2.39.5", "amd64", "", "vcs", "fast VCS", "GPL-2", "GPL-2.0-only",
                         std::string(64, 'c')});
   m.packages.push_back({"jq", "1.6", "amd64", "", "", "", "MIT and CC-BY-3.0", "", ""});
@@ -90,6 +91,10 @@ TEST(sbom, cyclonedx_lists_the_image_packages_and_artifacts)
   EXPECT_EQ(bom["serialNumber"], "urn:uuid:aaaaaaaa-aaaa-5aaa-aaaa-aaaaaaaaaaaa");
   EXPECT_EQ(bom["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
   EXPECT_EQ(bom["metadata"]["component"]["hashes"][0]["content"], std::string(64, 'a'));
+  const auto& properties = bom["metadata"]["component"]["properties"];
+  ASSERT_EQ(properties.size(), 4u); // the tar's digest; the disk's digest, format and size
+  EXPECT_EQ(properties[2]["name"], "kiln:output:disk.qcow2:format");
+  EXPECT_EQ(properties[3]["value"], "1073741824");
   const auto& components = bom["components"];
   ASSERT_EQ(components.size(), 5u); // the distribution, 3 packages, 1 artifact
   EXPECT_EQ(components[0]["type"], "operating-system");

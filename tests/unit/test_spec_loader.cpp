@@ -233,11 +233,23 @@ std::vector<Malformed> malformed_cases()
        "step name 'My Step' is not valid"},
       {"duplicate key", kHead + "steps: [{shell: x}]\nname: b\n", 5, 1,
        "key 'name' appears twice in the definition (first at line 1)"},
-      {"output not yet available", kHead + "steps: [{shell: x}]\noutputs: [rootfs, qcow2]\n", 5, 19,
-       "output 'qcow2' is not available in this version of kiln"},
+      {"output not yet available", kHead + "steps: [{shell: x}]\noutputs: [rootfs, oci]\n", 5, 19,
+       "output 'oci' is not available in this version of kiln"},
       {"unknown output", kHead + "steps: [{shell: x}]\noutputs: [rootf]\n", 5, 11,
        "unknown output 'rootf'", "did you mean 'rootfs'?"},
       {"empty outputs", kHead + "steps: [{shell: x}]\noutputs: []\n", 5, 10, "outputs is empty"},
+      {"a boot test without a disk", kHead + "steps: [{shell: x}]\ntests: [{boot: true}]\n", 5, 1,
+       "tests ask for a boot test, but no output is a disk"},
+      {"a port test without a disk", kHead + "steps: [{shell: x}]\ntests: [{port: 22}]\n", 5, 9,
+       "test 'port 22' needs a booted machine, but no output is a disk"},
+      {"a port that is no port",
+       kHead + "steps: [{shell: x}]\noutputs: [qcow2]\ntests: [{port: 70000}]\n", 6, 16,
+       "tests item 1 port '70000' is not a TCP port"},
+      {"a boot time that is no duration",
+       kHead + "steps: [{shell: x}]\noutputs: [raw]\ntests: [{boot_time: soon}]\n", 6, 21,
+       "tests item 1 boot_time 'soon' is not a duration"},
+      {"a boot test in a step", kHead + "steps: [{shell: x, tests: [{boot: true}]}]\n", 4, 28,
+       "step 1 tests item 1: boot belongs in the definition's own tests"},
       {"secret with two sources",
        kHead + "secrets: {t: {env: T, file: t.txt}}\nsteps: [{shell: x}]\n", 4, 14,
        "secret 't' needs exactly one of env, file, command"},
@@ -359,8 +371,8 @@ std::vector<Malformed> malformed_cases()
       {"test with an invalid regex",
        kHead + "steps: [{shell: x}]\ntests:\n  - {command: git --version, stdout: 'v(2'}\n", 6, 38,
        "tests item 1 stdout 'v(2' is not a valid regular expression"},
-      {"test of an unknown kind", kHead + "steps: [{shell: x}]\ntests:\n  - {port: 22}\n", 6, 6,
-       "unknown key 'port' in tests item 1"},
+      {"test of an unknown kind", kHead + "steps: [{shell: x}]\ntests:\n  - {socket: 22}\n", 6, 6,
+       "unknown key 'socket' in tests item 1"},
       {"test with two kinds",
        kHead + "steps: [{shell: x}]\ntests:\n  - {file: /etc/x, user: azdo}\n", 6, 5,
        "tests item 1 has more than one kind (file, user)"},
@@ -553,3 +565,27 @@ TEST(SpecLoaderFile, a_missing_definition_file_is_reported)
 }
 
 } // namespace
+
+TEST_F(SpecLoader, a_disk_definition_keeps_its_boot_tests)
+{
+  auto result = load_definition_text(kHead + R"(steps: [{shell: x}]
+outputs: [rootfs, raw, qcow2]
+tests:
+  - boot: true
+  - {service: ssh, active: true}
+  - {port: 22}
+  - {boot_time: 3m}
+  - {command: "id -un", as: azdo}
+)",
+                                     "image.yaml", dir_.path());
+  ASSERT_TRUE(result.definition) << (result.diagnostics.empty() ? "" : result.diagnostics[0].str());
+  const auto& d = *result.definition;
+  EXPECT_TRUE(d.boot_test);
+  EXPECT_TRUE(kiln::spec::wants_disk(d));
+  ASSERT_EQ(d.tests.size(), 4u); // boot: true is a setting, not a test
+  EXPECT_TRUE(d.tests[0].active);
+  EXPECT_TRUE(kiln::spec::needs_running_system(d.tests[0]));
+  EXPECT_EQ(d.tests[1].kind, "port");
+  EXPECT_EQ(d.tests[2].subject, "180");
+  EXPECT_FALSE(kiln::spec::needs_running_system(d.tests[3]));
+}

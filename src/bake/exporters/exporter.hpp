@@ -1,4 +1,4 @@
-// One output kind of a bake, as `outputs:` names it: the rootfs tar now, disks and OCI next.
+// One output kind of a bake, as `outputs:` names it: the rootfs tar, the disks; OCI next.
 //
 // An exporter writes one file from the generalized image. It runs in a child process whose
 // private mount namespace holds the read-only tree (sandbox::run_with_tree), writes into the
@@ -25,6 +25,10 @@ struct ExportTarget {
   std::filesystem::path dir;               // the export's folder in the cache: write here
   int64_t source_date_epoch = 0;           // file times are clamped to it
   const util::Redactor* secrets = nullptr; // values that must not be in the output, or null
+  std::string image_digest;                // the top layer's: disks derive their ids from it
+  // A folder for what exporters share and do not keep (a disk's raw file behind its qcow2);
+  // removed after the last exporter.
+  std::filesystem::path shared;
 };
 
 class Exporter {

@@ -1,7 +1,9 @@
 #include "bake/exporters/registry.hpp"
 
+#include "bake/exporters/disk.hpp"
 #include "bake/exporters/tar.hpp"
 
+#include <algorithm>
 #include <functional>
 
 namespace kiln::bake {
@@ -15,11 +17,16 @@ struct Registered {
   Factory make;
 };
 
-// The table of output kinds, by the name `outputs:` uses.
+// The table of output kinds, by the name `outputs:` uses, in the order they are written (the
+// converted disks read the raw one).
 const std::vector<Registered>& registry()
 {
   static const std::vector<Registered> table = {
       {"rootfs", [](const spec::Definition&) { return make_tar_exporter(); }},
+      {"raw", [](const spec::Definition& d) { return make_disk_exporter("raw", d); }},
+      {"qcow2", [](const spec::Definition& d) { return make_disk_exporter("qcow2", d); }},
+      {"vmdk", [](const spec::Definition& d) { return make_disk_exporter("vmdk", d); }},
+      {"vhd", [](const spec::Definition& d) { return make_disk_exporter("vhd", d); }},
   };
   return table;
 }
@@ -28,17 +35,19 @@ const std::vector<Registered>& registry()
 
 Expected<std::vector<std::unique_ptr<Exporter>>> exporters_for(const spec::Definition& definition)
 {
-  std::vector<std::unique_ptr<Exporter>> exporters;
   for (const auto& output : definition.outputs) {
-    const Registered* found = nullptr;
-    for (const auto& entry : registry()) {
-      if (output == entry.name)
-        found = &entry;
-    }
-    if (!found)
+    bool known = false;
+    for (const auto& entry : registry())
+      known = known || output == entry.name;
+    if (!known)
       return make_error(ExitCode::invalid_definition,
                         "output '" + output + "' is not available in this version of kiln");
-    exporters.push_back(found->make(definition));
+  }
+  std::vector<std::unique_ptr<Exporter>> exporters;
+  for (const auto& entry : registry()) {
+    const auto& wanted = definition.outputs;
+    if (std::find(wanted.begin(), wanted.end(), entry.name) != wanted.end())
+      exporters.push_back(entry.make(definition));
   }
   return exporters;
 }

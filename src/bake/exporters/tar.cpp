@@ -33,7 +33,7 @@ public:
     std::printf("%s: %llu entries, %llu bytes, sha256 %s\n", file().c_str(),
                 static_cast<unsigned long long>(tar->entries),
                 static_cast<unsigned long long>(tar->size), tar->sha256.c_str());
-    return image::OutputFile{name(), file(), tar->sha256, tar->size};
+    return image::OutputFile{name(), file(), tar->sha256, tar->size, "", 0};
   }
 };
 

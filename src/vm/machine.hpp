@@ -1,0 +1,64 @@
+// A local virtual machine booted from a kiln disk: qemu-system-x86_64 with OVMF (UEFI), on a
+// copy-on-write overlay so that the disk itself is never written, TCG unless KVM is asked for,
+// user-mode networking with SSH forwarded to a port on 127.0.0.1, and a NoCloud seed that gives
+// the guest a one-time SSH key and makes it print a ready marker on its serial console.
+//
+// Nothing outlives the Machine: its destructor powers the guest off (or kills qemu) and removes
+// its folder (overlay, firmware variables, seed, key). qemu also dies with kiln, even on SIGKILL
+// (PR_SET_PDEATHSIG), and a later run removes the folders of runs that were killed.
+#pragma once
+
+#include "util/error.hpp"
+#include "vm/ssh.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace kiln::vm {
+
+struct MachineOptions {
+  std::filesystem::path disk; // raw or qcow2; read only
+  std::string format;         // "raw" or "qcow2"
+  std::filesystem::path work; // a folder of this run's own (made, then removed)
+  int memory_mib = 2048;
+  int cpus = 2;
+  bool kvm = false;                  // TCG by default: KVM guests hang on some hosts
+  double ready_timeout = 600;        // seconds from power-on to the ready marker
+  std::filesystem::path console_log; // where the serial console is kept
+};
+
+class Machine {
+public:
+  // Starts the machine and waits for its ready marker; an error shows the console's last lines.
+  static Expected<std::unique_ptr<Machine>> boot(const MachineOptions& options);
+  ~Machine();
+
+  double ready_seconds() const { return ready_seconds_; } // power-on to the ready marker
+  const SshTransport& ssh() const { return *ssh_; }
+
+  // Asks the guest to power off and waits for qemu to end (killing it after `timeout`).
+  Status power_off(double timeout_seconds = 90);
+
+private:
+  Machine() = default;
+  Status start();
+  Status wait_ready();
+  void kill_qemu();
+
+  MachineOptions options_;
+  int pid_ = -1;
+  int port_ = 0;
+  std::string marker_;
+  double ready_seconds_ = 0;
+  std::unique_ptr<SshTransport> ssh_;
+};
+
+// The folder a run's Machine uses under `parent`, and the removal of those whose process is gone.
+std::filesystem::path machine_dir(const std::filesystem::path& parent);
+void remove_stale_machine_dirs(const std::filesystem::path& parent);
+
+// The last `lines` lines of a console log, for error messages.
+std::string console_tail(const std::filesystem::path& log, int lines = 25);
+
+} // namespace kiln::vm
