@@ -7,10 +7,11 @@ namespace {
 // The packages the layer installs besides the kernel. systemd-boot-efi brings the boot loader
 // the disk exporter places on the EFI system partition; cloud-guest-utils brings growpart;
 // ifupdown and the DHCP client are what cloud-init configures the network with (its fallback
-// is DHCP on the first interface, locally as in EC2).
+// is DHCP on the first interface, locally as in EC2); sudo is what cloud-init's users (EC2's
+// default user, the boot test's) are given root with.
 const std::vector<std::string> kBootPackages = {
-    "systemd-sysv",    "cloud-init",        "openssh-server",  "ifupdown",
-    "isc-dhcp-client", "cloud-guest-utils", "systemd-boot-efi"};
+    "systemd-sysv",    "cloud-init",        "openssh-server",   "ifupdown",
+    "isc-dhcp-client", "cloud-guest-utils", "systemd-boot-efi", "sudo"};
 
 // Run in the image after the packages. Every line that mounts / or /boot/efi is replaced by
 // kiln's (other mounts, e.g. requirements.storage's, stay); cloud-init gets its data sources.

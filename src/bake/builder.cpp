@@ -74,6 +74,11 @@ public:
   {
     if (pending_)
       cache_.discard(*pending_);
+    if (lock_fd_ >= 0 && !finished_) { // a failed build leaves no output, old or new
+      std::error_code ec;
+      for (const auto& name : all_output_files())
+        fs::remove(out_ / name, ec);
+    }
     (void)util::remove_tree(scratch_);
     if (lock_fd_ >= 0)
       ::close(lock_fd_);
@@ -116,6 +121,7 @@ public:
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     result.cached_layers = cached_;
     result.built_layers = static_cast<int>(specs_.size()) - cached_;
+    finished_ = true;
     return result;
   }
 
@@ -534,6 +540,7 @@ private:
   image::Manifest manifest_;
   std::vector<check::TestResult> test_results_;
   std::string export_key_;
+  bool finished_ = false;
   std::optional<ExportResult> exported_;
   std::vector<image::Tool> tools_;
   nlohmann::json timings_ = nlohmann::json::array();

@@ -100,7 +100,6 @@ Expected<std::vector<TestResult>> run_boot_tests(const std::vector<spec::ImageTe
                                                  const BootTestOptions& options,
                                                  util::ProcessObserver& log)
 {
-  vm::remove_stale_machine_dirs(options.scratch);
   vm::MachineOptions machine_options;
   machine_options.disk = options.disk;
   machine_options.format = options.format;

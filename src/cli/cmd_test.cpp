@@ -1,5 +1,6 @@
 #include "bake/builder.hpp"
 #include "bake/cache_layout.hpp"
+#include "bake/layer_cache.hpp"
 #include "check/boot.hpp"
 #include "check/test_output.hpp"
 #include "cli/commands.hpp"
@@ -54,6 +55,10 @@ Expected<std::vector<check::TestResult>> boot_test(const TestCliOptions& options
   if (!disk)
     return std::move(disk).error();
   boot.disk = *disk;
+  // Opening the cache removes what killed runs left in it (their machines' folders too).
+  auto cache = bake::LayerCache::open(cache_dir);
+  if (!cache)
+    return std::move(cache).error();
   boot.scratch = bake::cache::scratch(cache_dir, "boot");
   boot.console_log = boot.scratch / "console.log";
   boot.kvm = options.kvm;
@@ -65,6 +70,8 @@ Expected<std::vector<check::TestResult>> boot_test(const TestCliOptions& options
     std::filesystem::path kept = image::out::at(out, image::out::kLogs) / "boot-console.log";
     std::error_code ec;
     std::filesystem::create_directories(kept.parent_path(), ec);
+    if (!std::filesystem::exists(boot.console_log)) // the firmware had not written yet
+      (void)util::write_file_atomic(boot.console_log, "");
     std::filesystem::copy_file(boot.console_log, kept,
                                std::filesystem::copy_options::overwrite_existing, ec);
     if (!ec)

@@ -106,19 +106,6 @@ fs::path machine_dir(const fs::path& parent)
   return parent / ("machine-" + std::to_string(::getpid()));
 }
 
-void remove_stale_machine_dirs(const fs::path& parent)
-{
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(parent, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.rfind("machine-", 0) != 0)
-      continue;
-    int pid = std::atoi(name.c_str() + 8);
-    if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH)
-      (void)util::remove_tree(entry.path());
-  }
-}
-
 std::string console_tail(const fs::path& log, int lines)
 {
   auto text = util::read_file(log);

@@ -5,7 +5,7 @@
 //
 // Nothing outlives the Machine: its destructor powers the guest off (or kills qemu) and removes
 // its folder (overlay, firmware variables, seed, key). qemu also dies with kiln, even on SIGKILL
-// (PR_SET_PDEATHSIG), and a later run removes the folders of runs that were killed.
+// (PR_SET_PDEATHSIG); its folder is in a scratch folder of the cache, which the next run removes.
 #pragma once
 
 #include "util/error.hpp"
@@ -54,9 +54,9 @@ private:
   std::unique_ptr<SshTransport> ssh_;
 };
 
-// The folder a run's Machine uses under `parent`, and the removal of those whose process is gone.
+// The folder a run's Machine uses under `parent` (a scratch folder of the cache, which a later
+// run removes when this process is gone).
 std::filesystem::path machine_dir(const std::filesystem::path& parent);
-void remove_stale_machine_dirs(const std::filesystem::path& parent);
 
 // The last `lines` lines of a console log, for error messages.
 std::string console_tail(const std::filesystem::path& log, int lines = 25);

@@ -99,6 +99,11 @@ Status SshTransport::wait_until_up(double timeout_seconds) const
     if (ran->exit_code == 0)
       return ok_status();
     last = util::trim_copy(ran->stderr_text);
+    if (ran->exit_code != 255 && !ran->timed_out) // SSH worked; the command did not
+      return make_error(ExitCode::build_failed,
+                        "the machine answered over SSH, but 'sudo -n true' failed (exit code " +
+                            std::to_string(ran->exit_code) + "): " + last,
+                        "kiln's commands in the machine need sudo for the user cloud-init makes");
     if (last.find("Permission denied") != std::string::npos)
       return make_error(ExitCode::build_failed, "the machine refused kiln's SSH key (" + last + ")",
                         "the image must let cloud-init install the key from the NoCloud seed: "

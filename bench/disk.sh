@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Benchmarks kiln's disks against their floors, in this one invocation (examples/linux-agent with
+# outputs [rootfs, raw, qcow2]):
+#   1. disk assembly: the time kiln's raw exporter takes (it prints it in the export log),
+#      against `mkfs.ext4 -d` of the same tree (the rootfs tar unpacked) into a file of the same
+#      root size; alternating, --repeat times each;
+#   2. boot: power-on to the ready marker under TCG with OVMF and systemd-boot (`kiln test
+#      --boot`), against the same kernel and initramfs booted directly (qemu -kernel -initrd, no
+#      firmware, no boot loader) on the same root, the same seed and marker; alternating;
+#   3. the qcow2's size against rootfs.tar.zst's;
+#   4. whether two exports of the same image give byte-identical raw disks (and if not, where
+#      they differ).
+# Needs root and the Debian mirror (it bakes; a warm cache makes it quick).
+#
+#   ./bench/disk.sh                 each timing twice
+#   ./bench/disk.sh --repeat 3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+KILN=${KILN:-$ROOT/build/src/kiln}
+REPEAT=2
+[ "${1:-}" = "--repeat" ] && REPEAT=${2:?--repeat needs a number}
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+[ -x "$KILN" ] || { echo "bench: build kiln first (./scripts/setup.sh)" >&2; exit 1; }
+CACHE=${KILN_CACHE_DIR:-/var/cache/kiln}
+
+WORK=$(mktemp -d /var/tmp/kiln-bench-disk-XXXXXX)
+QEMU_PID=""
+cleanup() { [ -n "$QEMU_PID" ] && kill -9 "$QEMU_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+export AGENT_FEED_TOKEN=kiln-example-feed-token
+cp -r "$ROOT/examples/linux-agent" "$WORK/def"
+sed -i 's/^outputs: \[rootfs\]/outputs: [rootfs, raw, qcow2]/' "$WORK/def/image.yaml"
+OUT="$WORK/out"
+
+export_again() { # drops the cached exports and bakes: the layers are cached, the export runs
+  rm -rf "$CACHE"/exports/*
+  "$KILN" build "$WORK/def/image.yaml" --out "$OUT" >/dev/null 2>"$WORK/build.err" ||
+    { cat "$WORK/build.err"; exit 1; }
+  sed -n 's/.*disk.raw: .* written in \([0-9.]*\) s.*/\1/p' "$OUT"/logs/*-export.log
+}
+
+echo "bench: baking $WORK/def (layers from the cache where they are)"
+"$KILN" build "$WORK/def/image.yaml" --out "$OUT" >/dev/null 2>"$WORK/build.err" ||
+  { cat "$WORK/build.err"; exit 1; }
+mkdir "$WORK/tree"
+tar --zstd -xpf "$OUT/rootfs.tar.zst" --xattrs --xattrs-include='*' --numeric-owner -C "$WORK/tree"
+sfdisk --dump "$OUT/disk.raw" >"$WORK/table"
+ROOT_SECTORS=$(awk -F'[=,]' '/name="root"/ {gsub(/ /, "", $4); print $4}' "$WORK/table")
+ROOT_BLOCKS=$((ROOT_SECTORS / 8))
+
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+seconds_of() { local start end; start=$(date +%s.%N); "$@"; end=$(date +%s.%N); echo "$end - $start" | bc; }
+
+echo "bench: disk assembly, $REPEAT rounds"
+: >"$WORK/kiln-disk"; : >"$WORK/floor-disk"
+for _ in $(seq 1 "$REPEAT"); do
+  export_again >>"$WORK/kiln-disk"
+  rm -f "$WORK/floor.img"
+  seconds_of mkfs.ext4 -q -F -b 4096 -d "$WORK/tree" "$WORK/floor.img" "$ROOT_BLOCKS" >>"$WORK/floor-disk"
+done
+rm -f "$WORK/floor.img"
+KILN_DISK=$(median <"$WORK/kiln-disk"); FLOOR_DISK=$(median <"$WORK/floor-disk")
+
+echo "bench: reproducibility of the raw disk"
+cp --sparse=always "$OUT/disk.raw" "$WORK/first.raw"
+TAR1=$(sha256sum <"$OUT/rootfs.tar.zst")
+export_again >/dev/null
+TAR2=$(sha256sum <"$OUT/rootfs.tar.zst")
+DIFF_BYTES=$(cmp -l "$WORK/first.raw" "$OUT/disk.raw" | wc -l || true)
+cmp -l "$WORK/first.raw" "$OUT/disk.raw" | awk '{print $1}' | head -5 >"$WORK/diff-offsets" || true
+rm -f "$WORK/first.raw"
+
+# The floor's boot: the kernel and initramfs kiln put on the ESP, straight from the image.
+KVER=$(ls "$WORK/tree/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -1)
+ROOT_UUID=$(blkid -p -o value -s UUID --offset "$(awk -F'[=,]' '/name="root"/ {gsub(/ /, "", $2); print $2 * 512}' "$WORK/table")" "$OUT/disk.raw")
+direct_boot() { # prints seconds from qemu start to the marker
+  local dir="$WORK/direct" marker="KILN-READY-$RANDOM$RANDOM" start now
+  rm -rf "$dir"; mkdir "$dir"
+  printf 'instance-id: kiln-boot-test\nlocal-hostname: kiln-test\n' >"$dir/meta-data"
+  printf '#cloud-config\nmanage_etc_hosts: true\nruncmd:\n  - [sh, -c, "echo %s > /dev/ttyS0"]\n' "$marker" >"$dir/user-data"
+  mkfs.fat -C -n CIDATA "$dir/seed.img" 2048 >/dev/null
+  mcopy -i "$dir/seed.img" "$dir/meta-data" "$dir/user-data" ::/
+  qemu-img create -q -f qcow2 -b "$OUT/disk.raw" -F raw "$dir/overlay.qcow2"
+  start=$(date +%s.%N)
+  qemu-system-x86_64 -machine q35 -accel tcg -m 2048 -smp 2 -nographic -monitor none \
+    -serial "file:$dir/console.log" -kernel "$WORK/tree/boot/vmlinuz-$KVER" \
+    -initrd "$WORK/tree/boot/initrd.img-$KVER" \
+    -append "root=UUID=$ROOT_UUID ro console=tty0 console=ttyS0,115200n8" \
+    -drive "file=$dir/overlay.qcow2,if=virtio,format=qcow2" \
+    -drive "file=$dir/seed.img,if=virtio,format=raw" -nic user,model=virtio-net-pci \
+    >"$dir/qemu.log" 2>&1 &
+  QEMU_PID=$!
+  until grep -aq "$marker" "$dir/console.log" 2>/dev/null; do
+    sleep 0.25
+    now=$(date +%s.%N)
+    if [ "$(echo "$now - $start > 900" | bc)" = 1 ]; then echo "bench: direct boot timed out" >&2; exit 1; fi
+  done
+  now=$(date +%s.%N)
+  kill -9 "$QEMU_PID"; wait "$QEMU_PID" 2>/dev/null || true; QEMU_PID=""
+  echo "$now - $start" | bc
+}
+
+echo "bench: boot, $REPEAT rounds"
+: >"$WORK/kiln-boot"; : >"$WORK/floor-boot"
+for _ in $(seq 1 "$REPEAT"); do
+  "$KILN" test "$OUT" --boot >"$WORK/boot.out" 2>&1 || { cat "$WORK/boot.out"; exit 1; }
+  sed -n 's/^ready after \([0-9.]*\) s$/\1/p' "$WORK/boot.out" >>"$WORK/kiln-boot"
+  direct_boot >>"$WORK/floor-boot"
+done
+KILN_BOOT=$(median <"$WORK/kiln-boot"); FLOOR_BOOT=$(median <"$WORK/floor-boot")
+
+QCOW=$(stat -c %s "$OUT/disk.qcow2"); TAR=$(stat -c %s "$OUT/rootfs.tar.zst")
+RAW_USED=$(du -B1 "$OUT/disk.raw" | cut -f1); RAW=$(stat -c %s "$OUT/disk.raw")
+echo
+echo "| measure | kiln | floor | ratio |"
+echo "|---|---|---|---|"
+printf '| disk assembly (raw, %s MiB root) | %.2f s | %.2f s (mkfs.ext4 -d) | %.2f |\n' \
+  "$((ROOT_BLOCKS / 256))" "$KILN_DISK" "$FLOOR_DISK" "$(echo "$KILN_DISK / $FLOOR_DISK" | bc -l)"
+printf '| boot to ready, TCG | %.1f s (OVMF, systemd-boot) | %.1f s (-kernel -initrd) | %.2f |\n' \
+  "$KILN_BOOT" "$FLOOR_BOOT" "$(echo "$KILN_BOOT / $FLOOR_BOOT" | bc -l)"
+printf '| qcow2 against rootfs.tar.zst | %.1f MiB | %.1f MiB | %.2f |\n' \
+  "$(echo "$QCOW / 1048576" | bc -l)" "$(echo "$TAR / 1048576" | bc -l)" "$(echo "$QCOW / $TAR" | bc -l)"
+printf '| raw disk: size, allocated | %.1f MiB | %.1f MiB | |\n' \
+  "$(echo "$RAW / 1048576" | bc -l)" "$(echo "$RAW_USED / 1048576" | bc -l)"
+echo
+echo "runs: disk $(tr '\n' ' ' <"$WORK/kiln-disk")/ floor $(tr '\n' ' ' <"$WORK/floor-disk")"
+echo "runs: boot $(tr '\n' ' ' <"$WORK/kiln-boot")/ floor $(tr '\n' ' ' <"$WORK/floor-boot")"
+if [ "$TAR1" = "$TAR2" ]; then echo "two exports: rootfs.tar.zst identical"; else echo "two exports: rootfs.tar.zst differs"; fi
+if [ "$DIFF_BYTES" = 0 ]; then
+  echo "two exports: disk.raw byte-identical"
+else
+  echo "two exports: disk.raw differs in $DIFF_BYTES bytes; first offsets: $(tr '\n' ' ' <"$WORK/diff-offsets")"
+  cat "$WORK/table"
+fi

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Bootable disks: a definition asking for raw and qcow2 gets kiln's boot layer, a GPT disk with an
+# EFI system partition and an ext4 root, and a boot test in QEMU (OVMF, TCG) whose service, port,
+# boot_time and command tests run over SSH. Faults: a root_size too small, a guest that never
+# signals ready, a disk changed after the build, kiln killed during a boot test; none leaves a
+# qemu, an overlay or a key behind.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_mirror
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 is not installed"
+[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || skip "ovmf is not installed"
+
+qemu_count() { pgrep -c qemu-system-x86 || true; }
+BEFORE=$(qemu_count)
+expect_no_machine_left() {
+  [ "$(qemu_count)" = "$BEFORE" ] || { ps -ef | grep '[q]emu-system'; fail "a qemu survived: $1"; }
+  if find "$KILN_CACHE_DIR/tmp" -name 'machine-*' 2>/dev/null | grep . ; then
+    fail "a machine folder (overlay, key) was left: $1"
+  fi
+}
+
+DEF="$WORK/def"
+write_image() { # write_image EXTRA_REQUIREMENTS
+  mkdir -p "$DEF"
+  cat >"$DEF/image.yaml" <<YAML
+name: disk-it
+version: 0.3.0
+base: {bootstrap: {variant: minbase}}
+$1
+steps:
+  - name: agent
+    shell: useradd --create-home --shell /bin/bash azdo
+tests:
+  - boot: true
+  - {service: ssh, active: true}
+  - {port: 22}
+  - {boot_time: 10m}
+  - {name: the agent logs in, command: id -un, as: azdo, stdout: '^azdo$'}
+  - {name: fstab mounts the ESP by label, command: grep -q 'LABEL=KILN-ESP /boot/efi' /etc/fstab}
+outputs: [rootfs, raw, qcow2]
+YAML
+}
+
+step "a root_size too small is refused with the size needed"
+write_image "requirements: {storage: {root_size: 64M}}"
+OUT="$WORK/image"
+expect_exit 3 -- "$KILN" build "$DEF/image.yaml" --out "$OUT"
+expect_in "$WORK/err" "is too small for the image: its root needs at least"
+expect_no_image "$OUT"
+[ ! -e "$OUT/disk.raw" ] || fail "a disk was left after a failed build"
+expect_cache_clean
+
+step "a disk bakes, boots under OVMF and passes its booted tests"
+write_image ""
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$OUT"
+cat "$OUT"/logs/*-kiln-boot.log >"$WORK/boot-layer.log"
+expect_in "$WORK/boot-layer.log" "kiln adds linux-image-cloud-amd64"
+expect_in "$WORK/out" "qcow2"
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+m = json.load(open(out + "/manifest.json"))
+disks = {o["name"]: o for o in m["outputs"] if o.get("format")}
+assert set(disks) == {"raw", "qcow2"}, disks
+assert disks["raw"]["virtual_size"] == disks["qcow2"]["virtual_size"] > 0
+assert m["tests"]["failed"] == 0 and m["tests"]["total"] >= 6, m["tests"]
+r = json.load(open(out + "/tests/results.json"))
+booted = [t for t in r["tests"] if t.get("step") == "boot"]
+assert len(booted) == 5 and all(t["passed"] for t in booted), booted
+PY
+expect_in "$OUT/tests/junit.xml" "boot"
+sfdisk --dump "$OUT/disk.raw" >"$WORK/table"
+expect_in "$WORK/table" "label: gpt"
+expect_in "$WORK/table" "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+offset=$(awk -F'[=,]' '/name="root"/ {print $2 * 512}' "$WORK/table")
+e2fsck -fn "$OUT/disk.raw?offset=$offset" >"$WORK/fsck" 2>&1 || { cat "$WORK/fsck"; fail "e2fsck"; }
+[ "$(qemu-img info --output=json "$OUT/disk.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["format"])')" = qcow2 ]
+expect_no_machine_left "after a passing boot test"
+
+step "a rebuild with no change neither writes nor boots the disk again"
+sum=$(sha256sum <"$OUT/disk.raw")
+expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$OUT"
+cat "$OUT"/logs/*-boot-test.log >"$WORK/boot-test.log"
+expect_in "$WORK/boot-test.log" "boot test results from the cache"
+[ "$(sha256sum <"$OUT/disk.raw")" = "$sum" ] || fail "the disk changed"
+
+step "a guest that does not signal ready in time: the console is shown and kept"
+expect_exit 1 -- "$KILN" test "$OUT" --boot --boot-timeout 3s
+expect_in "$WORK/err" "gave no ready signal within 3 s"
+expect_in "$WORK/err" "last lines of the serial console"
+[ -e "$OUT/logs/boot-console.log" ] || fail "the console log was not kept"
+expect_no_machine_left "after a boot timeout"
+
+step "kiln killed during a boot test leaves no qemu; the next run removes its folder"
+"$KILN" test "$OUT" --boot >"$WORK/killed.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 60); do [ "$(qemu_count)" != "$BEFORE" ] && break; sleep 0.5; done
+sleep 3
+kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
+for _ in $(seq 1 20); do [ "$(qemu_count)" = "$BEFORE" ] && break; sleep 0.5; done
+[ "$(qemu_count)" = "$BEFORE" ] || fail "qemu outlived a killed kiln"
+expect_exit 1 -- "$KILN" test "$OUT" --boot --boot-timeout 1s
+expect_no_machine_left "after the run that follows a SIGKILL"
+
+step "Ctrl-C during a boot test stops the machine"
+"$KILN" test "$OUT" --boot >"$WORK/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 60); do [ "$(qemu_count)" != "$BEFORE" ] && break; sleep 0.5; done
+sleep 3
+kill -INT "$pid"; code=0; wait "$pid" || code=$?
+[ "$code" = 130 ] || { cat "$WORK/int.out"; fail "kiln test exited $code after SIGINT, not 130"; }
+expect_no_machine_left "after SIGINT"
+
+step "a disk changed after the build is refused"
+printf 'x' | dd of="$OUT/disk.raw" bs=1 seek=4096 conv=notrunc status=none
+expect_exit 4 -- "$KILN" test "$OUT" --boot
+expect_in "$WORK/err" "does not match the manifest"
+expect_no_machine_left "after a refused disk"
+echo "disk: all passed"
