@@ -11,6 +11,7 @@
 #include "bake/export.hpp"
 #include "bake/exporters/registry.hpp"
 #include "bake/inputs.hpp"
+#include "bake/kept.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/manifest_builder.hpp"
 #include "bake/plan.hpp"
@@ -86,6 +87,20 @@ public:
 
   Expected<BuildResult> run()
   {
+    auto result = run_phases();
+    if (!result && options_.keep_on_error && lock_fd_ >= 0)
+      return keep_failed_tree(std::move(result).error());
+    return result;
+  }
+
+private:
+  struct PhaseName {
+    std::string name;
+    std::string kind;
+  };
+
+  Expected<BuildResult> run_phases()
+  {
     auto start = Clock::now();
     auto refresh = refresh_from(def_, options_);
     if (!refresh)
@@ -125,11 +140,32 @@ public:
     return result;
   }
 
-private:
-  struct PhaseName {
-    std::string name;
-    std::string kind;
-  };
+  // --on-error=abort: the layers the failure happened on (and the failed step's own changes)
+  // stay for `kiln shell OUT`.
+  Error keep_failed_tree(Error error)
+  {
+    if (layers_.empty()) {
+      error.hint += std::string(error.hint.empty() ? "" : "; ") +
+                    "no tree was kept: the base layer did not finish";
+      return error;
+    }
+    KeptTree kept;
+    for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
+      kept.layers.push_back(it->key);
+    kept.has_changes = kept_changes_;
+    kept.step = failed_phase_;
+    kept.error = error.message;
+    kept.cache_dir = cache_.dir().string();
+    kept.created = static_cast<int64_t>(std::time(nullptr));
+    if (Status written = write_kept(out_, kept); !written)
+      return error;
+    std::string what = kept_changes_ ? "the tree of the failed step (with its changes so far)"
+                                     : "the tree the failure happened on";
+    error.hint += std::string(error.hint.empty() ? "" : "; ") + what + " is kept: kiln shell " +
+                  out_.string() +
+                  " opens a shell in it; the next build into that folder discards it";
+    return error;
+  }
 
   Status prepare_out()
   {
@@ -147,6 +183,7 @@ private:
     // The outputs stay until the export replaces them (the manifest goes first, so they never
     // look finished): an unchanged output is the cached export's own hard link, kept as it is.
     KILN_TRY(image::out::clear(out_, {}));
+    KILN_TRY(discard_kept(cache_.dir(), out_)); // an earlier failed bake's tree
     KILN_TRY(util::remove_tree(scratch_));
     return util::make_dirs(scratch_ / "merged");
   }
@@ -169,6 +206,8 @@ private:
     double seconds = std::chrono::duration<double>(Clock::now() - phase_start_).count();
     Outcome outcome = !status ? Outcome::failed : cached_phase_ ? Outcome::cached : Outcome::built;
     observer_.phase_finished(current, outcome, seconds, why_);
+    if (!status)
+      failed_phase_ = current.name;
     const char* outcomes[] = {"built", "cached", "failed"};
     timings_.push_back({{"name", current.name},
                         {"kind", current.kind},
@@ -336,7 +375,11 @@ private:
                        ? build_on_stack(nullptr, index, log)
                        : build_on_stack(step_for(index), index, log);
     if (!built) {
-      cache_.discard(*pending_);
+      if (options_.keep_on_error &&
+          keep_changes(cache_.dir(), out_, pending_->dir)) // for `kiln shell OUT`
+        kept_changes_ = true;
+      else
+        cache_.discard(*pending_);
       pending_.reset();
       return std::move(built).error();
     }
@@ -541,6 +584,8 @@ private:
   std::vector<check::TestResult> test_results_;
   std::string export_key_;
   bool finished_ = false;
+  bool kept_changes_ = false;
+  std::string failed_phase_;
   std::optional<ExportResult> exported_;
   std::vector<image::Tool> tools_;
   nlohmann::json timings_ = nlohmann::json::array();

@@ -18,6 +18,8 @@ struct BuildOptions {
   std::optional<std::string> refresh;
   int64_t max_age =
       kDefaultMaxAge; // seconds; base, package and ansible layers older than this are rebuilt
+  // --on-error=abort: a failed bake keeps its tree for `kiln shell OUT` (bake/kept.hpp).
+  bool keep_on_error = false;
 };
 
 } // namespace kiln::bake

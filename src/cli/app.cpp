@@ -52,6 +52,7 @@ static const char* kFooter = R"(Examples:
   sudo ./scripts/bake-example.sh     # builds kiln, bakes examples/linux-agent
   sudo kiln build image.yaml --out out/my-agent
   sudo kiln test out/my-agent        # its tests again, without rebuilding
+  sudo kiln shell out/my-agent       # a shell in the image (or where a bake failed)
   kiln diff out/agent-1.0 out/agent-1.1 --markdown   # release notes
   kiln schema > kiln-image.schema.json
   kiln cache ls
@@ -131,10 +132,10 @@ int run(int argc, char** argv)
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
   std::vector<Command> commands = {
-      add_validate(app), add_schema(app),  add_build(app),  add_test(app),    add_diff(app),
-      add_cache(app),    add_catalog(app), add_key(app),    add_publish(app), add_pull(app),
-      add_verify(app),   add_promote(app), add_revoke(app), add_ls(app),      add_show(app),
-      add_gc(app),       add_store(app),   add_config(app)};
+      add_validate(app), add_schema(app), add_build(app),   add_test(app),   add_shell(app),
+      add_diff(app),     add_cache(app),  add_catalog(app), add_key(app),    add_publish(app),
+      add_pull(app),     add_verify(app), add_promote(app), add_revoke(app), add_ls(app),
+      add_show(app),     add_gc(app),     add_store(app),   add_config(app)};
   // `kiln key generate --help` shows the examples of `kiln key`, not kiln's own, which a
   // nested command would otherwise inherit.
   for (const auto& command : commands) {

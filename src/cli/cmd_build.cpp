@@ -26,6 +26,7 @@ struct BuildCliOptions {
   bool explain = false;
   std::optional<std::string> refresh;
   std::string max_age;
+  std::string on_error = "cleanup";
 };
 
 int interrupted_exit()
@@ -109,6 +110,7 @@ int run_build(const BuildCliOptions& options)
   if (options.source_date_epoch >= 0)
     build_options.source_date_epoch = options.source_date_epoch;
   build_options.refresh = options.refresh;
+  build_options.keep_on_error = options.on_error == "abort";
   build_options.max_age = util::parse_duration(settings->max_age).value_or(bake::kDefaultMaxAge);
   if (options.explain) {
     auto layers = bake::explain(definition, build_options);
@@ -156,6 +158,10 @@ Command add_build(CLI::App& app)
   sub->add_option("--source-date-epoch", options->source_date_epoch,
                   "Clamp file times to this Unix time (default: $SOURCE_DATE_EPOCH, else the "
                   "base layer's: the time of the commit that last changed base:)");
+  sub->add_option("--on-error", options->on_error,
+                  "cleanup (default): a failed bake leaves only its logs; abort: it also keeps "
+                  "the failed tree for `kiln shell OUT`")
+      ->check(CLI::IsMember({"cleanup", "abort"}));
   sub->add_flag("--verbose,-v", options->verbose, "Show every command as it runs");
   sub->add_flag("--json", options->json, "Print the result and manifest as JSON on stdout");
   sub->footer(R"(Writes OUT/rootfs.tar.zst, OUT/manifest.json (written last: a folder with a
@@ -163,7 +169,8 @@ manifest is complete), OUT/sbom.cdx.json (CycloneDX 1.5), OUT/software-report.md
 and .json, OUT/report.html, OUT/files.json, OUT/timings.json, OUT/tests/junit.xml
 when the definition has tests, and OUT/logs/NN-step.log. On failure it names the
 step, shows the last 20 lines of its log and exits non-zero; Ctrl-C stops the build
-and leaves nothing mounted or running.
+and leaves nothing mounted or running. With --on-error=abort the failed step's tree
+(the layers below it and its changes so far) is kept: `kiln shell OUT` enters it.
 
 Each step's result is a layer in the cache, keyed by the layer below it, the step
 and the content of every file it reads: a rebuild runs only the steps whose inputs
@@ -174,6 +181,8 @@ Examples:
   sudo kiln build image.yaml --explain          # what would be rebuilt, and why
   sudo kiln build image.yaml --refresh tools    # rebuild from step 'tools' on
   sudo kiln build image.yaml --refresh all      # fresh package lists and packages
+  sudo kiln build image.yaml --on-error=abort   # a failure keeps the tree: then
+  sudo kiln shell out/NAME                      # a shell where the step failed
   sudo kiln build image.yaml --out /srv/images/agent --verbose
   sudo SOURCE_DATE_EPOCH=1700000000 kiln build image.yaml --json | jq .manifest.outputs)");
   return {sub, [options] { return run_build(*options); }};

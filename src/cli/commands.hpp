@@ -38,6 +38,7 @@ Command add_show(CLI::App& app);
 Command add_gc(CLI::App& app);
 Command add_store(CLI::App& app);
 Command add_config(CLI::App& app);
+Command add_shell(CLI::App& app);
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);

@@ -57,6 +57,7 @@ struct RunOptions {
   std::filesystem::path controller_root;
   std::vector<Bind> host_binds;
   Network network = Network::isolated;
+  bool interactive = false; // the command gets kiln's terminal (util::ProcessSpec::interactive)
 };
 
 } // namespace kiln::sandbox

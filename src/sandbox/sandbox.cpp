@@ -191,6 +191,7 @@ util::ProcessSpec tree_spec(const RunOptions& options)
   spec.env = options.env;
   spec.namespaces = kNamespaces;
   spec.timeout_seconds = options.timeout_seconds;
+  spec.interactive = options.interactive;
   spec.before_namespaces = [&options] { return enter_network(options.network); };
   spec.in_child = [&options] { return enter_tree(options); };
   return spec;

@@ -97,13 +97,21 @@ void die_with_parent(pid_t parent)
     ::_exit(128 + SIGKILL);
 }
 
-[[noreturn]] void start_child(const ProcessSpec& spec, pid_t parent, int output_fd, int error_fd)
+// Makes `group` the terminal's foreground process group, when stdin is a terminal.
+void take_terminal(pid_t group)
 {
-  die_with_parent(parent);
-  ::setpgid(0, 0);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGHUP, SIG_DFL);
+  if (!::isatty(STDIN_FILENO))
+    return;
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTTOU); // a background group may not set it otherwise
+  ::sigprocmask(SIG_BLOCK, &block, &old);
+  ::tcsetpgrp(STDIN_FILENO, group);
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+}
+
+void redirect_output(const ProcessSpec& spec, int output_fd)
+{
   int null_fd = ::open("/dev/null", O_RDONLY);
   ::dup2(null_fd, STDIN_FILENO);
   ::dup2(output_fd, STDOUT_FILENO);
@@ -112,6 +120,20 @@ void die_with_parent(pid_t parent)
     ::dup2(null_out, STDERR_FILENO);
   } else {
     ::dup2(output_fd, STDERR_FILENO);
+  }
+}
+
+[[noreturn]] void start_child(const ProcessSpec& spec, pid_t parent, int output_fd, int error_fd)
+{
+  die_with_parent(parent);
+  ::setpgid(0, 0);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
+  if (spec.interactive) {
+    take_terminal(::getpgrp());
+  } else {
+    redirect_output(spec, output_fd);
   }
   // Only stdin, stdout and stderr reach the command: whatever kiln inherited or opened goes at
   // exec. (Some programs care: mmdebstrap hands apt a descriptor that dash can only use below 10.)
@@ -284,6 +306,8 @@ Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* ob
   Waiter waiter{pid, output_pipe[0], observer, spec.timeout_seconds};
   ProcessResult result = waiter.wait();
   ::close(output_pipe[0]);
+  if (spec.interactive)
+    take_terminal(::getpgrp()); // the terminal is kiln's again
 
   std::string setup_failure;
   char buffer[1024];

@@ -43,6 +43,10 @@ struct ProcessSpec {
   std::function<int()> child_main;
   double timeout_seconds = 0;  // 0: none
   bool discard_stderr = false; // only stdout is read (for commands whose output is a value)
+  // The child keeps kiln's stdin, stdout and stderr and, on a terminal, becomes its foreground
+  // process group until it exits (so that Ctrl-C reaches it, not kiln): for `kiln shell`. The
+  // observer then sees no lines.
+  bool interactive = false;
 };
 
 struct ProcessResult {

@@ -2,8 +2,9 @@
 # Bootable disks: a definition asking for raw and qcow2 gets kiln's boot layer, a GPT disk with an
 # EFI system partition and an ext4 root, and a boot test in QEMU (OVMF, TCG) whose service, port,
 # boot_time and command tests run over SSH. Faults: a root_size too small, a guest that never
-# signals ready, a disk changed after the build, kiln killed during a boot test; none leaves a
-# qemu, an overlay or a key behind.
+# signals ready, a disk changed after the build, kiln killed during a boot test, an sshd that
+# refuses the key, a kernel package the sources do not offer; none leaves a qemu, an overlay or a
+# key behind.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_mirror
@@ -116,4 +117,32 @@ printf 'x' | dd of="$OUT/disk.raw" bs=1 seek=4096 conv=notrunc status=none
 expect_exit 4 -- "$KILN" test "$OUT" --boot
 expect_in "$WORK/err" "does not match the manifest"
 expect_no_machine_left "after a refused disk"
+step "an image whose sshd refuses kiln's key fails its boot test with that reason"
+mkdir -p "$WORK/nokey"
+sed 's|^steps:|steps:\n  - name: no-keys\n    shell: mkdir -p /etc/ssh/sshd_config.d \&\& echo "PubkeyAuthentication no" >/etc/ssh/sshd_config.d/50-no-keys.conf|' \
+  "$DEF/image.yaml" >"$WORK/nokey/image.yaml"
+expect_exit 1 -- "$KILN" build "$WORK/nokey/image.yaml" --out "$WORK/nokey-out"
+expect_in "$WORK/err" "the machine refused kiln's SSH key"
+expect_in "$WORK/err" "Permission denied"
+expect_no_image "$WORK/nokey-out"
+expect_no_machine_left "after a refused key"
+
+step "a kernel package the image's sources do not offer: the boot layer says which"
+mkdir -p "$WORK/nokernel"
+cat >"$WORK/nokernel/image.yaml" <<'YAML'
+name: disk-it-nokernel
+version: 0.1.0
+base: {bootstrap: {variant: minbase}}
+steps:
+  - name: hide-kernels
+    shell: |
+      printf 'Package: linux-image-*\nPin: release *\nPin-Priority: -1\n' >/etc/apt/preferences.d/no-kernel
+outputs: [rootfs, raw]
+YAML
+expect_exit 1 -- "$KILN" build "$WORK/nokernel/image.yaml" --out "$WORK/nokernel-out"
+expect_in "$WORK/err" "kiln's boot layer could not install linux-image-cloud-amd64"
+expect_in "$WORK/err" "has no installation candidate"
+expect_no_image "$WORK/nokernel-out"
+[ ! -e "$WORK/nokernel-out/disk.raw" ] || fail "a disk was left after a failed build"
+expect_cache_clean
 echo "disk: all passed"

@@ -68,7 +68,7 @@ expect_in "$WORK/err" "hint: a disk is full: check free space (df) on the cache'
 
 step "a failing shell step names the step, shows its log tail, exit 1"
 write_definition "$WORK/shell" "  - name: prepare
-    shell: 'echo prepared'
+    shell: 'echo prepared; echo mark >/etc/prepared-mark'
   - name: broken
     shell:
       run: |
@@ -84,6 +84,39 @@ expect_in "$WORK/shell-out/logs/03-prepare.log" "prepared"
 if grep -qx "never printed" "$WORK/shell-out/logs/04-broken.log"; then fail "set -e was not in force"; fi
 expect_no_image "$WORK/shell-out"
 expect_nothing_left "$WORK" "$WORK/shell-out"
+expect_cache_clean
+
+step "--on-error=abort keeps the failed tree; kiln shell enters it, and a later build drops it"
+expect_exit 1 -- "$KILN" build "$WORK/shell/image.yaml" --out "$WORK/kept-out" --on-error=abort
+expect_in "$WORK/err" "is kept: kiln shell $WORK/kept-out opens a shell in it"
+expect_no_image "$WORK/kept-out"
+expect_exit 0 -- "$KILN" shell "$WORK/kept-out" -- sh -c 'cat /etc/prepared-mark; ls /'
+expect_exit 7 -- "$KILN" shell "$WORK/kept-out" -- sh -c 'echo fixed >/etc/fixed-by-hand; exit 7'
+expect_exit 0 -- "$KILN" shell "$WORK/kept-out" -- cat /etc/fixed-by-hand
+expect_in "$WORK/out" "fixed"
+echo 'echo "in the tree as $(id -u)"; exit 3' >"$WORK/shell-input"
+code=0; "$KILN" shell "$WORK/kept-out" <"$WORK/shell-input" >"$WORK/out" 2>&1 || code=$?
+[ "$code" = 3 ] || { cat "$WORK/out"; fail "a login shell's exit status: $code, expected 3"; }
+expect_in "$WORK/out" "in the tree as 0"
+kept=$(ls "$KILN_CACHE_DIR/kept")
+cp "$WORK/kept-out/kept.json" "$WORK/kept.json.good"
+python3 - "$WORK/kept-out/kept.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1])); doc["layers"] = ["../../../../etc"]
+json.dump(doc, open(sys.argv[1], "w"))
+PY
+expect_exit 4 -- "$KILN" shell "$WORK/kept-out" -- true
+expect_in "$WORK/err" "'../../../../etc' is not a layer key"
+cp "$WORK/kept.json.good" "$WORK/kept-out/kept.json"
+sed -i 's/false/true/' "$WORK/shell/image.yaml"
+expect_exit 0 -- "$KILN" build "$WORK/shell/image.yaml" --out "$WORK/kept-out" --on-error=abort
+[ ! -e "$WORK/kept-out/kept.json" ] && [ ! -e "$KILN_CACHE_DIR/kept/$kept" ] ||
+  fail "a successful build left the earlier kept tree"
+expect_exit 1 -- "$KILN" shell "$WORK/kept-out" -- touch /etc/new-file
+expect_in "$WORK/err" "Read-only file system"
+expect_exit 0 -- "$KILN" shell "$WORK/kept-out" --write -- touch /etc/new-file
+expect_exit 1 -- "$KILN" shell "$WORK/kept-out" -- test -e /etc/new-file
+expect_nothing_left "$WORK" "$WORK/kept-out"
 expect_cache_clean
 
 step "a package that does not exist, exit 1 with a hint naming it"
