@@ -55,27 +55,60 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data)
   return to_hex(digest, length);
 }
 
+// Hashes bytes [from, to) of `fd`; a file that ends sooner ends the hash there.
+static Status hash_range(int fd, off_t from, off_t to, std::vector<char>& buffer, Sha256& hash,
+                         const std::filesystem::path& path)
+{
+  while (from < to) {
+    size_t want =
+        static_cast<size_t>(std::min<off_t>(to - from, static_cast<off_t>(buffer.size())));
+    ssize_t n = ::pread(fd, buffer.data(), want, from);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return errno_error("cannot read", path.string(), errno, ExitCode::input);
+    if (n == 0)
+      break;
+    hash.update(buffer.data(), static_cast<size_t>(n));
+    from += n;
+  }
+  return ok_status();
+}
+
+// A sparse file's holes (a disk image is mostly holes) are hashed as the zeros they read as,
+// without reading them.
 static Status hash_file_into(const std::filesystem::path& path, Sha256& hash)
 {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno_error("cannot read", path.string(), errno, ExitCode::input);
-  std::vector<char> buffer(1 << 16);
-  while (true) {
-    ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return errno_error("cannot read", path.string(), err, ExitCode::input);
-    }
-    if (n == 0)
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return errno_error("cannot read", path.string(), err, ExitCode::input);
+  }
+  static const std::vector<char> zeros(1 << 20);
+  std::vector<char> buffer(1 << 20);
+  Status status = ok_status();
+  off_t end = st.st_size;
+  off_t pos = 0;
+  while (status && pos < end) {
+    off_t data = ::lseek(fd, pos, SEEK_DATA);
+    if (data < 0)
+      data = errno == ENXIO ? end : pos; // ENXIO: only a hole is left; else no hole support
+    for (; pos < data; pos += std::min<off_t>(data - pos, static_cast<off_t>(zeros.size())))
+      hash.update(zeros.data(), static_cast<size_t>(std::min<off_t>(data - pos, zeros.size())));
+    if (pos >= end)
       break;
-    hash.update(buffer.data(), static_cast<size_t>(n));
+    off_t hole = ::lseek(fd, pos, SEEK_HOLE);
+    if (hole < 0 || hole > end)
+      hole = end;
+    status = hash_range(fd, pos, hole, buffer, hash, path);
+    pos = hole;
   }
   ::close(fd);
-  return ok_status();
+  return status;
 }
 
 Expected<std::string> sha256_file(const std::filesystem::path& path)

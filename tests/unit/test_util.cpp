@@ -82,6 +82,30 @@ TEST(hash, sha256_of_known_inputs)
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(hash, a_sparse_file_hashes_as_the_bytes_it_reads_as)
+{
+  using namespace kiln::util;
+  kiln::test::TempDir dir("sparse");
+  auto file = dir.path() / "disk.img";
+  // A hole at the start, data in the middle, holes between and at the end (past 1 MiB chunks).
+  std::string bytes(5 << 20, '\0');
+  for (size_t i = (3 << 20) / 2; i < (3 << 20) / 2 + 70000; ++i)
+    bytes[i] = static_cast<char>('a' + i % 26);
+  bytes[(4 << 20) + 3] = 'z';
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(bytes.size())), 0);
+  ASSERT_EQ(::pwrite(fd, bytes.data() + (3 << 20) / 2, 70000, (3 << 20) / 2), 70000);
+  ASSERT_EQ(::pwrite(fd, bytes.data() + (4 << 20) + 3, 1, (4 << 20) + 3), 1);
+  ::close(fd);
+  EXPECT_EQ(*sha256_file(file), sha256_hex(bytes));
+  bytes.resize(100);
+  ASSERT_TRUE(write_file_atomic(file, bytes)); // no holes at all
+  EXPECT_EQ(*sha256_file(file), sha256_hex(bytes));
+  ASSERT_TRUE(write_file_atomic(file, ""));
+  EXPECT_EQ(*sha256_file(file), sha256_hex(""));
+}
+
 TEST(hash, tree_digest_changes_with_content_names_and_modes)
 {
   kiln::test::TempDir dir("tree");

@@ -84,15 +84,18 @@ public:
                               (output ? ": " + util::trim_copy(*output) : std::string()));
       }
     }
+    auto hashing = std::chrono::steady_clock::now();
     auto sha256 = util::sha256_file(out);
     if (!sha256)
       return std::move(sha256).error();
     uint64_t size = fs::file_size(out);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%s: %s, %s virtual, sha256 %s, written in %.2f s\n", file().c_str(),
+    double hash_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - hashing).count();
+    std::printf("%s: %s, %s virtual, sha256 %s (%.2f s), written in %.2f s\n", file().c_str(),
                 image::human_size(size).c_str(), image::human_size(disk->layout.disk_size).c_str(),
-                sha256->c_str(), seconds);
+                sha256->c_str(), hash_seconds, seconds);
     std::fflush(stdout);
     return image::OutputFile{name(), file(), *sha256, size, name(), disk->layout.disk_size};
   }
