@@ -1,27 +1,23 @@
 #include "bake/builder.hpp"
 
 #include "bake/boot_layer.hpp"
-#include "bake/boot_test.hpp"
 #include "bake/bootstrap.hpp"
+#include "bake/builder_impl.hpp"
 #include "bake/cache_layout.hpp"
 #include "bake/deb_cache.hpp"
 #include "bake/decision.hpp"
 #include "bake/diagnose.hpp"
 #include "bake/epoch.hpp"
-#include "bake/export.hpp"
 #include "bake/exporters/registry.hpp"
 #include "bake/inputs.hpp"
 #include "bake/kept.hpp"
 #include "bake/layer_cache.hpp"
-#include "bake/manifest_builder.hpp"
 #include "bake/plan.hpp"
 #include "bake/preflight.hpp"
-#include "bake/reports.hpp"
 #include "bake/requirements.hpp"
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
 #include "bake/tree_memo.hpp"
-#include "check/record.hpp"
 #include "check/runner.hpp"
 #include "check/tools.hpp"
 #include "image/out_dir.hpp"
@@ -41,559 +37,344 @@
 namespace kiln::bake {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
-namespace {
+Build::Build(const spec::Definition& definition, const BuildOptions& options,
+             BuildObserver& observer, LayerCache cache)
+    : def_(definition), options_(options), observer_(observer), cache_(std::move(cache)),
+      debs_(cache::at(cache_.dir(), cache::kDebs)), out_(options.out_dir),
+      scratch_(cache::scratch(cache_.dir(), "build"))
+{
+  phases_.push_back({"inputs", "inputs"});
+  phases_.push_back({"bootstrap", "bootstrap"});
+  if (!def_.requirements.empty())
+    phases_.push_back({"requirements", "requirements"});
+  for (const auto& step : def_.steps)
+    phases_.push_back({step.name, step.kind()});
+  if (spec::wants_disk(def_))
+    phases_.push_back({"kiln-boot", "boot"});
+  if (!def_.tests.empty())
+    phases_.push_back({"tests", "tests"});
+  if (!def_.report.empty())
+    phases_.push_back({"report", "report"});
+  phases_.push_back({"generalize", "generalize"});
+  phases_.push_back({"export", "export"});
+  if (def_.boot_test)
+    phases_.push_back({"boot-test", "tests"});
+}
 
-class Build {
-public:
-  Build(const spec::Definition& definition, const BuildOptions& options, BuildObserver& observer,
-        LayerCache cache)
-      : def_(definition), options_(options), observer_(observer), cache_(std::move(cache)),
-        debs_(cache::at(cache_.dir(), cache::kDebs)), out_(options.out_dir),
-        scratch_(cache::scratch(cache_.dir(), "build"))
-  {
-    phases_.push_back({"inputs", "inputs"});
-    phases_.push_back({"bootstrap", "bootstrap"});
-    if (!def_.requirements.empty())
-      phases_.push_back({"requirements", "requirements"});
-    for (const auto& step : def_.steps)
-      phases_.push_back({step.name, step.kind()});
-    if (spec::wants_disk(def_))
-      phases_.push_back({"kiln-boot", "boot"});
-    if (!def_.tests.empty())
-      phases_.push_back({"tests", "tests"});
-    if (!def_.report.empty())
-      phases_.push_back({"report", "report"});
-    phases_.push_back({"generalize", "generalize"});
-    phases_.push_back({"export", "export"});
-    if (def_.boot_test)
-      phases_.push_back({"boot-test", "tests"});
+Build::~Build()
+{
+  if (pending_)
+    cache_.discard(*pending_);
+  if (lock_fd_ >= 0 && !finished_) { // a failed build leaves no output, old or new
+    std::error_code ec;
+    for (const auto& name : all_output_files())
+      fs::remove(out_ / name, ec);
   }
+  (void)util::remove_tree(scratch_);
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
+}
 
-  ~Build()
-  {
-    if (pending_)
-      cache_.discard(*pending_);
-    if (lock_fd_ >= 0 && !finished_) { // a failed build leaves no output, old or new
-      std::error_code ec;
-      for (const auto& name : all_output_files())
-        fs::remove(out_ / name, ec);
-    }
-    (void)util::remove_tree(scratch_);
-    if (lock_fd_ >= 0)
-      ::close(lock_fd_);
+Expected<BuildResult> Build::run()
+{
+  auto result = run_phases();
+  if (!result && options_.keep_on_error && lock_fd_ >= 0)
+    return keep_failed_tree(std::move(result).error());
+  return result;
+}
+
+Expected<BuildResult> Build::run_phases()
+{
+  auto start = Clock::now();
+  auto refresh = refresh_from(def_, options_);
+  if (!refresh)
+    return std::move(refresh).error();
+  refresh_ = *refresh;
+  auto epoch = given_source_date_epoch(options_.source_date_epoch);
+  if (!epoch)
+    return std::move(epoch).error();
+  epoch_given_ = epoch->has_value();
+  epoch_ = epoch->value_or(0); // else the base layer's, settled in obtain_layer
+  KILN_TRY(prepare_out());
+  for (const auto& step : def_.steps) {
+    if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
+      cache_.hold("artifact-" + artifact->sha256); // kept from `kiln cache prune` while we run
   }
+  KILN_TRY(phase(1, [&](StepLog& log) { return resolve(log); }));
+  specs_ = layer_specs(def_, inputs_);
+  for (size_t i = 0; i < specs_.size(); ++i)
+    KILN_TRY(layer_phase(i));
+  int next = static_cast<int>(specs_.size()) + 2;
+  if (!def_.tests.empty())
+    KILN_TRY(phase(next++, [&](StepLog& log) { return run_image_tests(def_.tests, "", log); }));
+  if (!def_.report.empty())
+    KILN_TRY(phase(next++, [&](StepLog& log) { return collect_tools(log); }));
+  KILN_TRY(export_phases());
+  if (def_.boot_test)
+    KILN_TRY(
+        phase(static_cast<int>(phases_.size()), [&](StepLog& log) { return boot_phase(log); }));
+  BuildResult result;
+  result.out_dir = out_;
+  result.manifest_path = image::out::at(out_, image::out::kManifest);
+  result.manifest = manifest_;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.cached_layers = cached_;
+  result.built_layers = static_cast<int>(specs_.size()) - cached_;
+  finished_ = true;
+  return result;
+}
 
-  Expected<BuildResult> run()
-  {
-    auto result = run_phases();
-    if (!result && options_.keep_on_error && lock_fd_ >= 0)
-      return keep_failed_tree(std::move(result).error());
-    return result;
+Status Build::prepare_out()
+{
+  KILN_TRY(util::make_dirs(out_));
+  lock_fd_ =
+      ::open(image::out::at(out_, image::out::kLock).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    return make_error(ExitCode::environment, "another kiln build is writing to " + out_.string(),
+                      "wait for it to finish, or build into another folder with --out");
+  // What report.html compares the new image with, read before the old one is removed.
+  if (fs::exists(image::out::at(out_, image::out::kManifest))) {
+    if (auto facts = report::read_image_facts(out_))
+      earlier_ = std::move(*facts);
   }
+  // The outputs stay until the export replaces them (the manifest goes first, so they never
+  // look finished): an unchanged output is the cached export's own hard link, kept as it is.
+  KILN_TRY(image::out::clear(out_, {}));
+  KILN_TRY(discard_kept(cache_.dir(), out_)); // an earlier failed bake's tree
+  KILN_TRY(util::remove_tree(scratch_));
+  return util::make_dirs(scratch_ / "merged");
+}
 
-private:
-  struct PhaseName {
-    std::string name;
-    std::string kind;
-  };
-
-  Expected<BuildResult> run_phases()
-  {
-    auto start = Clock::now();
-    auto refresh = refresh_from(def_, options_);
-    if (!refresh)
-      return std::move(refresh).error();
-    refresh_ = *refresh;
-    auto epoch = given_source_date_epoch(options_.source_date_epoch);
-    if (!epoch)
-      return std::move(epoch).error();
-    epoch_given_ = epoch->has_value();
-    epoch_ = epoch->value_or(0); // else the base layer's, settled in obtain_layer
-    KILN_TRY(prepare_out());
-    for (const auto& step : def_.steps) {
-      if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body))
-        cache_.hold("artifact-" + artifact->sha256); // kept from `kiln cache prune` while we run
-    }
-    KILN_TRY(phase(1, [&](StepLog& log) { return resolve(log); }));
-    specs_ = layer_specs(def_, inputs_);
-    for (size_t i = 0; i < specs_.size(); ++i)
-      KILN_TRY(layer_phase(i));
-    int next = static_cast<int>(specs_.size()) + 2;
-    if (!def_.tests.empty())
-      KILN_TRY(phase(next++, [&](StepLog& log) { return run_image_tests(def_.tests, "", log); }));
-    if (!def_.report.empty())
-      KILN_TRY(phase(next++, [&](StepLog& log) { return collect_tools(log); }));
-    KILN_TRY(export_phases());
-    if (def_.boot_test)
-      KILN_TRY(
-          phase(static_cast<int>(phases_.size()), [&](StepLog& log) { return boot_phase(log); }));
-    BuildResult result;
-    result.out_dir = out_;
-    result.manifest_path = image::out::at(out_, image::out::kManifest);
-    result.manifest = manifest_;
-    result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    result.cached_layers = cached_;
-    result.built_layers = static_cast<int>(specs_.size()) - cached_;
-    finished_ = true;
-    return result;
-  }
-
-  // --on-error=abort: the layers the failure happened on (and the failed step's own changes)
-  // stay for `kiln shell OUT`.
-  Error keep_failed_tree(Error error)
-  {
-    if (layers_.empty()) {
-      error.hint += std::string(error.hint.empty() ? "" : "; ") +
-                    "no tree was kept: the base layer did not finish";
-      return error;
-    }
-    KeptTree kept;
-    for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
-      kept.layers.push_back(it->key);
-    kept.has_changes = kept_changes_;
-    kept.step = failed_phase_;
-    kept.error = error.message;
-    kept.cache_dir = cache_.dir().string();
-    kept.created = static_cast<int64_t>(std::time(nullptr));
-    if (Status written = write_kept(out_, kept); !written)
-      return error;
-    std::string what = kept_changes_ ? "the tree of the failed step (with its changes so far)"
-                                     : "the tree the failure happened on";
-    error.hint += std::string(error.hint.empty() ? "" : "; ") + what + " is kept: kiln shell " +
-                  out_.string() +
-                  " opens a shell in it; the next build into that folder discards it";
+Error Build::explain_failure(Error error, const Phase& current, const StepLog& log)
+{
+  diagnose(error, log.tail(), current.kind);
+  std::string label = current.name == current.kind
+                          ? "'" + current.name + "'"
+                          : "'" + current.name + "' (" + current.kind + ")";
+  error.message = "step " + std::to_string(current.number) + "/" + std::to_string(current.total) +
+                  " " + label + " failed: " + error.message;
+  if (log.tail().empty()) {
+    error.detail = "log: " + log.path().string();
     return error;
   }
+  error.detail =
+      "last " + std::to_string(log.tail().size()) + " lines of " + log.path().string() + ":";
+  for (const auto& line : log.tail())
+    error.detail += "\n  | " + line;
+  return error;
+}
 
-  Status prepare_out()
-  {
-    KILN_TRY(util::make_dirs(out_));
-    lock_fd_ =
-        ::open(image::out::at(out_, image::out::kLock).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
-      return make_error(ExitCode::environment, "another kiln build is writing to " + out_.string(),
-                        "wait for it to finish, or build into another folder with --out");
-    // What report.html compares the new image with, read before the old one is removed.
-    if (fs::exists(image::out::at(out_, image::out::kManifest))) {
-      if (auto facts = report::read_image_facts(out_))
-        earlier_ = std::move(*facts);
-    }
-    // The outputs stay until the export replaces them (the manifest goes first, so they never
-    // look finished): an unchanged output is the cached export's own hard link, kept as it is.
-    KILN_TRY(image::out::clear(out_, {}));
-    KILN_TRY(discard_kept(cache_.dir(), out_)); // an earlier failed bake's tree
-    KILN_TRY(util::remove_tree(scratch_));
-    return util::make_dirs(scratch_ / "merged");
+Status Build::resolve(StepLog& log)
+{
+  // Secrets first: one that cannot be resolved fails before anything is downloaded or built.
+  auto secrets = resolve_secrets(def_);
+  if (!secrets)
+    return std::move(secrets).error();
+  secrets_ = std::move(*secrets);
+  for (const auto& [name, value] : secrets_.values)
+    log.note("secret " + name + " resolved");
+  auto inputs = resolve_inputs(def_, cache_, true, log);
+  if (!inputs)
+    return std::move(inputs).error();
+  inputs_ = std::move(*inputs);
+  if (!secrets_.values.empty()) {
+    auto key = cache_.hmac_key();
+    if (!key)
+      return std::move(key).error();
+    inputs_.secret_hmacs = secret_hmacs(secrets_, *key);
   }
+  return ok_status();
+}
 
-  // Runs one phase with its log; `body` returns the outcome, or an error.
-  template <typename Body> Status phase(int number, Body&& body)
-  {
-    Phase current{number, static_cast<int>(phases_.size()), phases_[number - 1].name,
-                  phases_[number - 1].kind};
-    char prefix[16];
-    std::snprintf(prefix, sizeof prefix, "%02d-", number);
-    StepLog log(image::out::at(out_, image::out::kLogs) / (prefix + current.name + ".log"),
-                observer_);
-    log.set_redactor(&secrets_.redactor);
-    observer_.phase_started(current);
-    phase_start_ = Clock::now();
-    why_.clear();
-    cached_phase_ = false;
-    Status status = body(log);
-    double seconds = std::chrono::duration<double>(Clock::now() - phase_start_).count();
-    Outcome outcome = !status ? Outcome::failed : cached_phase_ ? Outcome::cached : Outcome::built;
-    observer_.phase_finished(current, outcome, seconds, why_);
-    if (!status)
-      failed_phase_ = current.name;
-    const char* outcomes[] = {"built", "cached", "failed"};
-    timings_.push_back({{"name", current.name},
-                        {"kind", current.kind},
-                        {"outcome", outcomes[static_cast<int>(outcome)]},
-                        {"seconds", seconds}});
-    if (status)
-      return status;
-    (void)check_logs(
-        secrets_,
-        image::out::at(out_, image::out::kLogs)); // a failed step's log may hold what it printed
-    Error error = explain_failure(std::move(status).error(), current, log);
-    for (std::string* text : {&error.message, &error.detail, &error.hint})
-      *text = secrets_.redactor.apply(*text);
-    return error;
-  }
+// The stack of finished layers, topmost first, relative to the layers folder.
+sandbox::Overlay Build::stack() const
+{
+  sandbox::Overlay overlay;
+  overlay.base_dir = cache_.layers_dir();
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
+    overlay.lower.push_back(it->key + "/tree");
+  return overlay;
+}
 
-  Error explain_failure(Error error, const Phase& current, const StepLog& log)
-  {
-    diagnose(error, log.tail(), current.kind);
-    std::string label = current.name == current.kind
-                            ? "'" + current.name + "'"
-                            : "'" + current.name + "' (" + current.kind + ")";
-    error.message = "step " + std::to_string(current.number) + "/" + std::to_string(current.total) +
-                    " " + label + " failed: " + error.message;
-    if (log.tail().empty()) {
-      error.detail = "log: " + log.path().string();
-      return error;
-    }
-    error.detail =
-        "last " + std::to_string(log.tail().size()) + " lines of " + log.path().string() + ":";
-    for (const auto& line : log.tail())
-      error.detail += "\n  | " + line;
-    return error;
-  }
+// The layers built so far, read-only, where tests and report commands look at them.
+sandbox::RunOptions Build::finished_tree() const
+{
+  sandbox::RunOptions tree;
+  tree.root = scratch_ / "merged";
+  tree.overlay = stack();
+  return tree;
+}
 
-  Status resolve(StepLog& log)
-  {
-    // Secrets first: one that cannot be resolved fails before anything is downloaded or built.
-    auto secrets = resolve_secrets(def_);
-    if (!secrets)
-      return std::move(secrets).error();
-    secrets_ = std::move(*secrets);
-    for (const auto& [name, value] : secrets_.values)
-      log.note("secret " + name + " resolved");
-    auto inputs = resolve_inputs(def_, cache_, true, log);
-    if (!inputs)
-      return std::move(inputs).error();
-    inputs_ = std::move(*inputs);
-    if (!secrets_.values.empty()) {
-      auto key = cache_.hmac_key();
-      if (!key)
-        return std::move(key).error();
-      inputs_.secret_hmacs = secret_hmacs(secrets_, *key);
-    }
-    return ok_status();
-  }
+// Runs tests on the layers built so far, read-only; their results go to OUT/tests at once, so
+// that a pipeline can publish them even when one fails.
+Status Build::run_image_tests(const std::vector<spec::ImageTest>& tests, const std::string& step,
+                              StepLog& log)
+{
+  fs::path scratch = scratch_ / "tests";
+  KILN_TRY(util::make_dirs(scratch));
+  auto results =
+      tree_test_results(cache_, layers_.back().digest, tests, step, finished_tree(), scratch, log);
+  (void)util::remove_tree(scratch);
+  if (!results)
+    return std::move(results).error();
+  KILN_TRY(add_test_results(*results));
+  bool failed = std::any_of(results->begin(), results->end(),
+                            [](const check::TestResult& r) { return !r.passed; });
+  if (failed)
+    return make_error(ExitCode::build_failed, check::summarize(*results),
+                      "see " + image::out::tests_at(out_, image::out::kJunit).string() +
+                          "; once fixed, kiln test OUT --definition FILE runs the tests alone");
+  log.note(check::summarize(*results));
+  return ok_status();
+}
 
-  // The stack of finished layers, topmost first, relative to the layers folder.
-  sandbox::Overlay stack() const
-  {
-    sandbox::Overlay overlay;
-    overlay.base_dir = cache_.layers_dir();
-    for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
-      overlay.lower.push_back(it->key + "/tree");
-    return overlay;
-  }
+// The software report's tool versions, from the finished tree.
+Status Build::collect_tools(StepLog& log)
+{
+  fs::path scratch = scratch_ / "report";
+  KILN_TRY(util::make_dirs(scratch));
+  auto tools =
+      tree_tool_versions(cache_, layers_.back().digest, def_.report, finished_tree(), scratch, log);
+  (void)util::remove_tree(scratch);
+  if (!tools)
+    return std::move(tools).error();
+  tools_ = std::move(*tools);
+  return ok_status();
+}
 
-  // The layers built so far, read-only, where tests and report commands look at them.
-  sandbox::RunOptions finished_tree() const
-  {
-    sandbox::RunOptions tree;
-    tree.root = scratch_ / "merged";
-    tree.overlay = stack();
-    return tree;
-  }
-
-  // Runs tests on the layers built so far, read-only; their results go to OUT/tests at once, so
-  // that a pipeline can publish them even when one fails.
-  Status run_image_tests(const std::vector<spec::ImageTest>& tests, const std::string& step,
-                         StepLog& log)
-  {
-    fs::path scratch = scratch_ / "tests";
-    KILN_TRY(util::make_dirs(scratch));
-    auto results = tree_test_results(cache_, layers_.back().digest, tests, step, finished_tree(),
-                                     scratch, log);
-    (void)util::remove_tree(scratch);
-    if (!results)
-      return std::move(results).error();
-    KILN_TRY(add_test_results(*results));
-    bool failed = std::any_of(results->begin(), results->end(),
-                              [](const check::TestResult& r) { return !r.passed; });
-    if (failed)
-      return make_error(ExitCode::build_failed, check::summarize(*results),
-                        "see " + image::out::tests_at(out_, image::out::kJunit).string() +
-                            "; once fixed, kiln test OUT --definition FILE runs the tests alone");
-    log.note(check::summarize(*results));
-    return ok_status();
-  }
-
-  // The software report's tool versions, from the finished tree.
-  Status collect_tools(StepLog& log)
-  {
-    fs::path scratch = scratch_ / "report";
-    KILN_TRY(util::make_dirs(scratch));
-    auto tools = tree_tool_versions(cache_, layers_.back().digest, def_.report, finished_tree(),
-                                    scratch, log);
-    (void)util::remove_tree(scratch);
-    if (!tools)
-      return std::move(tools).error();
-    tools_ = std::move(*tools);
-    return ok_status();
-  }
-
-  Status layer_phase(size_t index)
-  {
-    return phase(static_cast<int>(index) + 2, [&](StepLog& log) -> Status {
-      KILN_TRY(obtain_layer(index, log));
-      const spec::Step* step = step_for(index);
-      if (!step || step->tests.empty())
-        return ok_status();
-      return run_image_tests(step->tests, step->name, log);
-    });
-  }
-
-  // The layer behind phase `index`: from the cache, or built now.
-  Status obtain_layer(size_t index, StepLog& log)
-  {
-    std::string parent = layers_.empty() ? "" : layers_.back().digest;
-    Decision d =
-        decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
-    if (d.layer) {
-      log.note("cached layer " + d.key);
-      if (index == 0 && !epoch_given_) {     // the image takes its base's epoch: base_epoch_of
-        if (d.layer->source_date_epoch <= 0) // a base from before kiln kept one
-          KILN_TRY(cache_.record_epoch(*d.layer, base_epoch_of(def_)));
-        epoch_ = d.layer->source_date_epoch;
-      }
-      cached_phase_ = true;
-      ++cached_;
-      layers_.push_back(*d.layer);
+Status Build::layer_phase(size_t index)
+{
+  return phase(static_cast<int>(index) + 2, [&](StepLog& log) -> Status {
+    KILN_TRY(obtain_layer(index, log));
+    const spec::Step* step = step_for(index);
+    if (!step || step->tests.empty())
       return ok_status();
+    return run_image_tests(step->tests, step->name, log);
+  });
+}
+
+// The layer behind phase `index`: from the cache, or built now.
+Status Build::obtain_layer(size_t index, StepLog& log)
+{
+  std::string parent = layers_.empty() ? "" : layers_.back().digest;
+  Decision d = decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
+  if (d.layer) {
+    log.note("cached layer " + d.key);
+    if (index == 0 && !epoch_given_) {     // the image takes its base's epoch: base_epoch_of
+      if (d.layer->source_date_epoch <= 0) // a base from before kiln kept one
+        KILN_TRY(cache_.record_epoch(*d.layer, base_epoch_of(def_)));
+      epoch_ = d.layer->source_date_epoch;
     }
-    why_ = d.why;
-    if (index == 0 && !epoch_given_)
-      epoch_ = base_epoch_of(def_);
-    log.note("building layer " + d.key + ": " + d.why);
-    if (fs::exists(cache_.layers_dir() / d.key))
-      KILN_TRY(cache_.remove(d.key)); // stale: replaced by the one built now
-    auto layer = build_layer(index, d.key, log);
-    if (!layer)
-      return std::move(layer).error();
-    layers_.push_back(std::move(*layer));
+    cached_phase_ = true;
+    ++cached_;
+    layers_.push_back(*d.layer);
     return ok_status();
   }
+  why_ = d.why;
+  if (index == 0 && !epoch_given_)
+    epoch_ = base_epoch_of(def_);
+  log.note("building layer " + d.key + ": " + d.why);
+  if (fs::exists(cache_.layers_dir() / d.key))
+    KILN_TRY(cache_.remove(d.key)); // stale: replaced by the one built now
+  auto layer = build_layer(index, d.key, log);
+  if (!layer)
+    return std::move(layer).error();
+  layers_.push_back(std::move(*layer));
+  return ok_status();
+}
 
-  Expected<LayerMeta> build_layer(size_t index, const std::string& key, StepLog& log)
-  {
-    auto pending = cache_.begin(key);
-    if (!pending)
-      return std::move(pending).error();
-    pending_ = std::move(*pending);
-    const std::string& kind = specs_[index].kind;
-    Status built = kind == "bootstrap" || kind == "image" ? build_base(log)
-                   : kind == "requirements" || kind == "boot"
-                       ? build_on_stack(nullptr, index, log)
-                       : build_on_stack(step_for(index), index, log);
-    if (!built) {
-      if (options_.keep_on_error &&
-          keep_changes(cache_.dir(), out_, pending_->dir)) // for `kiln shell OUT`
-        kept_changes_ = true;
-      else
-        cache_.discard(*pending_);
-      pending_.reset();
-      return std::move(built).error();
-    }
-    LayerMeta meta;
-    meta.image = def_.name;
-    meta.step = specs_[index].step;
-    meta.kind = specs_[index].kind;
-    meta.inputs = recorded_inputs(specs_[index], layers_.empty() ? "" : layers_.back().digest);
-    meta.source_date_epoch = epoch_;
-    auto committed = cache_.commit(*pending_, meta);
+Expected<LayerMeta> Build::build_layer(size_t index, const std::string& key, StepLog& log)
+{
+  auto pending = cache_.begin(key);
+  if (!pending)
+    return std::move(pending).error();
+  pending_ = std::move(*pending);
+  const std::string& kind = specs_[index].kind;
+  Status built = kind == "bootstrap" || kind == "image" ? build_base(log)
+                 : kind == "requirements" || kind == "boot"
+                     ? build_on_stack(nullptr, index, log)
+                     : build_on_stack(step_for(index), index, log);
+  if (!built) {
+    if (options_.keep_on_error &&
+        keep_changes(cache_.dir(), out_, pending_->dir)) // for `kiln shell OUT`
+      kept_changes_ = true;
+    else
+      cache_.discard(*pending_);
     pending_.reset();
-    return committed;
+    return std::move(built).error();
   }
+  LayerMeta meta;
+  meta.image = def_.name;
+  meta.step = specs_[index].step;
+  meta.kind = specs_[index].kind;
+  meta.inputs = recorded_inputs(specs_[index], layers_.empty() ? "" : layers_.back().digest);
+  meta.source_date_epoch = epoch_;
+  auto committed = cache_.commit(*pending_, meta);
+  pending_.reset();
+  return committed;
+}
 
-  Status build_base(StepLog& log)
-  {
-    if (inputs_.parent) {
-      // The parent's rootfs, verified against its manifest in the inputs phase, as it was built.
-      fs::path tar = image::out::at(inputs_.parent->dir, image::out::kRootfsTar);
-      log.note("unpacking " + tar.string());
-      KILN_TRY(sandbox::extract_confined(tar, pending_->tree, 0, true, &log));
-    } else {
-      KILN_TRY(util::remove_tree(pending_->tree)); // mmdebstrap wants to create it
-      KILN_TRY(bootstrap(def_.base.bootstrap, pending_->tree, epoch_, &debs_, log));
-    }
-    fs::path policy = pending_->tree / "usr/sbin/policy-rc.d";
-    if (!fs::exists(fs::symlink_status(policy)))
-      KILN_TRY(util::write_file_atomic(policy, kPolicyRcD, 0755));
-    return ok_status();
+Status Build::build_base(StepLog& log)
+{
+  if (inputs_.parent) {
+    // The parent's rootfs, verified against its manifest in the inputs phase, as it was built.
+    fs::path tar = image::out::at(inputs_.parent->dir, image::out::kRootfsTar);
+    log.note("unpacking " + tar.string());
+    KILN_TRY(sandbox::extract_confined(tar, pending_->tree, 0, true, &log));
+  } else {
+    KILN_TRY(util::remove_tree(pending_->tree)); // mmdebstrap wants to create it
+    KILN_TRY(bootstrap(def_.base.bootstrap, pending_->tree, epoch_, &debs_, log));
   }
+  fs::path policy = pending_->tree / "usr/sbin/policy-rc.d";
+  if (!fs::exists(fs::symlink_status(policy)))
+    KILN_TRY(util::write_file_atomic(policy, kPolicyRcD, 0755));
+  return ok_status();
+}
 
-  // The base and requirements layers come before the steps'.
-  size_t first_step_index() const { return first_step_layer(def_); }
+// The definition's step behind layer `index`, or null for kiln's own layers.
+const spec::Step* Build::step_for(size_t index) const
+{
+  if (index < first_step_index() || index - first_step_index() >= def_.steps.size())
+    return nullptr;
+  return &def_.steps[index - first_step_index()];
+}
 
-  // The definition's step behind layer `index`, or null for kiln's own layers.
-  const spec::Step* step_for(size_t index) const
-  {
-    if (index < first_step_index() || index - first_step_index() >= def_.steps.size())
-      return nullptr;
-    return &def_.steps[index - first_step_index()];
-  }
-
-  // Runs a step (or, without one, kiln's requirements or boot layer) on the stack of layers built
-  // so far.
-  Status build_on_stack(const spec::Step* step, size_t index, StepLog& log)
-  {
-    fs::path scratch = scratch_ / ("step-" + std::to_string(index));
-    KILN_TRY(util::make_dirs(scratch));
-    sandbox::Overlay overlay = stack();
-    overlay.upper = pending_->tree.string();
-    overlay.work = pending_->work.string();
-    StepContext context{def_,
-                        inputs_,
-                        scratch_ / "merged",
-                        overlay,
-                        scratch,
-                        epoch_,
-                        &debs_,
-                        {},
-                        step && step->secret_env,
-                        step && step->offline,
-                        &sandbox_runner()};
-    if (!step) {
-      Status applied = specs_[index].kind == "boot"
-                           ? apply_boot_layer(context, machine(), log)
-                           : apply_requirements(def_.requirements, context, log);
-      (void)util::remove_tree(scratch);
-      return applied;
-    }
-    for (const auto& name : step->secrets)
-      context.secrets.emplace_back(name, secrets_.values.at(name));
-    Status status = run_step(*step, context, log);
+// Runs a step (or, without one, kiln's requirements or boot layer) on the stack of layers built
+// so far.
+Status Build::build_on_stack(const spec::Step* step, size_t index, StepLog& log)
+{
+  fs::path scratch = scratch_ / ("step-" + std::to_string(index));
+  KILN_TRY(util::make_dirs(scratch));
+  sandbox::Overlay overlay = stack();
+  overlay.upper = pending_->tree.string();
+  overlay.work = pending_->work.string();
+  StepContext context{def_,
+                      inputs_,
+                      scratch_ / "merged",
+                      overlay,
+                      scratch,
+                      epoch_,
+                      &debs_,
+                      {},
+                      step && step->secret_env,
+                      step && step->offline,
+                      &sandbox_runner()};
+  if (!step) {
+    Status applied = specs_[index].kind == "boot"
+                         ? apply_boot_layer(context, machine(), log)
+                         : apply_requirements(def_.requirements, context, log);
     (void)util::remove_tree(scratch);
-    if (status && !step->secrets.empty())
-      status = check_no_secret_in(secrets_, pending_->tree, "step '" + step->name + "'");
-    return status;
+    return applied;
   }
-
-  Status export_phases()
-  {
-    // The export is the last phase but for the boot test.
-    int count = static_cast<int>(phases_.size()) - (def_.boot_test ? 1 : 0);
-    auto exporters = exporters_for(def_);
-    if (!exporters)
-      return std::move(exporters).error();
-    std::string key = export_key(layers_.back().digest, epoch_, export_key_parts(*exporters));
-    export_key_ = key;
-    std::optional<ExportResult> exported;
-    KILN_TRY(phase(count - 1, [&](StepLog& log) -> Status {
-      exported = find_export(cache_, key, log);
-      if (exported) {
-        cached_phase_ = true;
-        return ok_status();
-      }
-      sandbox::Overlay overlay = stack();
-      overlay.upper = (scratch_ / "generalized").string();
-      overlay.work = (scratch_ / "generalize-work").string();
-      KILN_TRY(util::make_dirs(overlay.upper));
-      KILN_TRY(util::make_dirs(overlay.work));
-      return generalize_layers(overlay, scratch_ / "merged", log);
-    }));
-    return phase(count, [&](StepLog& log) -> Status {
-      if (!exported) {
-        sandbox::Overlay overlay = stack();
-        overlay.lower.insert(overlay.lower.begin(), (scratch_ / "generalized").string());
-        ExportJob job{&*exporters, epoch_, {&secrets_.redactor, nullptr}, layers_.back().digest};
-        if (!def_.requirements.security.baseline.empty())
-          job.checks.security = &def_.requirements.security;
-        auto made = export_layers(cache_, key, overlay, scratch_ / "merged", job, log);
-        if (!made)
-          return std::move(made).error();
-        exported = std::move(*made);
-      } else {
-        cached_phase_ = true;
-      }
-      KILN_TRY(copy_export(cache_, key, *exported, out_));
-      exported_ = *exported;
-      manifest_ = build_manifest(def_, inputs_, *exported, epoch_);
-      debs_.add_digests(manifest_.packages);
-      if (!test_results_.empty())
-        manifest_.tests = {{"total", test_results_.size()}, {"failed", 0}};
-      manifest_.tools = tools_;
-      std::string manifest = image::to_json(manifest_).dump(2) + "\n";
-      if (auto name = secrets_.redactor.find_in(manifest))
-        return make_error(ExitCode::build_failed, "secret '" + *name + "' reached the manifest");
-      KILN_TRY(check_logs(secrets_, image::out::at(out_, image::out::kLogs)));
-      KILN_TRY(write_all_reports(*exported));
-      return util::write_file_atomic(image::out::at(out_, image::out::kManifest), manifest);
-    });
-  }
-
-  // Adds results to the build's, and writes them all into OUT/tests.
-  Status add_test_results(const std::vector<check::TestResult>& results)
-  {
-    test_results_.insert(test_results_.end(), results.begin(), results.end());
-    return check::write_test_outputs(image::out::at(out_, image::out::kTests),
-                                     def_.name + " " + def_.version, check::plan_of(def_),
-                                     test_results_);
-  }
-
-  // After the export: the disk booted and the definition's tests run in it; the results join
-  // the others in OUT/tests, the manifest and the report.
-  Status boot_phase(StepLog& log)
-  {
-    auto results =
-        boot_test_image(def_, out_, cache_.exports_dir() / export_key_, scratch_ / "boot", log);
-    if (!results)
-      return std::move(results).error();
-    KILN_TRY(add_test_results(*results));
-    size_t failed = static_cast<size_t>(std::count_if(
-        results->begin(), results->end(), [](const check::TestResult& r) { return !r.passed; }));
-    manifest_.tests = {{"total", test_results_.size()}, {"failed", failed}};
-    KILN_TRY(write_all_reports(*exported_));
-    KILN_TRY(util::write_file_atomic(image::out::at(out_, image::out::kManifest),
-                                     image::to_json(manifest_).dump(2) + "\n"));
-    if (failed > 0)
-      return make_error(ExitCode::build_failed, "the booted disk " + check::summarize(*results));
-    return ok_status();
-  }
-
-  // The reports beside the tar. The export phase is still running: its time so far counts.
-  Status write_all_reports(const ExportResult& exported)
-  {
-    nlohmann::json timings = timings_;
-    timings.push_back(
-        {{"name", "export"},
-         {"kind", "export"},
-         {"outcome", cached_phase_ ? "cached" : "built"},
-         {"seconds", std::chrono::duration<double>(Clock::now() - phase_start_).count()}});
-    ReportInputs inputs{manifest_, exported.unowned, test_results_,
-                        timings,   earlier_,         "the previous build in this folder"};
-    if (!earlier_ && inputs_.parent) {
-      if (auto parent = report::read_image_facts(inputs_.parent->dir)) {
-        inputs.earlier = std::move(*parent);
-        inputs.earlier_label = "the parent image";
-      }
-    }
-    return write_reports(out_, inputs);
-  }
-
-  const spec::Definition& def_;
-  const BuildOptions& options_;
-  BuildObserver& observer_;
-  LayerCache cache_;
-  DebCache debs_;
-  fs::path out_;
-  fs::path scratch_;
-  std::vector<PhaseName> phases_;
-  std::vector<LayerSpec> specs_;
-  std::vector<LayerMeta> layers_;
-  std::optional<PendingLayer> pending_;
-  std::optional<size_t> refresh_;
-  int lock_fd_ = -1;
-  int64_t epoch_ = 0;
-  bool epoch_given_ = false;
-  int cached_ = 0;
-  bool cached_phase_ = false;
-  std::string why_;
-  Inputs inputs_;
-  Secrets secrets_;
-  image::Manifest manifest_;
-  std::vector<check::TestResult> test_results_;
-  std::string export_key_;
-  bool finished_ = false;
-  bool kept_changes_ = false;
-  std::string failed_phase_;
-  std::optional<ExportResult> exported_;
-  std::vector<image::Tool> tools_;
-  nlohmann::json timings_ = nlohmann::json::array();
-  Clock::time_point phase_start_;
-  std::optional<report::ImageFacts> earlier_;
-};
-
-} // namespace
+  for (const auto& name : step->secrets)
+    context.secrets.emplace_back(name, secrets_.values.at(name));
+  Status status = run_step(*step, context, log);
+  (void)util::remove_tree(scratch);
+  if (status && !step->secrets.empty())
+    status = check_no_secret_in(secrets_, pending_->tree, "step '" + step->name + "'");
+  return status;
+}
 
 Expected<BuildResult> build(const spec::Definition& definition, const BuildOptions& options,
                             BuildObserver& observer)
