@@ -9,6 +9,7 @@
 #include "spec/loader.hpp"
 #include "test_support.hpp"
 #include "util/hash.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 
 #include <cstdlib>
@@ -132,6 +133,22 @@ TEST(Exporters, cover_every_supported_output)
   EXPECT_NE(std::find(files.begin(), files.end(), "rootfs.tar.zst"), files.end());
   definition.outputs = {"floppy"};
   EXPECT_FALSE(exporters_for(definition));
+}
+
+// A disk's bytes depend on the tools that write it: their packages' versions are in its key.
+TEST(Exporters, a_disk_key_names_the_versions_of_its_tools)
+{
+  kiln::spec::Definition definition;
+  definition.outputs = {"rootfs", "raw"};
+  auto exporters = exporters_for(definition);
+  ASSERT_TRUE(exporters);
+  auto parts = export_key_parts(*exporters);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[1].find("raw:"), 0u) << parts[1];
+  EXPECT_NE(parts[1].find(",tools="), std::string::npos) << parts[1];
+  if (!kiln::util::find_program("dpkg-query").empty()) {
+    EXPECT_NE(parts[1].find("e2fsprogs "), std::string::npos) << parts[1];
+  }
 }
 
 // The base's epoch is the time of the commit that last changed `base:`, whatever its spelling.

@@ -52,7 +52,7 @@ public:
   std::string key_part() const override
   {
     return "v" + std::to_string(kDiskVersion) + ",root_size=" + std::to_string(root_size_) +
-           ",title=" + title_;
+           ",title=" + title_ + ",tools=" + disk_tool_versions();
   }
 
   Expected<image::OutputFile> write(const ExportTarget& target) const override

@@ -4,6 +4,7 @@
 #include "util/ext4.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
+#include "util/strings.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -260,6 +261,18 @@ std::vector<std::string> missing_disk_tools(bool convert)
       missing.push_back(std::string(tool.program) + " (" + tool.package + ")");
   }
   return missing;
+}
+
+std::string disk_tool_versions()
+{
+  static const std::string versions = [] {
+    int code = -1;
+    auto listed = util::capture_output({"dpkg-query", "-W", "-f", "${Package} ${Version};",
+                                        "e2fsprogs", "dosfstools", "mtools", "fdisk", "qemu-utils"},
+                                       &code);
+    return listed && code == 0 ? std::string(util::trim_copy(*listed)) : std::string("unknown");
+  }();
+  return versions;
 }
 
 Expected<RawDisk> write_raw_disk(const RawDiskJob& job)

@@ -30,6 +30,11 @@ struct RawDisk {
 Expected<RawDisk> write_raw_disk(const RawDiskJob& job);
 
 // The host programs a disk needs, as "program (Debian package)" for those missing.
+// The Debian versions of the packages the disk tools come from (e2fsprogs, dosfstools, mtools,
+// fdisk, qemu-utils), as one line: another version may write other bytes, so it is part of a
+// disk's export key. Asked once per run.
+std::string disk_tool_versions();
+
 std::vector<std::string> missing_disk_tools(bool convert);
 
 } // namespace kiln::bake
