@@ -68,6 +68,8 @@ Build::~Build()
     cache_.discard(*pending_);
   if (lock_fd_ >= 0 && !finished_) { // a failed build leaves no output, old or new
     std::error_code ec;
+    // The export wrote the manifest before a failed boot test: it goes first.
+    fs::remove(image::out::at(out_, image::out::kManifest), ec);
     for (const auto& name : all_output_files())
       fs::remove(out_ / name, ec);
   }
