@@ -4,10 +4,12 @@
 #include "bake/kept.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/preflight.hpp"
+#include "check/test_output.hpp"
 #include "image/out_dir.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/unpack.hpp"
 #include "util/fs.hpp"
+#include "vm/machine.hpp"
 
 #include <cstdlib>
 #include <fcntl.h>
@@ -93,6 +95,32 @@ int exit_status(const util::ProcessResult& result)
   return result.exit_code;
 }
 
+// OUT's disk booted on a throwaway overlay; the session is root's, over SSH.
+Expected<int> machine_shell(const ShellOptions& options, const fs::path& scratch)
+{
+  vm::MachineOptions machine_options;
+  auto disk = check::verified_disk(options.out_dir, machine_options.format);
+  if (!disk)
+    return std::move(disk).error();
+  machine_options.disk = *disk;
+  machine_options.work = vm::machine_dir(scratch);
+  machine_options.console_log = scratch / "console.log";
+  machine_options.kvm = options.kvm;
+  KILN_TRY(util::make_dirs(scratch));
+  say(options, "booting " + disk->string() + " (" + (options.kvm ? "KVM" : "TCG") +
+                   ") on a throwaway overlay: the disk itself is never written");
+  auto machine = vm::Machine::boot(machine_options);
+  if (!machine)
+    return std::move(machine).error();
+  char ready[96];
+  std::snprintf(ready, sizeof ready, "kiln: ready after %.1f s%s", (*machine)->ready_seconds(),
+                options.command.empty() ? "; exit to power the machine off" : "");
+  say(options, ready);
+  auto status = (*machine)->ssh().session(options.command);
+  (void)(*machine)->power_off();
+  return status;
+}
+
 } // namespace
 
 Expected<int> open_shell(const ShellOptions& options)
@@ -118,6 +146,8 @@ Expected<int> open_shell(const ShellOptions& options)
     ::close(lock);
     return result;
   };
+  if (options.boot)
+    return done(machine_shell(options, scratch));
   auto kept = read_kept(options.out_dir);
   if (!kept)
     return done(std::move(kept).error());

@@ -14,6 +14,8 @@ struct ShellCliOptions {
   std::string cache_dir;
   bool write = false;
   bool discard = false;
+  bool boot = false;
+  bool kvm = false;
   std::vector<std::string> command;
 };
 
@@ -41,7 +43,8 @@ int run_shell(const ShellCliOptions& options)
     return 0;
   }
   Said said;
-  bake::ShellOptions shell{out, settings->cache_dir, options.command, options.write, &said};
+  bake::ShellOptions shell{
+      out, settings->cache_dir, options.command, options.write, options.boot, options.kvm, &said};
   auto status = bake::open_shell(shell);
   if (!status)
     return report(status.error());
@@ -64,19 +67,25 @@ Command add_shell(CLI::App& app)
   sub->add_flag("--write", options->write,
                 "A finished image: writable instead of read-only (the changes are gone at exit)");
   sub->add_flag("--discard", options->discard, "Remove OUT's kept tree and enter nothing");
+  sub->add_flag("--boot", options->boot,
+                "Boot OUT's disk in QEMU (throwaway overlay) and open the shell over SSH");
+  sub->add_flag("--kvm", options->kvm, "With --boot: use KVM instead of TCG");
   sub->footer(R"(After `kiln build --on-error=abort` fails, OUT holds a kept tree: the layers the
 failed step ran on and that step's changes so far. `kiln shell OUT` enters it in the
 same sandbox a step runs in (private namespaces, outbound network only); what you
 change there stays in the kept tree until the next build into OUT discards it.
 Without a kept tree, it opens OUT's finished image, unpacked from its verified
-rootfs.tar.zst: read-only unless --write, and never changing OUT. The exit status
-is the shell's (or the command's).
+rootfs.tar.zst: read-only unless --write, and never changing OUT. With --boot it
+boots OUT's disk (raw or qcow2) under OVMF on a throwaway overlay, as the boot test
+does, and opens a root shell over SSH; the machine is powered off when you leave.
+The exit status is the shell's (or the command's).
 
 Examples:
   sudo kiln build image.yaml --on-error=abort
   sudo kiln shell out/linux-agent                       # where the step failed
   sudo kiln shell out/linux-agent -- dpkg -l 'dotnet*'  # one command in the image
   sudo kiln shell out/linux-agent --write               # try a change, then throw it away
+  sudo kiln shell out/linux-agent --boot -- systemctl --failed   # in the booted disk
   sudo kiln shell out/linux-agent --discard             # drop the kept tree)");
   return {sub, [options] { return run_shell(*options); }};
 }

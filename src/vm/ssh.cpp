@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <thread>
+#include <unistd.h>
 
 namespace kiln::vm {
 
@@ -119,6 +120,24 @@ std::string SshTransport::shell_command() const
 {
   std::vector<std::string> argv = ssh_argv();
   return util::shell_join(argv);
+}
+
+Expected<int> SshTransport::session(const std::vector<std::string>& command) const
+{
+  util::ProcessSpec spec;
+  spec.argv = ssh_argv();
+  bool terminal = ::isatty(STDIN_FILENO) != 0;
+  spec.argv.insert(spec.argv.begin() + 1, terminal ? "-t" : "-T");
+  spec.argv.push_back(command.empty()
+                          ? "sudo -i"
+                          : "sudo -n sh -c " + util::shell_quote(util::shell_join(command)));
+  spec.interactive = true;
+  auto ran = util::run_process(spec, nullptr);
+  if (!ran)
+    return std::move(ran).error();
+  if (ran->interrupted_by != 0)
+    return make_error(ExitCode::interrupted, "interrupted during the SSH session");
+  return ran->term_signal ? 128 + ran->term_signal : ran->exit_code;
 }
 
 Expected<std::string> make_one_time_key(const fs::path& key)

@@ -42,6 +42,10 @@ public:
   // The ssh command line a person can paste to get a shell.
   std::string shell_command() const;
 
+  // Runs `command` as root (or, when empty, a root login shell) on kiln's own terminal, with a
+  // pty when stdin is one; returns its exit status. For `kiln shell OUT --boot`.
+  Expected<int> session(const std::vector<std::string>& command) const;
+
 private:
   std::vector<std::string> ssh_argv() const;
 

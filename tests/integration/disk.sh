@@ -85,6 +85,14 @@ cat "$OUT"/logs/*-boot-test.log >"$WORK/boot-test.log"
 expect_in "$WORK/boot-test.log" "boot test results from the cache"
 [ "$(sha256sum <"$OUT/disk.raw")" = "$sum" ] || fail "the disk changed"
 
+step "kiln shell --boot runs a command as root in the booted disk and leaves nothing"
+expect_exit 3 -- "$KILN" shell "$OUT" --boot -- sh -c 'id -un; systemctl is-active ssh; exit 3'
+expect_in "$WORK/out" "root"
+expect_in "$WORK/out" "active"
+expect_in "$WORK/err" "on a throwaway overlay"
+[ "$(sha256sum <"$OUT/disk.raw")" = "$sum" ] || fail "kiln shell --boot changed the disk"
+expect_no_machine_left "after kiln shell --boot"
+
 step "a guest that does not signal ready in time: the console is shown and kept"
 expect_exit 1 -- "$KILN" test "$OUT" --boot --boot-timeout 3s
 expect_in "$WORK/err" "gave no ready signal within 3 s"
