@@ -66,7 +66,7 @@ Status Build::export_phases()
     if (!exported) {
       sandbox::Overlay overlay = stack();
       overlay.lower.insert(overlay.lower.begin(), (scratch_ / "generalized").string());
-      ExportJob job{&*exporters, epoch_, {&secrets_.redactor, nullptr}, layers_.back().digest};
+      ExportJob job{&*exporters, epoch_, {&secrets_.redactor, nullptr}};
       if (!def_.requirements.security.baseline.empty())
         job.checks.security = &def_.requirements.security;
       auto made = export_layers(cache_, key, overlay, scratch_ / "merged", job, log);

@@ -148,7 +148,7 @@ int outputs_in_child(const fs::path& tree, const fs::path& dir, const ExportJob&
 {
   const util::Redactor* secrets =
       job.checks.secrets && !job.checks.secrets->empty() ? job.checks.secrets : nullptr;
-  ExportTarget target{tree, dir, job.source_date_epoch, secrets, job.image_digest, dir / ".shared"};
+  ExportTarget target{tree, dir, job.source_date_epoch, secrets, "", dir / ".shared"};
   json written = json::array();
   for (const auto& exporter : *job.exporters) {
     auto output = exporter->write(target);
@@ -156,6 +156,8 @@ int outputs_in_child(const fs::path& tree, const fs::path& dir, const ExportJob&
       (void)util::remove_tree(target.shared);
       return report.fail(output.error());
     }
+    if (exporter->name() == "rootfs") // the registry writes it first: the disks' ids come from it
+      target.image_digest = output->sha256;
     written.push_back(image::to_json(*output));
   }
   if (Status removed = util::remove_tree(target.shared); !removed)

@@ -57,7 +57,6 @@ struct ExportJob {
   const std::vector<std::unique_ptr<Exporter>>* exporters = nullptr;
   int64_t source_date_epoch = 0;
   ExportChecks checks;
-  std::string image_digest; // the top layer's
 };
 
 // Writes the export of the (read-only) stack `layers` into CACHE/exports/KEY.

@@ -1,7 +1,8 @@
 // The layout of kiln's bootable disks, as plain numbers and text: a GPT disk with an EFI system
 // partition (FAT32, the boot loader, kernel and initramfs) and an ext4 root. Everything that
 // names the disk (GUIDs, the file system's UUID, the FAT serial, ext4's hash seed) is derived from
-// the image's digest, so that the same image gives the same disk. The disk exporter
+// a digest of the image's content (exporters/exporter.hpp), so that the same image gives the
+// same disk. The disk exporter
 // (bake/exporters/disk) writes what this plans.
 #pragma once
 

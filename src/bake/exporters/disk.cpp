@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bump when the same image would give other disk bytes (layout, boot entry, tool options).
-constexpr int kDiskVersion = 1;
+constexpr int kDiskVersion = 2;
 
 struct Format {
   const char* name;                      // as in `outputs:`

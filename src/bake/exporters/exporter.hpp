@@ -25,7 +25,9 @@ struct ExportTarget {
   std::filesystem::path dir;               // the export's folder in the cache: write here
   int64_t source_date_epoch = 0;           // file times are clamped to it
   const util::Redactor* secrets = nullptr; // values that must not be in the output, or null
-  std::string image_digest;                // the top layer's: disks derive their ids from it
+  // What disks derive their ids from: the sha256 of the rootfs tar written before them, which is
+  // the same for every bake of the same image; "" when there is none (see raw_disk.cpp).
+  std::string image_digest;
   // A folder for what exporters share and do not keep (a disk's raw file behind its qcow2);
   // removed after the last exporter.
   std::filesystem::path shared;

@@ -3,9 +3,11 @@
 #include "image/debversion.hpp"
 #include "util/ext4.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
@@ -130,6 +132,34 @@ Expected<image::TreeUsage> measure(const fs::path& tree)
 double seconds_since(std::chrono::steady_clock::time_point start)
 {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Without a rootfs tar to name the image, the disk's ids derive from every entry's path, type,
+// mode, owner, size, link target and clamped time, in sorted order: the same for every bake of
+// the same image (a layer's digest is not: its times are the bake's own).
+std::string tree_identity(const fs::path& tree, int64_t epoch)
+{
+  std::vector<std::string> entries;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(tree, fs::directory_options::none, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0)
+      continue;
+    std::string entry = it->path().lexically_relative(tree).string();
+    for (auto number : {static_cast<int64_t>(st.st_mode), static_cast<int64_t>(st.st_uid),
+                        static_cast<int64_t>(st.st_gid), static_cast<int64_t>(st.st_size),
+                        std::min<int64_t>(st.st_mtim.tv_sec, epoch)})
+      entry += '\0' + std::to_string(number);
+    if (S_ISLNK(st.st_mode))
+      entry += '\0' + fs::read_symlink(it->path(), ec).string();
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end());
+  util::Sha256 hash;
+  for (const auto& entry : entries)
+    hash.update(entry + '\n');
+  return hash.hex_digest();
 }
 
 // The newest kernel in the image's /boot that has its initramfs beside it.
@@ -287,7 +317,8 @@ Expected<RawDisk> write_raw_disk(const RawDiskJob& job)
   if (!usage)
     return std::move(usage).error();
   disk.usage = *usage;
-  image::DiskIds ids = image::disk_ids(job.image_digest);
+  image::DiskIds ids = image::disk_ids(
+      job.image_digest.empty() ? tree_identity(job.tree, job.source_date_epoch) : job.image_digest);
   fs::path stage = job.file.parent_path() / (".esp-" + job.file.filename().string());
   KILN_TRY(util::remove_tree(stage));
   auto boot_bytes = stage_esp(job, *kernel, ids, stage);

@@ -16,7 +16,7 @@ struct RawDiskJob {
   std::filesystem::path tree; // the generalized image, read without following its links out
   std::filesystem::path file; // the disk to write
   std::string title;          // the boot entry's: "NAME VERSION"
-  std::string image_digest;
+  std::string image_digest;   // what the ids derive from; "" : the tree's metadata
   int64_t source_date_epoch = 0;
   uint64_t root_size = 0; // requirements.storage.root_size; 0: from the tree
 };
