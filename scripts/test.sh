@@ -2,7 +2,7 @@
 # Builds kiln and its unit tests (warnings are errors) and runs every test: unit tests, and integration tests that
 # run the kiln binary against real Debian trees (those need root and the Debian mirror, and skip
 # with the reason when they cannot have them).
-#   ./scripts/test.sh            everything (about 13 minutes after bake-example.sh, 19 alone)
+#   ./scripts/test.sh            everything (about 25 minutes after bake-example.sh, 33 alone)
 #   ./scripts/test.sh -LE slow   the fast tier only (under a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
