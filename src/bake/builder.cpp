@@ -298,8 +298,15 @@ Expected<LayerMeta> Build::build_layer(size_t index, const std::string& key, Ste
                      ? build_on_stack(nullptr, index, log)
                      : build_on_stack(step_for(index), index, log);
   if (!built) {
-    if (options_.keep_on_error &&
-        keep_changes(cache_.dir(), out_, pending_->dir)) // for `kiln shell OUT`
+    // --on-error=abort keeps the changes for `kiln shell OUT`, unless they hold a secret's value.
+    const spec::Step* step = step_for(index);
+    bool keep = options_.keep_on_error;
+    if (keep && step && !step->secrets.empty() &&
+        !check_no_secret_in(secrets_, pending_->tree, "step '" + step->name + "'")) {
+      keep = false;
+      secret_in_changes_ = true;
+    }
+    if (keep && keep_changes(cache_.dir(), out_, pending_->dir))
       kept_changes_ = true;
     else
       cache_.discard(*pending_);

@@ -33,7 +33,10 @@ Error Build::keep_failed_tree(Error error)
   if (Status written = write_kept(out_, kept); !written)
     return error;
   std::string what = kept_changes_ ? "the tree of the failed step (with its changes so far)"
-                                   : "the tree the failure happened on";
+                     : secret_in_changes_
+                         ? "the failed step's changes held a secret's value and were discarded; "
+                           "the tree below that step"
+                         : "the tree the failure happened on";
   error.hint += std::string(error.hint.empty() ? "" : "; ") + what + " is kept: kiln shell " +
                 out_.string() + " opens a shell in it; the next build into that folder discards it";
   return error;

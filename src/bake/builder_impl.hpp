@@ -163,6 +163,7 @@ private:
   std::string export_key_;
   bool finished_ = false;
   bool kept_changes_ = false;
+  bool secret_in_changes_ = false; // the failed step's changes held a secret: not kept
   std::string failed_phase_;
   std::optional<ExportResult> exported_;
   std::vector<image::Tool> tools_;

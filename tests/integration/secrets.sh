@@ -82,6 +82,11 @@ expect_in "$WORK/err" "step 5/7 'leak' (shell) failed: step 'leak' left secret '
 expect_no_image "$WORK/leak"
 no_value_in "$WORK/leak" "$KILN_CACHE_DIR" "$WORK/err" "$WORK/out"
 expect_cache_clean
+expect_exit 1 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/leak" --on-error=abort
+expect_in "$WORK/err" "changes held a secret's value and were discarded"
+no_value_in "$WORK/leak" "$KILN_CACHE_DIR" "$WORK/err" "$WORK/out"
+"$KILN" shell "$WORK/leak" -- test ! -e /etc/agent/token || fail "the kept tree holds the leaked file"
+expect_exit 0 -- "$KILN" shell "$WORK/leak" --discard
 
 step "an encoded leak is found too"
 write_image "  - name: leak64
