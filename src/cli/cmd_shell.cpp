@@ -19,14 +19,6 @@ struct ShellCliOptions {
   std::vector<std::string> command;
 };
 
-class Said : public util::ProcessObserver {
-public:
-  void on_line(std::string_view line) override
-  {
-    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
-  }
-};
-
 int run_shell(const ShellCliOptions& options)
 {
   auto settings = load_settings({{"cache.dir", options.cache_dir, "--cache-dir"}});
@@ -42,7 +34,7 @@ int run_shell(const ShellCliOptions& options)
     std::fprintf(stderr, "kiln: no kept tree is left for %s\n", out.c_str());
     return 0;
   }
-  Said said;
+  StderrLines said;
   bake::ShellOptions shell{
       out, settings->cache_dir, options.command, options.write, options.boot, options.kvm, &said};
   auto status = bake::open_shell(shell);

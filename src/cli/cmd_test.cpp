@@ -28,15 +28,6 @@ struct TestCliOptions {
   std::string boot_timeout = "10m";
 };
 
-// Progress and PASS/FAIL lines on stderr, so that --json keeps stdout to itself.
-class TestLines : public util::ProcessObserver {
-public:
-  void on_line(std::string_view line) override
-  {
-    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
-  }
-};
-
 // The boot test: OUT's disk booted, the definition's tests run in it over SSH. The serial
 // console is kept in OUT/logs only when the boot fails, so that a passing run leaves OUT as built.
 Expected<std::vector<check::TestResult>> boot_test(const TestCliOptions& options,
@@ -115,7 +106,7 @@ int run_test(const TestCliOptions& options)
     std::fprintf(stderr, "kiln: the definition has no tests; nothing to run\n");
     return 0;
   }
-  TestLines lines;
+  StderrLines lines;
   auto run =
       check::test_output(out, *plan, bake::cache::scratch(settings->cache_dir, "test"), lines);
   if (!run)

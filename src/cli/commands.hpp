@@ -5,11 +5,14 @@
 #include "config/settings.hpp"
 #include "spec/loader.hpp"
 #include "util/error.hpp"
+#include "util/process.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln::cli {
@@ -39,6 +42,15 @@ Command add_gc(CLI::App& app);
 Command add_store(CLI::App& app);
 Command add_config(CLI::App& app);
 Command add_shell(CLI::App& app);
+
+// Passes each line of progress to stderr as it is, so that --json keeps stdout to itself.
+class StderrLines : public util::ProcessObserver {
+public:
+  void on_line(std::string_view line) override
+  {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  }
+};
 
 // Prints "kiln: error: ..." with detail and hint to stderr and returns the error's exit code.
 int report(const Error& error);
