@@ -21,8 +21,9 @@ PACKAGES=(
   mmdebstrap zstd ca-certificates git
   # the steps' own network namespace: outbound access only
   slirp4netns
-  # the ansible step: ansible-playbook and the community.general.chroot connection
-  ansible
+  # the ansible step: ansible-playbook and the community.general.chroot connection; socat
+  # carries Ansible's SSH to a VM builder's machine
+  ansible socat
   # the disk outputs (partition table, EFI system partition, conversion) and booting them
   fdisk dosfstools mtools qemu-utils qemu-system-x86 ovmf
   # the benchmark and the tests read the outputs back, check processes, make a test CA

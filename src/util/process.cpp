@@ -368,3 +368,65 @@ std::string find_program(std::string_view name)
 }
 
 } // namespace kiln::util
+
+namespace kiln::util {
+
+Expected<int> start_background(const std::vector<std::string>& argv,
+                               const std::filesystem::path& log,
+                               const std::function<std::string()>& in_child)
+{
+  std::vector<std::string> words = argv;
+  std::vector<char*> args;
+  for (auto& word : words)
+    args.push_back(word.data());
+  args.push_back(nullptr);
+  std::string log_path = log.string();
+  int parent = ::getpid();
+  int pid = ::fork();
+  if (pid < 0)
+    return errno_error("cannot start", argv.at(0), errno);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL); // never outlives kiln
+    if (::getppid() != parent)
+      ::_exit(127);
+    ::setpgid(0, 0); // a Ctrl-C reaches kiln, which stops it
+    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ::dup2(null, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    if (in_child) {
+      std::string error = in_child();
+      if (!error.empty()) {
+        error += "\n";
+        (void)!::write(out, error.data(), error.size());
+        ::_exit(126);
+      }
+    }
+    ::close_range(3, ~0U, 0);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+bool background_alive(int& pid)
+{
+  if (pid <= 0)
+    return false;
+  if (::waitpid(pid, nullptr, WNOHANG) == 0)
+    return true;
+  pid = -1;
+  return false;
+}
+
+void stop_background(int& pid)
+{
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  pid = -1;
+}
+
+} // namespace kiln::util

@@ -10,6 +10,7 @@
 #include "util/error.hpp"
 
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -66,6 +67,19 @@ Expected<ProcessResult> run_process(const ProcessSpec& spec, ProcessObserver* ob
 inline constexpr size_t kMaxCapturedBytes = 16 << 20;
 Expected<std::string> capture_output(const std::vector<std::string>& argv, int* exit_code,
                                      size_t max_bytes = kMaxCapturedBytes);
+
+// A helper kiln keeps running while it works (qemu, a socket forwarder): stdin from /dev/null,
+// stdout and stderr to `log`, its own process group (a Ctrl-C reaches kiln, which stops it), and
+// it dies with kiln, even on SIGKILL (PR_SET_PDEATHSIG). Returns its pid.
+// `in_child` runs in the child before exec (e.g. to enter a network namespace); a message it
+// returns goes to `log` and the child exits with 126.
+Expected<int> start_background(const std::vector<std::string>& argv,
+                               const std::filesystem::path& log,
+                               const std::function<std::string()>& in_child = {});
+// Whether it still runs; once it ended, it is reaped and `pid` becomes -1.
+bool background_alive(int& pid);
+// SIGKILL, reaped; `pid` becomes -1.
+void stop_background(int& pid);
 
 // Where a program is on PATH, or "".
 std::string find_program(std::string_view name);

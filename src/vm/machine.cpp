@@ -1,5 +1,6 @@
 #include "vm/machine.hpp"
 
+#include "sandbox/network.hpp"
 #include "util/fs.hpp"
 #include "util/interrupt.hpp"
 #include "util/process.hpp"
@@ -7,6 +8,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <random>
@@ -25,7 +27,6 @@ namespace {
 
 constexpr const char* kOvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 constexpr const char* kOvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-constexpr const char* kGuestUser = "kiln";
 
 Status run_quietly(const std::vector<std::string>& argv, const std::string& what)
 {
@@ -37,24 +38,33 @@ Status run_quietly(const std::vector<std::string>& argv, const std::string& what
   return ok_status();
 }
 
-// A TCP port on 127.0.0.1 that nothing listens on now.
-Expected<int> free_port()
+// The port sshd is forwarded to inside the machine's own network namespace.
+constexpr int kSshPort = 2222;
+
+// Runs in qemu's child before exec: a network namespace of its own, set up as a step's
+// (slirp4netns: outbound only, no host loopback, no 169.254.0.0/16, so no metadata service),
+// and in it socat, which carries connections from `socket` (a file, reachable from kiln's
+// namespace) to the forwarded sshd. socat dies with qemu.
+std::string enter_machine_network(const std::string& socket, const std::string& log)
 {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return errno_error("cannot open a socket", "", errno);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
-    port = ntohs(address.sin_port);
-  ::close(fd);
-  if (port < 0)
-    return errno_error("cannot find a free port on", "127.0.0.1", errno);
-  return port;
+  if (auto error = sandbox::enter_network(sandbox::Network::isolated); !error.empty())
+    return error;
+  pid_t forwarder = ::fork();
+  if (forwarder < 0)
+    return std::string("cannot start socat: ") + std::strerror(errno);
+  if (forwarder == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    ::close_range(3, ~0U, 0);
+    std::string listen = "UNIX-LISTEN:" + socket + ",fork,mode=600";
+    std::string connect = "TCP:127.0.0.1:" + std::to_string(kSshPort);
+    const char* argv[] = {"socat", listen.c_str(), connect.c_str(), nullptr};
+    ::execvp(argv[0], const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  return {};
 }
 
 std::string nonce()
@@ -68,35 +78,33 @@ std::string nonce()
 // The NoCloud seed: a FAT volume labelled CIDATA with meta-data and user-data. The guest gets a
 // sudoer with the one-time key, and prints the marker on its serial console once cloud-init's
 // last stage runs (after multi-user.target's services started).
-Status write_seed(const fs::path& work, const std::string& public_key, const std::string& marker)
+Status write_seed(const fs::path& work, const std::string& public_key, const std::string& marker,
+                  bool keep_identity)
 {
-  KILN_TRY(util::write_file_atomic(work / "meta-data",
-                                   "instance-id: kiln-boot-test\nlocal-hostname: kiln-test\n"));
-  KILN_TRY(util::write_file_atomic(work / "user-data", "#cloud-config\n"
-                                                       "manage_etc_hosts: true\n"
-                                                       "users:\n"
-                                                       "  - name: " +
-                                                           std::string(kGuestUser) +
-                                                           "\n"
-                                                           "    sudo: 'ALL=(ALL) NOPASSWD:ALL'\n"
-                                                           "    shell: /bin/sh\n"
-                                                           "    ssh_authorized_keys: ['" +
-                                                           public_key +
-                                                           "']\n"
-                                                           "runcmd:\n"
-                                                           "  - [sh, -c, 'echo " +
-                                                           marker + " > /dev/ttyS0']\n"));
+  std::string meta = keep_identity ? "instance-id: kiln-build\n"
+                                   : "instance-id: kiln-boot-test\nlocal-hostname: kiln-test\n";
+  std::string user_data = "#cloud-config\n";
+  user_data += keep_identity ? "preserve_hostname: true\n" : "manage_etc_hosts: true\n";
+  user_data += "users:\n"
+               "  - name: " +
+               std::string(kGuestUser) +
+               "\n"
+               "    sudo: 'ALL=(ALL) NOPASSWD:ALL'\n"
+               "    shell: /bin/sh\n"
+               "    ssh_authorized_keys: ['" +
+               public_key +
+               "']\n"
+               "runcmd:\n"
+               "  - [sh, -c, 'echo " +
+               marker + " > /dev/ttyS0']\n";
+  KILN_TRY(util::write_file_atomic(work / "meta-data", meta));
+  KILN_TRY(util::write_file_atomic(work / "user-data", user_data));
   fs::path seed = work / "seed.img";
   KILN_TRY(run_quietly({"mkfs.fat", "-C", "-n", "CIDATA", seed.string(), "2048"},
                        "making the NoCloud seed"));
   return run_quietly({"mcopy", "-i", seed.string(), (work / "meta-data").string(),
                       (work / "user-data").string(), "::/"},
                      "writing the NoCloud seed");
-}
-
-bool alive(int pid)
-{
-  return pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0;
 }
 
 } // namespace
@@ -141,25 +149,23 @@ Expected<std::unique_ptr<Machine>> Machine::boot(const MachineOptions& options)
 Status Machine::start()
 {
   const fs::path& work = options_.work;
-  if (util::find_program("qemu-system-x86_64").empty() || !fs::exists(kOvmfCode))
-    return make_error(ExitCode::environment, "booting a disk needs qemu-system-x86_64 and OVMF",
-                      "apt-get install qemu-system-x86 ovmf qemu-utils");
+  if (util::find_program("qemu-system-x86_64").empty() || !fs::exists(kOvmfCode) ||
+      util::find_program("socat").empty())
+    return make_error(ExitCode::environment,
+                      "booting a disk needs qemu-system-x86_64, OVMF and socat",
+                      "apt-get install qemu-system-x86 ovmf qemu-utils socat");
   KILN_TRY(util::remove_tree(work));
   KILN_TRY(util::make_dirs(work));
   auto key = make_one_time_key(work / "key");
   if (!key)
     return std::move(key).error();
   marker_ = "KILN-READY-" + nonce();
-  KILN_TRY(write_seed(work, *key, marker_));
+  KILN_TRY(write_seed(work, *key, marker_, options_.keep_identity));
   fs::path overlay = work / "overlay.qcow2";
   KILN_TRY(
       run_quietly({"qemu-img", "create", "-q", "-f", "qcow2", "-b",
                    fs::absolute(options_.disk).string(), "-F", options_.format, overlay.string()},
                   "making the copy-on-write overlay of " + options_.disk.string()));
-  auto port = free_port();
-  if (!port)
-    return std::move(port).error();
-  port_ = *port;
   fs::remove(options_.console_log);
   std::vector<std::string> argv = {
       "qemu-system-x86_64",
@@ -181,7 +187,12 @@ Status Machine::start()
       "-drive",
       "file=" + (work / "seed.img").string() + ",if=virtio,format=raw",
       "-nic",
-      "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:" + std::to_string(port_) + "-:22"};
+      "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:" + std::to_string(kSshPort) + "-:22"};
+  if (!options_.capture_disk.empty())
+    argv.insert(argv.end(),
+                {"-drive",
+                 "file=" + options_.capture_disk.string() + ",if=none,id=capture,format=raw",
+                 "-device", "virtio-blk-pci,drive=capture,serial=kiln-capture"});
   std::error_code ec;
   fs::copy_file(kOvmfVars, work / "vars.fd", ec); // the firmware's variables, this run's own
   if (ec)
@@ -189,29 +200,15 @@ Status Machine::start()
   argv.insert(argv.end(),
               {"-drive", std::string("if=pflash,format=raw,unit=0,readonly=on,file=") + kOvmfCode,
                "-drive", "if=pflash,format=raw,unit=1,file=" + (work / "vars.fd").string()});
-  std::string log = (work / "qemu.log").string();
-  int parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0)
-    return errno_error("cannot start", "qemu-system-x86_64", errno);
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL); // qemu never outlives kiln
-    if (::getppid() != parent)
-      ::_exit(127);
-    ::setpgid(0, 0); // a Ctrl-C reaches kiln, which powers the machine off
-    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    std::vector<char*> args;
-    for (auto& word : argv)
-      args.push_back(word.data());
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  SshTarget target{"127.0.0.1", port_, kGuestUser, work / "key"};
+  KILN_TRY(util::make_dirs(work / "ssh")); // a folder of its own: Ansible's controller binds it
+  std::string socket = (work / "ssh" / "sock").string();
+  std::string socat_log = (work / "socat.log").string();
+  auto started = util::start_background(argv, work / "qemu.log",
+                                        [&] { return enter_machine_network(socket, socat_log); });
+  if (!started)
+    return std::move(started).error();
+  pid_ = *started;
+  SshTarget target{socket, kGuestUser, work / "key"};
   ssh_ = std::make_unique<SshTransport>(target, work);
   return ok_status();
 }
@@ -234,8 +231,7 @@ Status Machine::wait_ready()
     }
     if (util::interrupt_signal() != 0)
       return failed("interrupted while the machine was booting", ExitCode::interrupted);
-    if (!alive(pid_)) {
-      pid_ = -1;
+    if (!util::background_alive(pid_)) {
       auto log = util::read_file(options_.work / "qemu.log");
       return failed("qemu stopped before the machine was ready" +
                         (log && !log->empty() ? ": " + *log : std::string()),
@@ -250,13 +246,65 @@ Status Machine::wait_ready()
   return ssh_->wait_until_up(120);
 }
 
+Status Machine::reboot()
+{
+  const char* boot_id = "cat /proc/sys/kernel/random/boot_id";
+  auto before = ssh_->run(boot_id, "", 20);
+  if (!before)
+    return std::move(before).error();
+  (void)ssh_->run("systemctl reboot", "", 20); // the connection may drop before it answers
+  auto start = Clock::now();
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    if (util::interrupt_signal() != 0)
+      return make_error(ExitCode::interrupted, "interrupted while the machine was rebooting");
+    if (!util::background_alive(pid_)) {
+      return make_error(ExitCode::build_failed, "qemu stopped while the machine was rebooting",
+                        "see the serial console: " + options_.console_log.string());
+    }
+    auto now = ssh_->run(boot_id, "", 20);
+    if (!now)
+      return std::move(now).error();
+    if (now->exit_code == 0 && now->stdout_text != before->stdout_text)
+      break;
+    if (std::chrono::duration<double>(Clock::now() - start).count() > options_.ready_timeout) {
+      Error error = make_error(ExitCode::build_failed,
+                               "the machine did not come back over SSH within " +
+                                   std::to_string(static_cast<int>(options_.ready_timeout)) +
+                                   " s of a reboot");
+      error.detail = "last lines of the serial console (" + options_.console_log.string() + "):\n" +
+                     console_tail(options_.console_log);
+      return error;
+    }
+  }
+  // Until the services a step enabled have started; "degraded" is the image's own business.
+  auto settled = ssh_->run("systemctl is-system-running --wait", "", options_.ready_timeout);
+  if (!settled)
+    return std::move(settled).error();
+  return ok_status();
+}
+
+Status Machine::keep_disk(const fs::path& dest)
+{
+  KILN_TRY(power_off());
+  KILN_TRY(util::make_dirs(dest.parent_path()));
+  fs::path overlay = options_.work / "overlay.qcow2";
+  if (::rename(overlay.c_str(), dest.c_str()) != 0)
+    return errno_error("cannot keep", overlay.string(), errno);
+  return ok_status();
+}
+
 Status Machine::power_off(double timeout_seconds)
 {
-  if (!alive(pid_))
+  if (!util::background_alive(pid_))
     return ok_status();
+  if (util::interrupt_signal() != 0) { // kiln is stopping: no SSH runs now, no waiting either
+    kill_qemu();
+    return make_error(ExitCode::interrupted, "interrupted: the machine was stopped");
+  }
   (void)ssh_->run("systemctl poweroff", "", 20);
   auto start = Clock::now();
-  while (alive(pid_)) {
+  while (util::background_alive(pid_)) {
     if (std::chrono::duration<double>(Clock::now() - start).count() > timeout_seconds) {
       kill_qemu();
       return make_error(ExitCode::build_failed, "the machine did not power off within " +
@@ -271,11 +319,7 @@ Status Machine::power_off(double timeout_seconds)
 
 void Machine::kill_qemu()
 {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  pid_ = -1;
+  util::stop_background(pid_);
 }
 
 Machine::~Machine()

@@ -26,6 +26,11 @@ struct Collect : util::ProcessObserver {
 
 } // namespace
 
+std::string proxy_command(const SshTarget& target)
+{
+  return "socat - UNIX-CONNECT:" + target.socket.string();
+}
+
 SshTransport::SshTransport(SshTarget target, fs::path scratch)
     : target_(std::move(target)), scratch_(std::move(scratch))
 {
@@ -38,8 +43,8 @@ std::vector<std::string> SshTransport::ssh_argv() const
           "/dev/null",
           "-i",
           target_.key.string(),
-          "-p",
-          std::to_string(target_.port),
+          "-o",
+          "ProxyCommand=" + proxy_command(target_),
           "-o",
           "IdentitiesOnly=yes",
           "-o",
@@ -52,7 +57,7 @@ std::vector<std::string> SshTransport::ssh_argv() const
           "LogLevel=ERROR",
           "-o",
           "ConnectTimeout=10",
-          target_.user + "@" + target_.host};
+          target_.user + "@kiln-machine"};
 }
 
 Expected<RemoteRun> SshTransport::run(const std::string& command, const std::string& user,
@@ -86,6 +91,26 @@ Expected<RemoteRun> SshTransport::run(const std::string& command, const std::str
   result.stderr_text = errors ? *errors : "";
   fs::remove(err);
   return result;
+}
+
+Expected<util::ProcessResult> SshTransport::stream(const std::string& command,
+                                                   util::ProcessObserver* observer,
+                                                   const RemoteIo& io) const
+{
+  util::ProcessSpec spec;
+  std::string in = io.stdin_file.empty() ? "/dev/null" : io.stdin_file.string();
+  spec.argv = {"/bin/sh",
+               "-c",
+               io.stdout_file.empty() ? "i=$1; shift 2; exec \"$@\" <\"$i\""
+                                      : "i=$1; o=$2; shift 2; exec \"$@\" <\"$i\" >\"$o\"",
+               "kiln-ssh",
+               in,
+               io.stdout_file.string()};
+  for (const auto& word : ssh_argv())
+    spec.argv.push_back(word);
+  spec.argv.push_back("sudo -n sh -c " + util::shell_quote(command));
+  spec.timeout_seconds = io.timeout_seconds;
+  return util::run_process(spec, observer);
 }
 
 Status SshTransport::wait_until_up(double timeout_seconds) const

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "util/error.hpp"
+#include "util/process.hpp"
 
 #include <filesystem>
 #include <string>
@@ -13,17 +14,26 @@
 namespace kiln::vm {
 
 struct SshTarget {
-  std::string host = "127.0.0.1";
-  int port = 22;
-  std::string user;          // who logs in; sudo makes kiln's commands root's
-  std::filesystem::path key; // the private key
+  std::filesystem::path socket; // a Unix socket that leads to the machine's sshd (socat)
+  std::string user;             // who logs in; sudo makes kiln's commands root's
+  std::filesystem::path key;    // the private key
 };
+
+// The ssh options that reach `target` through its socket (a ProxyCommand; for Ansible too).
+std::string proxy_command(const SshTarget& target);
 
 struct RemoteRun {
   int exit_code = 0;
   bool timed_out = false;
   std::string stdout_text;
   std::string stderr_text;
+};
+
+// Where a streamed command's input and output go (SshTransport::stream).
+struct RemoteIo {
+  std::filesystem::path stdin_file;  // "" : /dev/null
+  std::filesystem::path stdout_file; // "" : stdout joins stderr in the observer's lines
+  double timeout_seconds = 0;        // 0: none
 };
 
 class SshTransport {
@@ -34,6 +44,13 @@ public:
   // Exit code 255 is SSH's own failure.
   Expected<RemoteRun> run(const std::string& command, const std::string& user = "",
                           double timeout_seconds = 60) const;
+
+  // Runs `command` with sh -c as root, its input and output as `io` says, its output lines to
+  // `observer` (a build log). For steps, uploads and the VM builder's capture.
+  Expected<util::ProcessResult> stream(const std::string& command, util::ProcessObserver* observer,
+                                       const RemoteIo& io = {}) const;
+
+  const SshTarget& target() const { return target_; }
 
   // Waits until a command runs, up to `timeout_seconds`; an error says why the last try failed
   // (e.g. "Permission denied (publickey)").
