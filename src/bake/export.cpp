@@ -72,6 +72,8 @@ int generalize_in_child(const fs::path& tree, const sandbox::ChildReport& report
     std::printf("removed /%s\n", path.c_str());
   for (const auto& path : done->truncated)
     std::printf("emptied /%s\n", path.c_str());
+  for (const auto& path : done->replaced)
+    std::printf("reset /%s to localhost\n", path.c_str());
   fs::path policy = tree / "usr/sbin/policy-rc.d";
   auto content = util::read_file(policy);
   if (content && *content == kPolicyRcD) {

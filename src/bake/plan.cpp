@@ -14,8 +14,10 @@ namespace {
 // Version of what goes into layers and exports; bump it when a layer's content would change for
 // the same inputs (a different bootstrap option, a different copy script, ...).
 constexpr int kLayerVersion = 1;
-// 2: licenses, os-release; 3: users, unowned files; 4: cloud-init state, disks
-constexpr int kExportVersion = 4;
+// 2: licenses, os-release; 3: users, unowned files; 4: cloud-init state, disks; 5: hostname
+constexpr int kExportVersion = 5;
+// What the VM builder's capture keeps and removes (vm_build.cpp); bump when that changes.
+constexpr int kVmVersion = 1;
 
 std::string digest_of(const Inputs& inputs, const std::string& path)
 {

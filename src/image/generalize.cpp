@@ -1,5 +1,7 @@
 #include "image/generalize.hpp"
 
+#include "util/fs.hpp"
+
 #include <algorithm>
 #include <fnmatch.h>
 #include <optional>
@@ -12,7 +14,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum class Action { remove, truncate };
+// localhost: the file is replaced by "localhost": /etc/hostname, which mmdebstrap copies from
+// the build host (a name that says where the image was built, and differs from host to host);
+// cloud-init names the machine at boot.
+enum class Action { remove, truncate, localhost };
 
 struct Rule {
   const char* dir;     // relative to the tree; "home/*" means every folder below home
@@ -24,6 +29,7 @@ struct Rule {
 // The order matters: rotated logs go before the remaining logs are emptied.
 const Rule kRules[] = {
     {"etc", "machine-id", Action::truncate},
+    {"etc", "hostname", Action::localhost},
     {"var/lib/dbus", "machine-id", Action::remove},
     {"etc/ssh", "ssh_host_*", Action::remove},
     {"var/log", "*.[0-9]", Action::remove, true},
@@ -112,6 +118,16 @@ Status apply(const fs::path& tree, const Rule& rule, const fs::path& path, Gener
     return ok_status(); // already gone with its folder
   std::string rel = path.lexically_relative(tree).string();
   std::error_code ec;
+  if (rule.action == Action::localhost) {
+    if (!S_ISREG(st.st_mode))
+      return ok_status();
+    auto text = util::read_file_bounded(path, 4096, "a host name");
+    if (text && *text == "localhost\n")
+      return ok_status();
+    KILN_TRY(util::write_file_atomic(path, "localhost\n", st.st_mode & 07777));
+    report.replaced.push_back(rel);
+    return ok_status();
+  }
   if (rule.action == Action::truncate) {
     if (!S_ISREG(st.st_mode) || st.st_size == 0)
       return ok_status();

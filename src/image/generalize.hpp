@@ -13,6 +13,7 @@ namespace kiln::image {
 struct GeneralizeReport {
   std::vector<std::string> removed;   // paths relative to the tree
   std::vector<std::string> truncated; // paths emptied but kept
+  std::vector<std::string> replaced;  // paths given kiln's neutral content (etc/hostname)
 };
 
 // Works on the tree from the host. No path is followed through a symbolic link inside the tree,

@@ -41,6 +41,7 @@ TEST(generalize, removes_machine_identity_caches_and_histories)
   tree.write("etc/passwd-", "backup");
   tree.write("etc/passwd", "keep");
   tree.write("var/cache/ldconfig/aux-cache", "x");
+  tree.write("etc/hostname", "build-host-17\n");
   auto report = generalize(tree.path());
   ASSERT_TRUE(report) << report.error().message;
   auto p = [&](const char* rel) { return tree.path() / rel; };
@@ -56,6 +57,8 @@ TEST(generalize, removes_machine_identity_caches_and_histories)
   for (const char* kept : {"etc/ssh/sshd_config", "home/azdo/.profile", "etc/passwd", "tmp"})
     EXPECT_TRUE(fs::exists(p(kept))) << kept;
   EXPECT_EQ(fs::file_size(p("var/log/apt/history.log")), 0u);
+  EXPECT_EQ(*kiln::util::read_file(p("etc/hostname")), "localhost\n"); // not the build host's
+  EXPECT_EQ(report->replaced, std::vector<std::string>{"etc/hostname"});
 }
 
 TEST(generalize, never_follows_links_out_of_the_tree)
