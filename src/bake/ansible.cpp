@@ -2,6 +2,8 @@
 
 #include "bake/ansible_host.hpp"
 #include "bake/commands.hpp"
+#include "bake/ssh_runner.hpp"
+#include "sandbox/sandbox.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
@@ -18,13 +20,53 @@ namespace {
 // A host folder of the step's, writable inside the tree while kiln's own commands run.
 constexpr const char* kStateDir = "/run/kiln/state";
 
-// The inventory: one host, the image, reached through the chroot connection.
-std::string inventory(const spec::Definition& definition, const spec::AnsibleStep& ansible,
-                      const fs::path& tree)
+// The inventory: one host, the image, reached through the chroot connection; or, for the VM
+// builder, the machine over SSH through its socket (the controller has no network).
+std::string inventory(const spec::AnsibleStep& ansible, const StepContext& context)
 {
-  return "[" + ansible.group + "]\n" + definition.name + " ansible_host=" + tree.string() +
-         " ansible_connection=community.general.chroot"
-         " ansible_python_interpreter=/usr/bin/python3\n";
+  std::string host = "[" + ansible.group + "]\n" + context.definition.name;
+  if (!context.machine)
+    return host + " ansible_host=" + context.tree.string() +
+           " ansible_connection=community.general.chroot"
+           " ansible_python_interpreter=/usr/bin/python3\n";
+  const auto& target = context.machine->ssh().target();
+  return host + " ansible_host=kiln-machine ansible_user=" + target.user +
+         " ansible_ssh_private_key_file=" + (context.scratch / "ssh-key").string() +
+         " ansible_become=true ansible_python_interpreter=/usr/bin/python3"
+         " ansible_ssh_common_args='-o ProxyCommand=\"" +
+         vm::proxy_command(target) +
+         "\" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o "
+         "ControlMaster=no'\n";
+}
+
+// The playbook over SSH (builder: vm): the command's binds and secrets put in the machine, the
+// controller confined as for a tree, with the machine's socket and a copy of the key.
+Expected<util::ProcessResult> play_in_machine(const TreeCommand& command,
+                                              const StepContext& context, StepLog& log,
+                                              AnsibleOutput& output)
+{
+  const auto& target = context.machine->ssh().target();
+  fs::path key = context.scratch / "ssh-key";
+  std::error_code ec;
+  fs::copy_file(target.key, key, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return errno_error("cannot copy", target.key.string(), ec.value());
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
+  KILN_TRY(context.machine->attach(command, log));
+  sandbox::RunOptions options;
+  options.argv = command.argv;
+  options.env = command.extra_env;
+  options.network = sandbox::Network::none;
+  options.controller_root = command.controller_root;
+  options.host_binds = command.host_binds;
+  options.host_binds.push_back({target.socket.parent_path(), "", true}); // the socket alone
+  log.note("run beside the machine: " + util::shell_join(command.argv));
+  auto ran = sandbox::run_in_controller(options, &output);
+  fs::remove(key);
+  Status detached = context.machine->detach(command, log);
+  if (ran && ran->interrupted_by == 0 && !detached)
+    return std::move(detached).error();
+  return ran;
 }
 
 // Writes the inventory, the variables and the build's apt settings into the step's scratch
@@ -33,12 +75,12 @@ Expected<std::vector<std::string>> write_play_files(const spec::AnsibleStep& ans
                                                     const StepContext& context)
 {
   const fs::path& scratch = context.scratch;
-  KILN_TRY(util::write_file_atomic(scratch / "inventory.ini",
-                                   inventory(context.definition, ansible, context.tree)));
+  KILN_TRY(util::write_file_atomic(scratch / "inventory.ini", inventory(ansible, context)));
   json kiln_vars = {{"kiln_image", context.definition.name},
                     {"kiln_version", context.definition.version}};
   if (!context.secrets.empty())
-    kiln_vars["kiln_secrets_dir"] = (context.tree / "run/secrets").string();
+    kiln_vars["kiln_secrets_dir"] =
+        context.machine ? "/run/secrets" : (context.tree / "run/secrets").string();
   KILN_TRY(util::write_file_atomic(scratch / "kiln-vars.json", kiln_vars.dump()));
   std::vector<std::string> options = {"--inventory", (scratch / "inventory.ini").string(),
                                       "--extra-vars", "@" + (scratch / "kiln-vars.json").string()};
@@ -81,7 +123,8 @@ Status play(const spec::AnsibleStep& ansible, const StepContext& context, StepLo
     command.host_binds = {{context.definition.dir, "", false}, {context.scratch, "", true}};
     command.extra_env.insert(command.extra_env.end(), env->begin(), env->end());
     AnsibleOutput output(log);
-    auto result = run_tree_command(command, log, &output);
+    auto result = context.machine ? play_in_machine(command, context, log, output)
+                                  : run_tree_command(command, log, &output);
     if (!result)
       return std::move(result).error();
     if (result->interrupted_by != 0)

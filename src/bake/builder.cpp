@@ -18,6 +18,7 @@
 #include "bake/secrets.hpp"
 #include "bake/steps.hpp"
 #include "bake/tree_memo.hpp"
+#include "bake/vm_build.hpp"
 #include "check/runner.hpp"
 #include "check/tools.hpp"
 #include "image/out_dir.hpp"
@@ -45,11 +46,15 @@ Build::Build(const spec::Definition& definition, const BuildOptions& options,
       scratch_(cache::scratch(cache_.dir(), "build"))
 {
   phases_.push_back({"inputs", "inputs"});
-  phases_.push_back({"bootstrap", "bootstrap"});
-  if (!def_.requirements.empty())
-    phases_.push_back({"requirements", "requirements"});
-  for (const auto& step : def_.steps)
-    phases_.push_back({step.name, step.kind()});
+  if (def_.builder == spec::Builder::vm) {
+    phases_.push_back({"vm", "vm"}); // every step, in the booted base disk
+  } else {
+    phases_.push_back({"bootstrap", "bootstrap"});
+    if (!def_.requirements.empty())
+      phases_.push_back({"requirements", "requirements"});
+    for (const auto& step : def_.steps)
+      phases_.push_back({step.name, step.kind()});
+  }
   if (spec::wants_disk(def_))
     phases_.push_back({"kiln-boot", "boot"});
   if (!def_.tests.empty())
@@ -249,6 +254,13 @@ Status Build::layer_phase(size_t index)
 {
   return phase(static_cast<int>(index) + 2, [&](StepLog& log) -> Status {
     KILN_TRY(obtain_layer(index, log));
+    if (specs_[index].kind == "vm") { // each step's tests, on the captured tree
+      for (const auto& step : def_.steps) {
+        if (!step.tests.empty())
+          KILN_TRY(run_image_tests(step.tests, step.name, log));
+      }
+      return ok_status();
+    }
     const spec::Step* step = step_for(index);
     if (!step || step->tests.empty())
       return ok_status();
@@ -293,14 +305,15 @@ Expected<LayerMeta> Build::build_layer(size_t index, const std::string& key, Ste
     return std::move(pending).error();
   pending_ = std::move(*pending);
   const std::string& kind = specs_[index].kind;
-  Status built = kind == "bootstrap" || kind == "image" ? build_base(log)
+  Status built = kind == "vm"                             ? build_vm(log)
+                 : kind == "bootstrap" || kind == "image" ? build_base(log)
                  : kind == "requirements" || kind == "boot"
                      ? build_on_stack(nullptr, index, log)
                      : build_on_stack(step_for(index), index, log);
   if (!built) {
     // --on-error=abort keeps the changes for `kiln shell OUT`, unless they hold a secret's value.
     const spec::Step* step = step_for(index);
-    bool keep = options_.keep_on_error;
+    bool keep = options_.keep_on_error && kind != "vm"; // the VM builder keeps its disk
     if (keep && step && !step->secrets.empty() &&
         !check_no_secret_in(secrets_, pending_->tree, "step '" + step->name + "'")) {
       keep = false;
@@ -341,9 +354,33 @@ Status Build::build_base(StepLog& log)
   return ok_status();
 }
 
+Status Build::build_vm(StepLog& log)
+{
+  VmBuild vm{def_,
+             inputs_,
+             pending_->tree,
+             scratch_ / "vm",
+             image::out::at(out_, image::out::kLogs) / "vm-console.log",
+             epoch_,
+             secrets_.values,
+             options_.kvm,
+             options_.keep_on_error ? kept_machine_disk(cache_.dir(), out_) : fs::path()};
+  Status built = build_in_vm(vm, log);
+  kept_machine_ = !built && !vm.keep_disk.empty() && fs::exists(vm.keep_disk);
+  (void)util::remove_tree(scratch_ / "vm");
+  KILN_TRY(std::move(built));
+  for (const auto& step : def_.steps) {
+    if (!step.secrets.empty())
+      KILN_TRY(check_no_secret_in(secrets_, pending_->tree, "step '" + step.name + "'"));
+  }
+  return ok_status();
+}
+
 // The definition's step behind layer `index`, or null for kiln's own layers.
 const spec::Step* Build::step_for(size_t index) const
 {
+  if (def_.builder == spec::Builder::vm) // the steps are all in the vm layer
+    return nullptr;
   if (index < first_step_index() || index - first_step_index() >= def_.steps.size())
     return nullptr;
   return &def_.steps[index - first_step_index()];

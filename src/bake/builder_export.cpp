@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 // stay for `kiln shell OUT`.
 Error Build::keep_failed_tree(Error error)
 {
-  if (layers_.empty()) {
+  if (layers_.empty() && !kept_machine_) {
     error.hint += std::string(error.hint.empty() ? "" : "; ") +
                   "no tree was kept: the base layer did not finish";
     return error;
@@ -26,19 +26,22 @@ Error Build::keep_failed_tree(Error error)
   for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
     kept.layers.push_back(it->key);
   kept.has_changes = kept_changes_;
+  kept.machine = kept_machine_;
   kept.step = failed_phase_;
   kept.error = error.message;
   kept.cache_dir = cache_.dir().string();
   kept.created = static_cast<int64_t>(std::time(nullptr));
   if (Status written = write_kept(out_, kept); !written)
     return error;
-  std::string what = kept_changes_ ? "the tree of the failed step (with its changes so far)"
+  std::string what = kept_machine_   ? "the machine's disk, as the failed step left it,"
+                     : kept_changes_ ? "the tree of the failed step (with its changes so far)"
                      : secret_in_changes_
                          ? "the failed step's changes held a secret's value and were discarded; "
                            "the tree below that step"
                          : "the tree the failure happened on";
   error.hint += std::string(error.hint.empty() ? "" : "; ") + what + " is kept: kiln shell " +
-                out_.string() + " opens a shell in it; the next build into that folder discards it";
+                out_.string() + (kept_machine_ ? " boots it" : " opens a shell in it") +
+                "; the next build into that folder discards it";
   return error;
 }
 

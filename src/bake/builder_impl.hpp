@@ -116,6 +116,9 @@ private:
 
   Status build_base(StepLog& log);
 
+  // builder: vm: every step in the booted base disk, captured as one layer.
+  Status build_vm(StepLog& log);
+
   // The base and requirements layers come before the steps'.
   size_t first_step_index() const { return first_step_layer(def_); }
 
@@ -163,6 +166,7 @@ private:
   std::string export_key_;
   bool finished_ = false;
   bool kept_changes_ = false;
+  bool kept_machine_ = false;      // builder: vm: the machine's disk was kept
   bool secret_in_changes_ = false; // the failed step's changes held a secret: not kept
   std::string failed_phase_;
   std::optional<ExportResult> exported_;

@@ -19,8 +19,9 @@ Expected<std::optional<size_t>> refresh_from(const spec::Definition& def, const 
     return std::optional<size_t>(0);
   std::vector<std::string> names;
   for (size_t i = 0; i < def.steps.size(); ++i) {
-    if (def.steps[i].name == *o.refresh)
-      return std::optional<size_t>(first_step_layer(def) + i);
+    if (def.steps[i].name == *o.refresh) // builder: vm: every step is in the first layer
+      return std::optional<size_t>(def.builder == spec::Builder::vm ? 0
+                                                                    : first_step_layer(def) + i);
     names.push_back(def.steps[i].name);
   }
   return make_error(ExitCode::usage, "--refresh names no step: '" + *o.refresh + "'",
@@ -88,7 +89,8 @@ Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definiti
   for (size_t i = 0; i < specs.size(); ++i) {
     LayerExplanation line{specs[i].step, specs[i].kind, "", false, false, ""};
     size_t first = first_step_layer(definition);
-    if (needs_secret.empty() && i >= first && i - first < definition.steps.size()) {
+    if (needs_secret.empty() && definition.builder == spec::Builder::tree && i >= first &&
+        i - first < definition.steps.size()) {
       for (const auto& name : definition.steps[i - first].secrets) {
         if (auto it = unresolved.find(name); it != unresolved.end()) {
           needs_secret = name;

@@ -212,6 +212,12 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& 
       return std::move(parent).error();
     inputs.parent = std::move(*parent);
   }
+  if (definition.base.disk) {
+    auto disk = resolve_base_disk(*definition.base.disk, cache.digests(), log);
+    if (!disk)
+      return std::move(disk).error();
+    inputs.base_disk = std::move(*disk);
+  }
   auto digest = util::sha256_file(definition.file);
   if (!digest)
     return std::move(digest).error();

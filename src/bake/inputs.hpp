@@ -3,6 +3,7 @@
 // sha256 fails in seconds instead of after minutes of baking.
 #pragma once
 
+#include "bake/base_disk.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/step_log.hpp"
 #include "image/manifest.hpp"
@@ -23,6 +24,7 @@ using ParentImage = image::out::Finished;
 
 struct Inputs {
   std::optional<ParentImage> parent;
+  std::optional<BaseDisk> base_disk; // builder: vm
   std::string definition_sha256;
   std::vector<image::InputDigest> files;        // scripts and copied files, by content
   std::vector<image::ArtifactDigest> artifacts; // downloads, by their verified sha256

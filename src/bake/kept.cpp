@@ -37,6 +37,11 @@ fs::path kept_dir(const fs::path& cache_dir, const fs::path& out_dir)
   return cache_dir / "kept" / util::sha256_hex(absolute.string()).substr(0, 16);
 }
 
+fs::path kept_machine_disk(const fs::path& cache_dir, const fs::path& out_dir)
+{
+  return kept_dir(cache_dir, out_dir) / "machine.qcow2";
+}
+
 Status keep_changes(const fs::path& cache_dir, const fs::path& out_dir, const fs::path& pending_dir)
 {
   fs::path dir = kept_dir(cache_dir, out_dir);
@@ -53,9 +58,10 @@ Status keep_changes(const fs::path& cache_dir, const fs::path& out_dir, const fs
 
 Status write_kept(const fs::path& out_dir, const KeptTree& kept)
 {
-  nlohmann::json doc = {{"layers", kept.layers},       {"has_changes", kept.has_changes},
-                        {"step", kept.step},           {"error", kept.error},
-                        {"cache_dir", kept.cache_dir}, {"created", kept.created}};
+  nlohmann::json doc = {{"layers", kept.layers},   {"has_changes", kept.has_changes},
+                        {"machine", kept.machine}, {"step", kept.step},
+                        {"error", kept.error},     {"cache_dir", kept.cache_dir},
+                        {"created", kept.created}};
   return util::write_file_atomic(out_dir / kKeptFile, doc.dump(2) + "\n");
 }
 
@@ -76,11 +82,12 @@ Expected<std::optional<KeptTree>> read_kept(const fs::path& out_dir)
     KeptTree kept;
     kept.layers = doc.at("layers").get<std::vector<std::string>>();
     kept.has_changes = doc.at("has_changes").get<bool>();
+    kept.machine = doc.value("machine", false);
     kept.step = doc.value("step", "");
     kept.error = doc.value("error", "");
     kept.cache_dir = doc.value("cache_dir", "");
     kept.created = doc.value("created", int64_t{0});
-    if (kept.layers.empty() || kept.layers.size() > kMaxLayers)
+    if ((kept.layers.empty() && !kept.machine) || kept.layers.size() > kMaxLayers)
       return bad("it names " + std::to_string(kept.layers.size()) + " layers");
     for (const auto& key : kept.layers) {
       if (!looks_like_key(key))

@@ -22,6 +22,13 @@ json manifest_base(const spec::Definition& def, const Inputs& inputs)
               {"rootfs_sha256", inputs.parent->sha256_of(image::out::kRootfsTar)},
               {"manifest_sha256", inputs.parent->manifest_sha256}}}};
   }
+  if (inputs.base_disk) {
+    const BaseDisk& disk = *inputs.base_disk;
+    json described = {{"format", disk.format}, {"sha256", disk.sha256}, {"builder", "vm"}};
+    if (!disk.image.empty())
+      described["image"] = disk.image;
+    return {{"disk", described}};
+  }
   const auto& boot = def.base.bootstrap;
   json base = {{"bootstrap",
                 {{"suite", boot.suite},
@@ -53,7 +60,7 @@ std::vector<std::string> requested_packages(const spec::Definition& def, const I
   auto add = [&](const std::string& spec) {
     names.insert(spec.substr(0, spec.find_first_of("=:")));
   };
-  if (!inputs.parent) {
+  if (!inputs.parent && !inputs.base_disk) {
     for (const auto& package : def.base.bootstrap.packages)
       add(package);
   }

@@ -20,6 +20,7 @@ struct BuildOptions {
       kDefaultMaxAge; // seconds; base, package and ansible layers older than this are rebuilt
   // --on-error=abort: a failed bake keeps its tree for `kiln shell OUT` (bake/kept.hpp).
   bool keep_on_error = false;
+  bool kvm = false; // builder: vm boots its machine with KVM instead of TCG
 };
 
 } // namespace kiln::bake

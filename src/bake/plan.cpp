@@ -120,6 +120,10 @@ json canonical_requirements(const spec::Definition& definition, const Inputs& in
 
 std::string describe_change(const std::string& field, const json& now)
 {
+  if (field == "disk_sha256")
+    return "the base disk changed";
+  if (field == "steps")
+    return "a step changed";
   if (field == "parent")
     return "the layer below it changed";
   if (field == "script_sha256")
@@ -159,8 +163,62 @@ size_t first_step_layer(const spec::Definition& definition)
   return definition.requirements.empty() ? 1 : 2;
 }
 
+namespace {
+
+json step_inputs(const spec::Step& step, const Inputs& inputs)
+{
+  json canonical = canonical_step(step, inputs);
+  canonical["kind"] = step.kind();
+  if (!step.secrets.empty()) {
+    // Never a value: the HMAC changes when the value does, and tells nothing about it.
+    json secrets = json::object();
+    for (const auto& name : step.secrets) {
+      auto hmac = inputs.secret_hmacs.find(name);
+      secrets[name] = hmac == inputs.secret_hmacs.end() ? "" : hmac->second;
+    }
+    canonical["secrets"] = secrets;
+    canonical["secret_env"] = step.secret_env;
+  }
+  if (step.offline)
+    canonical["network"] = "none";
+  if (step.reboot)
+    canonical["reboot"] = true;
+  return canonical;
+}
+
+// Steps that fetch packages go stale with the mirror (--max-age).
+bool expires(const spec::Step& step)
+{
+  return step.kind() == "packages" || step.kind() == "ansible";
+}
+
+// builder: vm: one layer, the whole tree captured from the machine after every step ran, known
+// by the base disk and the steps; then kiln's boot layer on it, as for the tree builder.
+std::vector<LayerSpec> vm_layer_specs(const spec::Definition& definition, const Inputs& inputs)
+{
+  json steps = json::array();
+  bool stale = false;
+  for (const auto& step : definition.steps) {
+    steps.push_back(step_inputs(step, inputs));
+    stale = stale || expires(step);
+  }
+  std::string disk = inputs.base_disk ? inputs.base_disk->sha256 : "";
+  std::vector<LayerSpec> specs = {
+      {"base",
+       "vm",
+       {{"disk_sha256", disk}, {"steps", steps}, {"architecture", machine()}, {"vm", kVmVersion}},
+       stale}};
+  if (spec::wants_disk(definition))
+    specs.push_back({"kiln-boot", "boot", boot_layer_inputs(machine()), true});
+  return specs;
+}
+
+} // namespace
+
 std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inputs& inputs)
 {
+  if (definition.builder == spec::Builder::vm)
+    return vm_layer_specs(definition, inputs);
   const auto& boot = definition.base.bootstrap;
   std::vector<LayerSpec> specs;
   if (inputs.parent) {
@@ -185,25 +243,8 @@ std::vector<LayerSpec> layer_specs(const spec::Definition& definition, const Inp
   if (!definition.requirements.empty())
     specs.push_back(
         {"requirements", "requirements", canonical_requirements(definition, inputs), false});
-  for (const auto& step : definition.steps) {
-    json canonical = canonical_step(step, inputs);
-    canonical["kind"] = step.kind();
-    if (!step.secrets.empty()) {
-      // Never a value: the HMAC changes when the value does, and tells nothing about it.
-      json secrets = json::object();
-      for (const auto& name : step.secrets) {
-        auto hmac = inputs.secret_hmacs.find(name);
-        secrets[name] = hmac == inputs.secret_hmacs.end() ? "" : hmac->second;
-      }
-      canonical["secrets"] = secrets;
-      canonical["secret_env"] = step.secret_env;
-    }
-    if (step.offline)
-      canonical["network"] = "none";
-    // Steps that fetch packages go stale with the mirror (--max-age).
-    bool expires = step.kind() == "packages" || step.kind() == "ansible";
-    specs.push_back({step.name, step.kind(), canonical, expires});
-  }
+  for (const auto& step : definition.steps)
+    specs.push_back({step.name, step.kind(), step_inputs(step, inputs), expires(step)});
   if (spec::wants_disk(definition))
     specs.push_back({"kiln-boot", "boot", boot_layer_inputs(machine()), true});
   return specs;

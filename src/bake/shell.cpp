@@ -95,11 +95,20 @@ int exit_status(const util::ProcessResult& result)
   return result.exit_code;
 }
 
-// OUT's disk booted on a throwaway overlay; the session is root's, over SSH.
-Expected<int> machine_shell(const ShellOptions& options, const fs::path& scratch)
+// OUT's disk (or, with `kept_disk`, the disk a failed VM bake kept) booted on a throwaway
+// overlay; the session is root's, over SSH.
+Expected<int> machine_shell(const ShellOptions& options, const fs::path& scratch,
+                            const fs::path& kept_disk = {})
 {
   vm::MachineOptions machine_options;
-  auto disk = check::verified_disk(options.out_dir, machine_options.format);
+  Expected<fs::path> disk = kept_disk;
+  if (kept_disk.empty())
+    disk = check::verified_disk(options.out_dir, machine_options.format);
+  else if (!fs::is_regular_file(kept_disk))
+    return make_error(ExitCode::input, "the kept machine's disk " + kept_disk.string() + " is gone",
+                      "build again with --on-error=abort");
+  else
+    machine_options.format = "qcow2";
   if (!disk)
     return std::move(disk).error();
   machine_options.disk = *disk;
@@ -153,6 +162,12 @@ Expected<int> open_shell(const ShellOptions& options)
     return done(std::move(kept).error());
   Expected<sandbox::Overlay> overlay = make_error(ExitCode::input, "");
   std::string where;
+  if (*kept && (*kept)->machine) {
+    say(options, "kiln: the machine kept where step '" + (*kept)->step +
+                     "' failed (changes are gone at exit)");
+    return done(
+        machine_shell(options, scratch, kept_machine_disk(options.cache_dir, options.out_dir)));
+  }
   if (*kept) {
     overlay = kept_overlay(options, *cache, **kept);
     where = "the tree kept where step '" + (*kept)->step + "' failed (changes stay in it)";

@@ -26,6 +26,8 @@ inline const std::string kStepInput = std::string(sandbox::kInputDir) + "/src";
 // Where the image's apt proxy goes (network.proxy); kiln's own apt runs bypass it.
 inline constexpr const char* kAptProxyFile = "/etc/apt/apt.conf.d/80kiln-proxy";
 
+class SshRunner;
+
 struct StepContext {
   const spec::Definition& definition;
   const Inputs& inputs;
@@ -38,6 +40,7 @@ struct StepContext {
   bool secret_env = false;
   bool offline = false;                   // network: none
   TreeRunner* runner = &sandbox_runner(); // how commands reach the tree
+  SshRunner* machine = nullptr;           // builder: vm: the machine `runner` reaches (else null)
 };
 
 // The folders of every layer in the stack, topmost first (upper included).

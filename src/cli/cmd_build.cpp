@@ -27,6 +27,7 @@ struct BuildCliOptions {
   std::optional<std::string> refresh;
   std::string max_age;
   std::string on_error = "cleanup";
+  bool kvm = false;
 };
 
 int interrupted_exit()
@@ -111,6 +112,7 @@ int run_build(const BuildCliOptions& options)
     build_options.source_date_epoch = options.source_date_epoch;
   build_options.refresh = options.refresh;
   build_options.keep_on_error = options.on_error == "abort";
+  build_options.kvm = options.kvm;
   build_options.max_age = util::parse_duration(settings->max_age).value_or(bake::kDefaultMaxAge);
   if (options.explain) {
     auto layers = bake::explain(definition, build_options);
@@ -162,6 +164,8 @@ Command add_build(CLI::App& app)
                   "cleanup (default): a failed bake leaves only its logs; abort: it also keeps "
                   "the failed tree for `kiln shell OUT`")
       ->check(CLI::IsMember({"cleanup", "abort"}));
+  sub->add_flag("--kvm", options->kvm,
+                "builder: vm: boot the machine with KVM instead of TCG (where KVM works)");
   sub->add_flag("--verbose,-v", options->verbose, "Show every command as it runs");
   sub->add_flag("--json", options->json, "Print the result and manifest as JSON on stdout");
   sub->footer(R"(Writes OUT/rootfs.tar.zst, OUT/manifest.json (written last: a folder with a
@@ -175,6 +179,11 @@ and leaves nothing mounted or running. With --on-error=abort the failed step's t
 Each step's result is a layer in the cache, keyed by the layer below it, the step
 and the content of every file it reads: a rebuild runs only the steps whose inputs
 changed. Package lists and downloads are cached too.
+
+With builder: vm the base disk (base: {disk: ...}) is booted in QEMU (TCG unless
+--kvm), the steps run in it over SSH (Ansible too; reboot: true reboots after a
+step), and its root file system is captured as one layer; the machine's serial
+console is kept in OUT/logs/vm-console.log.
 
 Examples:
   sudo AGENT_FEED_TOKEN=kiln-example-feed-token kiln build examples/linux-agent/image.yaml

@@ -66,6 +66,8 @@ Command add_shell(CLI::App& app)
 failed step ran on and that step's changes so far. `kiln shell OUT` enters it in the
 same sandbox a step runs in (private namespaces, outbound network only); what you
 change there stays in the kept tree until the next build into OUT discards it.
+For builder: vm, the failed bake keeps the machine's disk instead: `kiln shell OUT`
+boots it (on a throwaway overlay) and opens a root shell in it over SSH.
 Without a kept tree, it opens OUT's finished image, unpacked from its verified
 rootfs.tar.zst: read-only unless --write, and never changing OUT. With --boot it
 boots OUT's disk (raw or qcow2) under OVMF on a throwaway overlay, as the boot test

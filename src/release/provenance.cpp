@@ -30,6 +30,10 @@ json base_dependency(const json& manifest)
             {"digest", {{"sha256", text(parent, "manifest_sha256")}}},
             {"annotations", {{"rootfs_sha256", text(parent, "rootfs_sha256")}}}};
   }
+  if (const json& disk = field(base, "disk"); disk.is_object())
+    return {{"name", "base disk"},
+            {"digest", {{"sha256", text(disk, "sha256")}}},
+            {"annotations", disk}};
   json annotations =
       field(base, "bootstrap").is_object() ? field(base, "bootstrap") : json::object();
   if (!text(base, "catalog").empty())

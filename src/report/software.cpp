@@ -33,6 +33,10 @@ std::string base_of(const image::Manifest& m)
     const auto& parent = m.base["image"];
     return "image " + parent.value("name", "") + " " + parent.value("version", "");
   }
+  if (m.base.contains("disk")) {
+    const auto& disk = m.base["disk"];
+    return "disk " + disk.value("image", disk.value("sha256", "").substr(0, 12)) + " (vm builder)";
+  }
   if (m.base.contains("catalog"))
     return "catalog " + m.base["catalog"].get<std::string>();
   json bootstrap = m.base.value("bootstrap", json::object());

@@ -25,11 +25,22 @@ struct Bootstrap {
   std::vector<std::string> packages; // extra packages installed by the bootstrap itself
 };
 
+// base: {disk: PATH, sha256: HEX}: the disk the VM builder boots (builder: vm).
+struct DiskBase {
+  std::filesystem::path path; // a kiln image folder with a disk output, or a disk image file
+  std::string sha256;         // required for a file; for a folder, checked against its manifest
+};
+
 struct Base {
   Bootstrap bootstrap;         // for a bootstrap base, and for a catalog entry that bootstraps
   std::string catalog;         // "catalog:NAME": the entry's name
   std::filesystem::path image; // "image:PATH": a built kiln image's output folder
+  std::optional<DiskBase> disk;
 };
+
+// How the steps reach the image: in a sandbox on the tree's layers, or over SSH in a booted
+// machine (bake/vm_build.hpp).
+enum class Builder { tree, vm };
 
 struct PackagesStep {
   std::vector<std::string> packages; // "name" or "name=version"
@@ -124,6 +135,7 @@ struct Step {
   std::vector<std::string> secrets; // declared secrets this step may read, at /run/secrets/NAME
   bool secret_env = false;          // also as environment variables, named in upper case
   bool offline = false;             // network: none, only a loopback interface
+  bool reboot = false;              // builder: vm: the machine reboots after the step
   std::vector<ImageTest> tests;     // run right after this step
 
   std::string kind() const;
@@ -224,6 +236,7 @@ struct Definition {
   std::string name;
   std::string version;
   Base base;
+  Builder builder = Builder::tree;
   std::vector<Step> steps;
   std::vector<std::string> outputs = {"rootfs"};
   std::map<std::string, SecretSource> secrets;

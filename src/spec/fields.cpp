@@ -14,6 +14,9 @@ const std::vector<Shape>& shapes()
            {"name", T::string, true, "Image name: lowercase letters, digits and '-'."},
            {"version", T::string, true, "Semantic version 2.0.0, e.g. 1.4.0."},
            {"base", T::object, true, "Where the root filesystem starts from.", "base"},
+           {"builder", T::string, false,
+            "tree (default: steps run in a sandbox on the tree) or vm (steps run over SSH in a "
+            "machine booted from base: {disk: ...})."},
            {"steps", T::step_list, true, "What to do to the tree, in order."},
            {"outputs", T::string_list, false, "What to write; default [rootfs]."},
            {"secrets", T::secrets, false,
@@ -129,7 +132,12 @@ const std::vector<Shape>& shapes()
       {"base",
        "The starting tree.",
        {
-           {"bootstrap", T::object, true, "Bootstrap a Debian tree with mmdebstrap.", "bootstrap"},
+           {"bootstrap", T::object, false, "Bootstrap a Debian tree with mmdebstrap.", "bootstrap"},
+           {"disk", T::string, false,
+            "builder: vm: a kiln image folder with a raw or qcow2 output, or a disk image file "
+            "(raw or qcow2), relative to the definition."},
+           {"sha256", T::string, false,
+            "The disk's sha256: required for a file, checked against the manifest for a folder."},
        }},
       {"bootstrap",
        "mmdebstrap settings.",
@@ -157,6 +165,8 @@ const std::vector<Shape>& shapes()
            {"network", T::string, false,
             "outbound (default: outbound access, no host loopback, no metadata service) or "
             "none (loopback only)."},
+           {"reboot", T::boolean, false,
+            "builder: vm: reboot the machine after the step, before the next one."},
            {"tests", T::object_list, false, "Checks run right after this step.", "test"},
        }},
       {"test",

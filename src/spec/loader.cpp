@@ -6,6 +6,7 @@
 #include "spec/steps_loader.hpp"
 #include "spec/tests_loader.hpp"
 #include "spec/validator.hpp"
+#include "spec/vm_loader.hpp"
 #include "util/fs.hpp"
 #include "util/semver.hpp"
 #include "util/strings.hpp"
@@ -161,12 +162,27 @@ void load_base(Validator& v, const Entries& top, Definition& def)
             "write catalog:NAME, image:PATH, or a bootstrap: mapping");
     return;
   }
+  size_t errors_before = v.diagnostics().size();
   auto fields =
       v.mapping(it->second.value, Validator::value_position(it->second), shape("base"), "base");
   if (!fields)
     return;
-  if (auto boot = fields->find("bootstrap"); boot != fields->end())
-    load_bootstrap(v, boot->second, def.base.bootstrap);
+  bool boot = fields->count("bootstrap") != 0;
+  bool disk = fields->count("disk") != 0;
+  if (!boot && !disk && v.diagnostics().size() > errors_before)
+    return; // a misspelt key was already reported, with the ones that exist
+  if (boot == disk) {
+    v.error(Validator::value_position(it->second),
+            boot ? "base has both bootstrap and disk" : "base needs bootstrap or disk",
+            "bootstrap: for a tree made with mmdebstrap, disk: for the VM builder");
+    return;
+  }
+  if (fields->count("sha256") && !disk)
+    v.error(position_of(fields->at("sha256").key), "base.sha256 is for a disk base",
+            "remove it, or give disk:");
+  if (disk)
+    return load_disk_base(v, *fields, def);
+  load_bootstrap(v, fields->at("bootstrap"), def.base.bootstrap);
 }
 
 void load_outputs(Validator& v, const Entries& top, Definition& def)
@@ -289,6 +305,7 @@ LoadResult validate(const YAML::Node& root, Validator& v, Definition def)
     if (auto steps = top->find("steps"); steps != top->end())
       def.steps = load_steps(v, steps->second, secret_names);
     load_outputs(v, *top, def);
+    load_builder(v, *top, def); // after the base and the steps it checks
     check_boot_tests(v, *top, def);
   }
   result.diagnostics = std::move(v.diagnostics());

@@ -252,6 +252,11 @@ bool load_step_secrets(Validator& v, const Entries& fields,
     ok = network.has_value() && ok;
     step.offline = network.value_or("") == "none";
   }
+  if (auto it = fields.find("reboot"); it != fields.end()) {
+    auto flag = v.bool_value(it->second, step_label(number) + " reboot");
+    ok = flag.has_value() && ok;
+    step.reboot = flag.value_or(false);
+  }
   return ok;
 }
 

@@ -463,7 +463,7 @@ TEST_F(SpecLoader, diagnostic_text_names_file_line_column_and_hint)
   EXPECT_EQ(diagnostics[0].str(),
             "image.yaml:5:5: error: unknown key 'pakages' in step 1\n"
             "  hint: did you mean 'packages'? step 1 takes: name, packages, shell, file, artifact, "
-            "ansible, secrets, secret_env, network, tests");
+            "ansible, secrets, secret_env, network, reboot, tests");
 }
 
 TEST_F(SpecLoader, an_ansible_step_and_tests_keep_their_settings)
