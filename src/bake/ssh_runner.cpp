@@ -83,7 +83,7 @@ Status SshRunner::upload(const sandbox::Bind& bind, size_t index, StepLog& log)
   std::string command =
       util::shell_join({"sh", "-c", kUpload, "kiln-upload", bind.target, aside_path(index), kind,
                         folder ? "" : octal_mode(bind.source)});
-  auto sent = ssh_.stream(command, &log, {data, {}, 0});
+  auto sent = ssh_.stream(command, &log, data);
   if (folder)
     fs::remove(data);
   return check_result(sent, "copying " + bind.source.string() + " to " + bind.target, log);
@@ -93,7 +93,7 @@ Status SshRunner::run_script(const std::string& script, const std::string& what,
 {
   fs::path file = scratch_ / "script.sh";
   KILN_TRY(util::write_file_atomic(file, script, 0600));
-  auto ran = ssh_.stream("sh -s", &log, {file, {}, 0});
+  auto ran = ssh_.stream("sh -s", &log, file);
   fs::remove(file);
   return check_result(ran, what, log);
 }
@@ -150,7 +150,7 @@ Expected<util::ProcessResult> SshRunner::execute(const TreeCommand& command, Ste
   fs::path file = scratch_ / "command.sh";
   KILN_TRY(util::write_file_atomic(
       file, "cd / && umask 022 && " + util::shell_join(argv) + " </dev/null\n", 0600));
-  auto ran = ssh_.stream("sh -s", &log, {file, {}, 0});
+  auto ran = ssh_.stream("sh -s", &log, file);
   fs::remove(file);
   Status detached = detach(command, log);
   if (ran && ran->interrupted_by == 0 && !detached)

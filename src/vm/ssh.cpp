@@ -95,21 +95,14 @@ Expected<RemoteRun> SshTransport::run(const std::string& command, const std::str
 
 Expected<util::ProcessResult> SshTransport::stream(const std::string& command,
                                                    util::ProcessObserver* observer,
-                                                   const RemoteIo& io) const
+                                                   const fs::path& input) const
 {
   util::ProcessSpec spec;
-  std::string in = io.stdin_file.empty() ? "/dev/null" : io.stdin_file.string();
-  spec.argv = {"/bin/sh",
-               "-c",
-               io.stdout_file.empty() ? "i=$1; shift 2; exec \"$@\" <\"$i\""
-                                      : "i=$1; o=$2; shift 2; exec \"$@\" <\"$i\" >\"$o\"",
-               "kiln-ssh",
-               in,
-               io.stdout_file.string()};
+  spec.argv = {"/bin/sh", "-c", "i=$1; shift; exec \"$@\" <\"$i\"", "kiln-ssh",
+               input.empty() ? "/dev/null" : input.string()};
   for (const auto& word : ssh_argv())
     spec.argv.push_back(word);
   spec.argv.push_back("sudo -n sh -c " + util::shell_quote(command));
-  spec.timeout_seconds = io.timeout_seconds;
   return util::run_process(spec, observer);
 }
 

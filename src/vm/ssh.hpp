@@ -29,13 +29,6 @@ struct RemoteRun {
   std::string stderr_text;
 };
 
-// Where a streamed command's input and output go (SshTransport::stream).
-struct RemoteIo {
-  std::filesystem::path stdin_file;  // "" : /dev/null
-  std::filesystem::path stdout_file; // "" : stdout joins stderr in the observer's lines
-  double timeout_seconds = 0;        // 0: none
-};
-
 class SshTransport {
 public:
   SshTransport(SshTarget target, std::filesystem::path scratch);
@@ -45,10 +38,10 @@ public:
   Expected<RemoteRun> run(const std::string& command, const std::string& user = "",
                           double timeout_seconds = 60) const;
 
-  // Runs `command` with sh -c as root, its input and output as `io` says, its output lines to
-  // `observer` (a build log). For steps, uploads and the VM builder's capture.
+  // Runs `command` with sh -c as root, its stdin the file `input` ("" : /dev/null), its output
+  // lines (stdout and stderr) to `observer` (a build log). For the VM builder's steps and uploads.
   Expected<util::ProcessResult> stream(const std::string& command, util::ProcessObserver* observer,
-                                       const RemoteIo& io = {}) const;
+                                       const std::filesystem::path& input = {}) const;
 
   const SshTarget& target() const { return target_; }
 
