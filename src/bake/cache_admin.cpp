@@ -116,6 +116,20 @@ void add_downloads(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
   }
 }
 
+// Published images pulled for a base: each is pulled again when next needed.
+void add_images(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
+{
+  std::error_code ec;
+  for (const auto& dir : fs::directory_iterator(cache::at(cache_dir, cache::kImages), ec)) {
+    std::string key = dir.path().filename().string();
+    if (key.find(".pulling-") != std::string::npos)
+      continue;
+    int64_t used = mtime_of(dir.path());
+    entries.push_back({"image", key, key.substr(0, key.find('@')), "pulled for a base",
+                       disk_usage(dir.path()), used, used, false, dir.path()});
+  }
+}
+
 // What kiln remembers to avoid work (tree_memo's answers, digest_memo's digests): one entry, as
 // it is cheap to lose and made again on use.
 void add_memos(const fs::path& cache_dir, std::vector<CacheEntry>& entries)
@@ -168,6 +182,7 @@ Expected<std::vector<CacheEntry>> list_cache(const fs::path& cache_dir)
   add_exports(cache_dir, entries);
   add_memos(cache_dir, entries);
   add_downloads(cache_dir, entries);
+  add_images(cache_dir, entries);
   for (auto& e : entries) {
     int fd = lock_exclusive(cache_dir, e);
     e.in_use = fd < 0;

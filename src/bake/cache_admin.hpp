@@ -14,7 +14,7 @@
 namespace kiln::bake {
 
 struct CacheEntry {
-  std::string kind; // "layer", "export", "artifact", "packages"
+  std::string kind; // "layer", "export", "artifact", "packages", "memo", "image"
   std::string key;
   std::string image;
   std::string step;

@@ -5,6 +5,8 @@
 //   CACHE/exports/KEY/   an export: the outputs and result.json
 //   CACHE/locks/         a lock file per layer or export a build uses
 //   CACHE/artifacts/     downloads, by sha256
+//   CACHE/images/        published images a base names (kiln:NAME@CHANNEL), pulled and verified,
+//                        as NAME@VERSION-BODY/ (release::fetch_image)
 //   CACHE/debs/          the verified .deb cache, with its .lock
 //   CACHE/answers/       tree_memo: test results and tool versions by the tree they ran on
 //   CACHE/digests.json   digest_memo: file digests by stat data
@@ -24,6 +26,7 @@ inline constexpr std::string_view kLayers = "layers";
 inline constexpr std::string_view kExports = "exports";
 inline constexpr std::string_view kLocks = "locks";
 inline constexpr std::string_view kArtifacts = "artifacts";
+inline constexpr std::string_view kImages = "images";
 inline constexpr std::string_view kDebs = "debs";
 inline constexpr std::string_view kAnswers = "answers";
 inline constexpr std::string_view kDigests = "digests.json";

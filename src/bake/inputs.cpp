@@ -212,6 +212,11 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& 
       return std::move(parent).error();
     inputs.parent = std::move(*parent);
   }
+  // A published image pulled for the base is held against `kiln cache prune` while it is used.
+  if (definition.base.image_store)
+    cache.hold("image-" + definition.base.image.filename().string());
+  if (definition.base.disk && definition.base.disk->store)
+    cache.hold("image-" + definition.base.disk->path.filename().string());
   if (definition.base.disk) {
     auto disk = resolve_base_disk(*definition.base.disk, cache.digests(), log);
     if (!disk)

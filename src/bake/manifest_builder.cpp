@@ -16,17 +16,24 @@ namespace {
 json manifest_base(const spec::Definition& def, const Inputs& inputs)
 {
   if (inputs.parent) {
-    return {{"image",
-             {{"name", inputs.parent->name},
-              {"version", inputs.parent->version},
-              {"rootfs_sha256", inputs.parent->sha256_of(image::out::kRootfsTar)},
-              {"manifest_sha256", inputs.parent->manifest_sha256}}}};
+    json base = {{"image",
+                  {{"name", inputs.parent->name},
+                   {"version", inputs.parent->version},
+                   {"rootfs_sha256", inputs.parent->sha256_of(image::out::kRootfsTar)},
+                   {"manifest_sha256", inputs.parent->manifest_sha256}}}};
+    if (def.base.image_store)
+      base["image"]["from_store"] = {{"ref", def.base.image_store->ref},
+                                     {"resolved", def.base.image_store->resolved}};
+    return base;
   }
   if (inputs.base_disk) {
     const BaseDisk& disk = *inputs.base_disk;
     json described = {{"format", disk.format}, {"sha256", disk.sha256}, {"builder", "vm"}};
     if (!disk.image.empty())
       described["image"] = disk.image;
+    if (def.base.disk && def.base.disk->store)
+      described["from_store"] = {{"ref", def.base.disk->store->ref},
+                                 {"resolved", def.base.disk->store->resolved}};
     return {{"disk", described}};
   }
   const auto& boot = def.base.bootstrap;

@@ -1,9 +1,12 @@
 #include "bake/builder.hpp"
+#include "bake/cache_layout.hpp"
 #include "bake/decision.hpp"
 #include "cli/build_display.hpp"
 #include "cli/commands.hpp"
 #include "image/out_dir.hpp"
+#include "release/pull.hpp"
 #include "spec/loader.hpp"
+#include "store/open.hpp"
 #include "util/interrupt.hpp"
 #include "util/strings.hpp"
 
@@ -16,10 +19,13 @@ namespace kiln::cli {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 struct BuildCliOptions {
   std::string file;
   std::string out;
   std::string cache_dir;
+  std::string store;
   int64_t source_date_epoch = -1;
   bool verbose = false;
   bool json = false;
@@ -89,10 +95,55 @@ int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool js
   return 0;
 }
 
+// A base that names a published image (kiln:NAME@CHANNEL, for a tree or a disk) is pulled from
+// the store the settings give into the cache, verified as kiln pull verifies (every chunk, every
+// file, the signature with a public key configured), and the definition then reads that folder.
+Status fetch_store_bases(spec::Definition& definition, const config::Settings& settings)
+{
+  auto bases = spec::store_bases(definition.base);
+  if (bases.empty())
+    return ok_status();
+  auto location = release::store_location(settings.release);
+  if (!location) {
+    Error error = location.error();
+    error.hint = "the base kiln:" + bases[0]->ref +
+                 " is pulled from the store: give --store, "
+                 "KILN_STORE or store: in kiln.yaml";
+    return error;
+  }
+  auto store = store::open_store(*location);
+  if (!store)
+    return std::move(store).error();
+  fs::path root = bake::cache::at(settings.cache_dir, bake::cache::kImages);
+  for (auto* base : bases) {
+    auto fetched = release::fetch_image(
+        **store, settings.release, base->ref, root,
+        [](const std::string& file) { std::fprintf(stderr, "  pulling %s\n", file.c_str()); });
+    if (!fetched) {
+      Error error = fetched.error();
+      error.message = "the base kiln:" + base->ref + ": " + error.message;
+      return error;
+    }
+    const auto& r = fetched->resolved;
+    base->resolved = r.name + "@" + r.version + " (" + r.how + ")";
+    std::fprintf(stderr, "base kiln:%s is %s from %s, %s; %s\n", base->ref.c_str(),
+                 base->resolved.c_str(), location->c_str(),
+                 fetched->pulled ? "pulled and checked" : "already pulled",
+                 fetched->keyid.empty() ? "signature not checked (no public key configured)"
+                                        : ("signed by " + fetched->keyid).c_str());
+    if (definition.base.image_store && base == &*definition.base.image_store)
+      definition.base.image = fetched->dir;
+    else
+      definition.base.disk->path = fetched->dir;
+  }
+  return ok_status();
+}
+
 int run_build(const BuildCliOptions& options)
 {
   auto settings = load_settings({{"cache.dir", options.cache_dir, "--cache-dir"},
-                                 {"cache.max_age", options.max_age, "--max-age"}});
+                                 {"cache.max_age", options.max_age, "--max-age"},
+                                 {"store", options.store, "--store"}});
   if (!settings)
     return report(settings.error());
   auto loaded = spec::load_definition(options.file, {settings->catalog});
@@ -102,7 +153,9 @@ int run_build(const BuildCliOptions& options)
                  loaded.unreadable ? "readable" : "valid");
     return loaded.exit_code();
   }
-  const auto& definition = *loaded.definition;
+  spec::Definition definition = *loaded.definition;
+  if (Status fetched = fetch_store_bases(definition, *settings); !fetched)
+    return report(fetched.error());
   bake::BuildOptions build_options;
   build_options.out_dir = options.out.empty() ? std::filesystem::path("out") / definition.name
                                               : std::filesystem::path(options.out);
@@ -150,6 +203,9 @@ Command add_build(CLI::App& app)
   sub->add_option("--out,-o", options->out, "Output folder (default: out/NAME)");
   sub->add_option("--cache-dir", options->cache_dir,
                   "Layer and download cache (default: $KILN_CACHE_DIR or /var/cache/kiln)");
+  sub->add_option("--store", options->store,
+                  "The store a kiln:NAME@CHANNEL base is pulled from (default: KILN_STORE, or "
+                  "kiln.yaml)");
   sub->add_flag("--explain", options->explain,
                 "Say per step whether it is cached and, if not, what changed; build nothing");
   sub->add_option("--refresh", options->refresh,
@@ -185,6 +241,11 @@ With builder: vm the base disk (base: {disk: ...}) is booted in QEMU (TCG unless
 step), and its root file system is captured as one layer; the machine's serial
 console is kept in OUT/logs/vm-console.log.
 
+A base may name a published image, base: kiln:NAME@CHANNEL (or, for the VM builder,
+base: {disk: kiln:NAME@CHANNEL}; a version or a range works too): it is pulled from
+the store into CACHE/images, checked as kiln pull checks it, and reused while the
+store's version is the same. --explain pulls it too.
+
 Examples:
   sudo AGENT_FEED_TOKEN=kiln-example-feed-token kiln build examples/linux-agent/image.yaml
   sudo kiln build image.yaml --explain          # what would be rebuilt, and why
@@ -193,6 +254,7 @@ Examples:
   sudo kiln build image.yaml --on-error=abort   # a failure keeps the tree: then
   sudo kiln shell out/NAME                      # a shell where the step failed
   sudo kiln build image.yaml --out /srv/images/agent --verbose
+  sudo kiln build vm.yaml --store /srv/kiln-store  # base: {disk: kiln:linux-agent@prod}
   sudo SOURCE_DATE_EPOCH=1700000000 kiln build image.yaml --json | jq .manifest.outputs)");
   return {sub, [options] { return run_build(*options); }};
 }

@@ -3,6 +3,7 @@
 #include "release/channels.hpp"
 #include "release/signatures.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 #include "util/semver.hpp"
 
 #include <unistd.h>
@@ -153,6 +154,54 @@ Expected<PullResult> pull(store::Store& store, const ReleaseConfig& config, cons
     return fail(make_error(ExitCode::environment, "cannot rename " + partial.string() + " to " +
                                                       dir.string() + ": " + ec.message()));
   return result;
+}
+
+Expected<FetchedImage> fetch_image(store::Store& store, const ReleaseConfig& config,
+                                   const std::string& ref, const fs::path& root,
+                                   const std::function<void(const std::string&)>& progress)
+{
+  FetchedImage fetched;
+  auto resolved = resolve(store, config, ref);
+  if (!resolved)
+    return std::move(resolved).error();
+  fetched.resolved = std::move(*resolved);
+  const VersionDocument& document = fetched.resolved.document;
+  if (!config.public_key.empty()) {
+    auto keyid = check_version_signature(document, config.public_key);
+    if (!keyid)
+      return std::move(keyid).error();
+    fetched.keyid = *keyid;
+  }
+  // A published version never changes, but two stores may each hold a NAME@VERSION: the folder
+  // is named by the signed body too.
+  const Version& version = document.version;
+  std::string body = util::sha256_hex(signed_message(document.body));
+  fetched.dir = root / (version.name + "@" + version.version + "-" + body.substr(0, 16));
+  auto whole = [&] {
+    auto manifest = util::sha256_file(fetched.dir / "manifest.json");
+    return manifest && *manifest == version.manifest_sha256;
+  };
+  if (whole())
+    return fetched;
+  // Not there, or not whole: pulled afresh into a folder of this process (by exact version, so
+  // a channel that moves meanwhile changes nothing), then put in place.
+  fs::path mine = fetched.dir.string() + ".pulling-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(mine, ec);
+  KILN_TRY(util::make_dirs(root));
+  auto pulled = pull(store, config, version.name + "@" + version.version, mine, false, progress);
+  if (!pulled)
+    return std::move(pulled).error();
+  fs::remove_all(fetched.dir, ec);
+  fs::rename(mine, fetched.dir, ec);
+  if (ec) {
+    fs::remove_all(mine, ec);
+    if (!whole()) // not another build that put it there first
+      return make_error(ExitCode::environment,
+                        "cannot put " + ref + " in " + fetched.dir.string() + ": " + ec.message());
+  }
+  fetched.pulled = true;
+  return fetched;
 }
 
 } // namespace kiln::release

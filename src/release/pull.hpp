@@ -41,4 +41,19 @@ Expected<PullResult> pull(store::Store& store, const ReleaseConfig& config, cons
                           const std::filesystem::path& dir, bool force,
                           const std::function<void(const std::string&)>& progress = {});
 
+struct FetchedImage {
+  std::filesystem::path dir; // the version's output folder, whole
+  Resolved resolved;
+  std::string keyid;   // as for pull
+  bool pulled = false; // false: the folder was already there from an earlier fetch
+};
+
+// The version REF names, as a folder below `root` (a cache): pulled as kiln pull does the first
+// time, then reused while the store's version is the same (the folder is named after the
+// version's signed body, and its manifest is checked against the version's). For a base a
+// definition names (kiln:NAME@CHANNEL); a revoked version is refused.
+Expected<FetchedImage> fetch_image(store::Store& store, const ReleaseConfig& config,
+                                   const std::string& ref, const std::filesystem::path& root,
+                                   const std::function<void(const std::string&)>& progress = {});
+
 } // namespace kiln::release

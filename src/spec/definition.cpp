@@ -31,6 +31,29 @@ bool valid_image_name(const std::string& name)
   return std::regex_match(name, pattern);
 }
 
+std::string check_store_ref(const std::string& ref)
+{
+  size_t at = ref.find('@');
+  if (at == std::string::npos)
+    return "'" + ref + "' names no version: write NAME@CHANNEL, NAME@VERSION or NAME@RANGE";
+  if (!valid_image_name(ref.substr(0, at)))
+    return "'" + ref.substr(0, at) + "' is not a valid image name";
+  static const std::regex selector("[A-Za-z0-9.+^~*<>=-]{1,128}");
+  if (!std::regex_match(ref.substr(at + 1), selector))
+    return "'" + ref.substr(at + 1) + "' is not a channel, a version or a range";
+  return "";
+}
+
+std::vector<StoreBase*> store_bases(Base& base)
+{
+  std::vector<StoreBase*> bases;
+  if (base.image_store)
+    bases.push_back(&*base.image_store);
+  if (base.disk && base.disk->store)
+    bases.push_back(&*base.disk->store);
+  return bases;
+}
+
 } // namespace kiln::spec
 
 namespace kiln::spec {

@@ -26,17 +26,30 @@ struct Bootstrap {
 };
 
 // base: {disk: PATH, sha256: HEX}: the disk the VM builder boots (builder: vm).
+// A published image a base names: "kiln:NAME@SELECTOR" (a channel, a version or a range) in
+// the store the build's settings give. The command pulls it, verified, into the cache before
+// the bake and sets the folder the base then reads (DiskBase::path, Base::image).
+struct StoreBase {
+  std::string ref;      // "NAME@SELECTOR"
+  std::string resolved; // "NAME@VERSION (channel prod)", once pulled
+};
+
 struct DiskBase {
-  std::filesystem::path path; // a kiln image folder with a disk output, or a disk image file
-  std::string sha256;         // required for a file; for a folder, checked against its manifest
+  std::filesystem::path path;     // a kiln image folder with a disk output, or a disk image file
+  std::string sha256;             // required for a file; for a folder, checked against its manifest
+  std::optional<StoreBase> store; // disk: kiln:NAME@SELECTOR; `path` is set once it is pulled
 };
 
 struct Base {
   Bootstrap bootstrap;         // for a bootstrap base, and for a catalog entry that bootstraps
   std::string catalog;         // "catalog:NAME": the entry's name
   std::filesystem::path image; // "image:PATH": a built kiln image's output folder
+  std::optional<StoreBase> image_store; // "kiln:NAME@SELECTOR"; `image` is set once it is pulled
   std::optional<DiskBase> disk;
 };
+
+// The published images the definition's base names (at most one), for the command to pull.
+std::vector<StoreBase*> store_bases(Base& base);
 
 // How the steps reach the image: in a sandbox on the tree's layers, or over SSH in a booted
 // machine (bake/vm_build.hpp).
@@ -261,5 +274,9 @@ std::filesystem::path local_artifact_path(const Definition& definition, const st
 
 // An image name: lowercase letters, digits and '-', at most 63, not starting or ending with '-'.
 bool valid_image_name(const std::string& name);
+
+// "NAME@SELECTOR" with a valid image name and a selector of letters, digits and . - ^ ~ * x +
+// (a channel, a version or a range); a message saying what is wrong, or "".
+std::string check_store_ref(const std::string& ref);
 
 } // namespace kiln::spec

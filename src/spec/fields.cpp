@@ -134,8 +134,9 @@ const std::vector<Shape>& shapes()
        {
            {"bootstrap", T::object, false, "Bootstrap a Debian tree with mmdebstrap.", "bootstrap"},
            {"disk", T::string, false,
-            "builder: vm: a kiln image folder with a raw or qcow2 output, or a disk image file "
-            "(raw or qcow2), relative to the definition."},
+            "builder: vm: a kiln image folder with a raw or qcow2 output, a disk image file "
+            "(raw or qcow2), relative to the definition, or kiln:NAME@CHANNEL, a published "
+            "image with a disk output."},
            {"sha256", T::string, false,
             "The disk's sha256: required for a file, checked against the manifest for a folder."},
        }},

@@ -158,8 +158,15 @@ void load_base(Validator& v, const Entries& top, Definition& def)
       return load_catalog_base(v, it->second, text.substr(8), def);
     if (text.rfind("image:", 0) == 0)
       return load_image_base(v, it->second, text.substr(6), def);
+    if (text.rfind("kiln:", 0) == 0) {
+      if (std::string problem = check_store_ref(text.substr(5)); !problem.empty())
+        return v.error(Validator::value_position(it->second), "base " + text + ": " + problem,
+                       "write kiln:NAME@CHANNEL, e.g. kiln:linux-base@prod, or kiln:NAME@^1.2");
+      def.base.image_store = StoreBase{text.substr(5), ""};
+      return;
+    }
     v.error(Validator::value_position(it->second), "base '" + text + "' is not a base",
-            "write catalog:NAME, image:PATH, or a bootstrap: mapping");
+            "write catalog:NAME, image:PATH, kiln:NAME@CHANNEL, or a bootstrap: mapping");
     return;
   }
   size_t errors_before = v.diagnostics().size();

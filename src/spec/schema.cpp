@@ -97,9 +97,9 @@ json json_schema()
   schema["properties"]["name"]["pattern"] = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
   schema["properties"]["outputs"]["items"]["enum"] = kSupportedOutputs;
   schema["properties"]["base"] = {
-      {"description",
-       "A bootstrap, catalog:NAME (an approved base) or image:PATH (a built image)."},
-      {"oneOf", json::array({{{"type", "string"}, {"pattern", "^(catalog|image):.+$"}},
+      {"description", "A bootstrap, catalog:NAME (an approved base), image:PATH (a built image) or "
+                      "kiln:NAME@CHANNEL (a published image: a channel, a version or a range)."},
+      {"oneOf", json::array({{{"type", "string"}, {"pattern", "^(catalog|image|kiln):.+$"}},
                              {{"$ref", "#/$defs/base"}}})}};
   schema["$defs"] = defs;
   return schema;

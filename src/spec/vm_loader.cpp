@@ -42,8 +42,6 @@ void load_disk_base(Validator& v, const Entries& base, Definition& def)
   if (!path)
     return;
   DiskBase disk;
-  fs::path where = fs::path(*path).is_absolute() ? fs::path(*path) : v.dir() / *path;
-  disk.path = where.lexically_normal();
   if (auto sum = base.find("sha256"); sum != base.end()) {
     auto text = v.string_value(sum->second, "base.sha256");
     if (!text)
@@ -55,6 +53,18 @@ void load_disk_base(Validator& v, const Entries& base, Definition& def)
     }
     disk.sha256 = *text;
   }
+  if (path->rfind("kiln:", 0) == 0) {
+    if (std::string problem = check_store_ref(path->substr(5)); !problem.empty()) {
+      v.error(Validator::value_position(it->second), "base.disk " + *path + ": " + problem,
+              "write disk: kiln:NAME@CHANNEL, e.g. kiln:linux-agent@prod");
+      return;
+    }
+    disk.store = StoreBase{path->substr(5), ""};
+    def.base.disk = std::move(disk);
+    return;
+  }
+  fs::path where = fs::path(*path).is_absolute() ? fs::path(*path) : v.dir() / *path;
+  disk.path = where.lexically_normal();
   std::error_code ec;
   auto status = fs::status(disk.path, ec);
   if (fs::is_directory(status)) {

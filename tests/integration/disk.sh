@@ -4,8 +4,8 @@
 # boot_time and command tests run over SSH. Faults: a root_size too small, a guest that never
 # signals ready, a disk changed after the build, kiln killed during a boot test, an sshd that
 # refuses the key, a kernel package the sources do not offer; none leaves a qemu, an overlay or a
-# key behind. Then the VM builder on that disk: a bake over SSH (a package, a user from an Ansible
-# role, a file, a secret, a reboot) whose tests pass, kiln killed or interrupted during one, and
+# key behind. Then the VM builder on that disk, published to a store and named by a range: a bake
+# over SSH (a package, a user from an Ansible role, a file, a secret, a reboot) whose tests pass, kiln killed or interrupted during one, and
 # base disks that are not what the definition says.
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -198,8 +198,11 @@ expect_exit 0 -- "$KILN" shell "$WORK/vm-fail-out" --discard
 [ ! -e "$WORK/vm-fail-out/kept.json" ] || fail "--discard left kept.json"
 if find "$KILN_CACHE_DIR/kept" -name machine.qcow2 | grep -q . ; then fail "--discard left the disk"; fi
 
-step "a VM bake on the disk: a package, an Ansible role's user, a secret, a reboot; tests pass"
-expect_exit 0 -- "$KILN" build "$VM/image.yaml" --out "$WORK/vm-out"
+step "a VM bake on the disk, published and named kiln:disk-it@^0.3: a package, an Ansible role's user, a secret, a reboot; tests pass"
+expect_exit 0 -- "$KILN" publish "$OUT" --store "$WORK/store"
+sed "s|^base: .*|base: {disk: 'kiln:disk-it@^0.3'}|" "$VM/image.yaml" >"$VM/store.yaml"
+expect_exit 0 -- "$KILN" build "$VM/store.yaml" --out "$WORK/vm-out" --store "$WORK/store"
+expect_in "$WORK/err" "base kiln:disk-it@^0.3 is disk-it@0.3.0 (range ^0.3) from $WORK/store, pulled and checked"
 cat "$WORK/vm-out"/logs/*-vm.log >"$WORK/vm.log"
 expect_in "$WORK/vm.log" "rebooting the machine"
 expect_in "$WORK/vm.log" "captured"
@@ -208,6 +211,7 @@ python3 - "$WORK/vm-out" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1] + "/manifest.json"))
 assert m["base"]["disk"]["builder"] == "vm" and m["base"]["disk"]["image"] == "disk-it 0.3.0", m["base"]
+assert m["base"]["disk"]["from_store"]["resolved"] == "disk-it@0.3.0 (range ^0.3)", m["base"]
 assert m["tests"]["failed"] == 0 and m["tests"]["total"] == 6, m["tests"]
 assert {o["name"] for o in m["outputs"]} == {"rootfs", "raw"}, m["outputs"]
 assert "tree" in {p["name"] for p in m["packages"]}
@@ -217,7 +221,8 @@ tar --zstd -tf "$WORK/vm-out/rootfs.tar.zst" >"$WORK/vm-files"
 expect_not_in "$WORK/vm-files" "var/lib/cloud/instances"
 expect_not_in "$WORK/vm-files" "home/kiln"
 expect_no_machine_left "after a VM bake"
-expect_exit 0 -- "$KILN" build "$VM/image.yaml" --out "$WORK/vm-out"
+expect_exit 0 -- "$KILN" build "$VM/store.yaml" --out "$WORK/vm-out" --store "$WORK/store"
+expect_in "$WORK/err" "already pulled"
 expect_in "$WORK/err" "vm cached"
 
 step "a disk changed after the build is refused"

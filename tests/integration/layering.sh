@@ -83,6 +83,39 @@ expect_in "$WORK/out" "parent      parent@1.2.0"
 expect_exit 0 -- "$KILN" pull child@0.1.0 --to "$WORK/child-pulled"
 diff -r -x .kiln.lock "$WORK/child-out" "$WORK/child-pulled" || fail "the pulled child differs"
 
+step "a base from the store: kiln:NAME@RANGE is pulled, checked and recorded"
+mkdir -p "$WORK/from-store"
+cat >"$WORK/from-store/image.yaml" <<'YAML'
+name: child-from-store
+version: 0.1.0
+base: kiln:parent@^1.2
+steps:
+  - shell: 'test -f /etc/parent-marker && echo store > /etc/store-marker'
+YAML
+expect_exit 0 -- "$KILN" validate "$WORK/from-store/image.yaml"
+expect_exit 0 -- "$KILN" build "$WORK/from-store/image.yaml" --out "$WORK/from-store-out"
+expect_in "$WORK/err" "base kiln:parent@^1.2 is parent@1.2.0 (range ^1.2) from $WORK/store, pulled and checked"
+python3 - "$WORK/parent-out/manifest.json" "$WORK/from-store-out/manifest.json" <<'PY'
+import hashlib, json, sys
+parent, child = (json.load(open(p)) for p in sys.argv[1:])
+base = child["base"]["image"]
+assert base["from_store"] == {"ref": "parent@^1.2", "resolved": "parent@1.2.0 (range ^1.2)"}, base
+assert base["rootfs_sha256"] == parent["outputs"][0]["sha256"], base
+PY
+expect_exit 0 -- "$KILN" build "$WORK/from-store/image.yaml" --out "$WORK/from-store-out"
+expect_in "$WORK/err" "already pulled"
+expect_in "$WORK/out" "(2 of 2 layers from the cache)"
+expect_exit 0 -- "$KILN" cache ls
+expect_in "$WORK/out" "pulled for a base"
+sed 's/kiln:parent@^1.2/kiln:parent@^2/' "$WORK/from-store/image.yaml" >"$WORK/from-store/none.yaml"
+expect_exit 4 -- "$KILN" build "$WORK/from-store/none.yaml" --out "$WORK/none-out"
+expect_in "$WORK/err" "the base kiln:parent@^2:"
+sed 's/kiln:parent@^1.2/kiln:Parent@prod/' "$WORK/from-store/image.yaml" >"$WORK/from-store/bad.yaml"
+expect_exit 3 -- "$KILN" validate "$WORK/from-store/bad.yaml"
+expect_in "$WORK/err" "bad.yaml:3:7: error: base kiln:Parent@prod: 'Parent' is not a valid image name"
+expect_exit 2 -- env -u KILN_STORE "$KILN" build "$WORK/from-store/image.yaml" --out "$WORK/none-out"
+expect_in "$WORK/err" "is pulled from the store: give --store"
+
 step "a rebuilt parent is a new base for the child"
 expect_exit 0 -- "$KILN" build "$WORK/child/image.yaml" --explain
 grep -qE "^hit +base " "$WORK/out" || fail "an unchanged parent should be cached"

@@ -116,6 +116,38 @@ TEST(release, publish_then_pull_gives_the_same_files_and_a_second_version_adds_l
   EXPECT_EQ(again.error().code, ExitCode::usage);
 }
 
+// A base that names a published image: pulled once into the cache, reused while the version is
+// the same, pulled again when the folder is not whole, and a revoked version is refused.
+TEST(release, fetch_image_pulls_once_and_again_only_when_the_copy_is_not_whole)
+{
+  Fixture f;
+  ASSERT_TRUE(f.publish("1.0.0", f.tar));
+  fs::path root = f.dir.path() / "cache-images";
+  auto first = kiln::release::fetch_image(*f.store, f.config, "agent@^1", root);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->pulled);
+  EXPECT_EQ(first->resolved.version, "1.0.0");
+  EXPECT_EQ(first->dir.parent_path(), root);
+  EXPECT_EQ(first->dir.filename().string().rfind("agent@1.0.0-", 0), 0u);
+  EXPECT_TRUE(fs::exists(first->dir / "rootfs.tar.zst"));
+  auto second = kiln::release::fetch_image(*f.store, f.config, "agent@1.0.0", root);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->pulled);
+  EXPECT_EQ(second->dir, first->dir);
+  std::ofstream(first->dir / "manifest.json", std::ios::app) << " ";
+  auto third = kiln::release::fetch_image(*f.store, f.config, "agent@1.0.0", root);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_TRUE(third->pulled);
+  EXPECT_EQ(*kiln::util::sha256_file(third->dir / "manifest.json"),
+            third->resolved.document.version.manifest_sha256);
+  for (const auto& entry : fs::directory_iterator(root)) // no half-pulled folder is left
+    EXPECT_EQ(entry.path(), first->dir);
+  ASSERT_TRUE(kiln::release::revoke(*f.store, "agent", "1.0.0", "broken"));
+  auto revoked = kiln::release::fetch_image(*f.store, f.config, "agent@1.0.0", root);
+  ASSERT_FALSE(revoked);
+  EXPECT_EQ(revoked.error().code, ExitCode::refused);
+}
+
 // A store is not trusted with the user's folders: a version listing a path that climbs out of
 // --to, or an absolute one, was once written there by pull when no public key was set.
 TEST(release, pull_refuses_paths_that_leave_its_folder)

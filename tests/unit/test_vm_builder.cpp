@@ -62,6 +62,39 @@ TEST_F(VmDefinition, loads_a_kiln_image_folder_without_a_sha256)
   EXPECT_TRUE(result.definition->base.disk->sha256.empty());
 }
 
+TEST_F(VmDefinition, loads_a_published_image_as_the_disk_and_as_a_tree_base)
+{
+  auto result =
+      load("builder: vm\nbase: {disk: 'kiln:linux-agent@prod'}\nsteps: [{shell: 'true'}]\n");
+  ASSERT_TRUE(result.definition) << result.diagnostics[0].str();
+  ASSERT_TRUE(result.definition->base.disk && result.definition->base.disk->store);
+  EXPECT_EQ(result.definition->base.disk->store->ref, "linux-agent@prod");
+  EXPECT_TRUE(result.definition->base.disk->path.empty()); // the command pulls it
+  auto tree = load("base: kiln:linux-base@^1.2\nsteps: [{shell: 'true'}]\n");
+  ASSERT_TRUE(tree.definition) << tree.diagnostics[0].str();
+  ASSERT_TRUE(tree.definition->base.image_store);
+  EXPECT_EQ(tree.definition->base.image_store->ref, "linux-base@^1.2");
+  auto bases = kiln::spec::store_bases(tree.definition->base);
+  ASSERT_EQ(bases.size(), 1u);
+  EXPECT_EQ(bases[0]->ref, "linux-base@^1.2");
+}
+
+TEST_F(VmDefinition, refuses_a_published_base_that_is_not_a_reference)
+{
+  const std::string steps = "steps: [{shell: 'true'}]\n";
+  EXPECT_EQ(problem("base: kiln:linux-base\n" + steps),
+            "base kiln:linux-base: 'linux-base' names no version: write NAME@CHANNEL, "
+            "NAME@VERSION or NAME@RANGE");
+  EXPECT_EQ(problem("base: kiln:../etc@prod\n" + steps),
+            "base kiln:../etc@prod: '../etc' is not a valid image name");
+  EXPECT_EQ(problem("base: 'kiln:agent@prod/../x'\n" + steps),
+            "base kiln:agent@prod/../x: 'prod/../x' is not a channel, a version or a range");
+  EXPECT_EQ(problem("builder: vm\nbase: {disk: 'kiln:Agent@1.0.0'}\n" + steps),
+            "base.disk kiln:Agent@1.0.0: 'Agent' is not a valid image name");
+  EXPECT_EQ(problem("base: kiln:agent@\n" + steps),
+            "base kiln:agent@: '' is not a channel, a version or a range");
+}
+
 TEST_F(VmDefinition, refuses_what_does_not_fit_together)
 {
   const std::string steps = "steps: [{shell: 'true'}]\n";
