@@ -46,13 +46,24 @@ std::string sha256_hex(std::string_view data)
   return hash.hex_digest();
 }
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data)
+std::string to_hex(std::string_view bytes)
+{
+  return to_hex(reinterpret_cast<const unsigned char*>(bytes.data()),
+                static_cast<unsigned int>(bytes.size()));
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data)
 {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
-  return to_hex(digest, length);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data)
+{
+  return to_hex(hmac_sha256(key, data));
 }
 
 // Hashes bytes [from, to) of `fd`; a file that ends sooner ends the hash there.

@@ -24,6 +24,8 @@ private:
 
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+std::string hmac_sha256(std::string_view key, std::string_view data); // the 32 bytes
+std::string to_hex(std::string_view bytes);                           // lower-case
 Expected<std::string> sha256_file(const std::filesystem::path& path);
 
 // A digest of a file or a folder: every entry's relative path, type, permission bits and content

@@ -57,6 +57,14 @@ std::string upper(std::string_view text)
   return out;
 }
 
+std::string lower(std::string_view text)
+{
+  std::string out(text);
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 size_t edit_distance(std::string_view a, std::string_view b)
 {
   std::vector<size_t> row(b.size() + 1);

@@ -23,6 +23,7 @@ std::optional<int64_t> parse_duration(std::string_view text);
 std::optional<uint64_t> parse_size(std::string_view text);
 bool is_lower_hex(std::string_view text);
 std::string upper(std::string_view text);
+std::string lower(std::string_view text);
 
 // Edit distance, for "did you mean" suggestions.
 size_t edit_distance(std::string_view a, std::string_view b);
