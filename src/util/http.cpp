@@ -139,12 +139,26 @@ std::string redact_url(std::string_view url)
 
 namespace {
 
-// The request; a failure reads "FAILURE: why" (e.g. "GET URL: Connection refused").
+// One handle per thread, reset before each request: its connection cache keeps connections to a
+// server open between requests (an S3 store makes many).
+CURL* thread_handle()
+{
+  thread_local CurlHandle handle(nullptr, curl_easy_cleanup);
+  if (!handle) {
+    init_curl_once();
+    handle.reset(curl_easy_init());
+  } else {
+    curl_easy_reset(handle.get());
+  }
+  return handle.get();
+}
+
+// The request; a failure reads "FAILURE: why" (e.g. "GET URL: Connection refused"). A failure to
+// get an answer at all (no connection, a reset, a timeout) is left in `transport_failure`.
 Expected<HttpResponse> perform(const HttpRequest& request, const std::string& failure)
 {
-  init_curl_once();
-  CurlHandle curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl)
+  CURL* c = thread_handle();
+  if (!c)
     return make_error(ExitCode::environment, "cannot start an HTTP client (curl_easy_init)");
   HttpResponse response;
   Transfer transfer{&request, &response};
@@ -159,7 +173,6 @@ Expected<HttpResponse> perform(const HttpRequest& request, const std::string& fa
     add("Expect:"); // no "100-continue" round trip before the body
   HeaderList headers(list, curl_slist_free_all);
   char error_buffer[CURL_ERROR_SIZE] = {0};
-  CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   set_method(c, request, &transfer);
@@ -195,16 +208,30 @@ Expected<HttpResponse> perform(const HttpRequest& request, const std::string& fa
     return make_error(ExitCode::input, failure + ": the body was refused");
   if (code != CURLE_OK) {
     std::string why = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
-    return make_error(ExitCode::input, failure + ": " + why,
-                      "check the URL and that this machine can reach it");
+    response.status = 0;
+    response.transport_failure = failure + ": " + why;
+    return response;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+Expected<HttpResponse> answered(Expected<HttpResponse> response)
+{
+  if (response && !response->transport_failure.empty())
+    return make_error(ExitCode::input, response->transport_failure,
+                      "check the URL and that this machine can reach it");
   return response;
 }
 
 } // namespace
 
 Expected<HttpResponse> http_request(const HttpRequest& request)
+{
+  return answered(perform(request, request.method + " " + redact_url(request.url)));
+}
+
+Expected<HttpResponse> http_attempt(const HttpRequest& request)
 {
   return perform(request, request.method + " " + redact_url(request.url));
 }
@@ -224,7 +251,7 @@ Status download(const std::string& url, const std::filesystem::path& dest,
     write_failed = std::fwrite(piece.data(), 1, piece.size(), file.get()) != piece.size();
     return !write_failed;
   };
-  auto response = perform(request, "cannot download " + redact_url(url));
+  auto response = answered(perform(request, "cannot download " + redact_url(url)));
   if (write_failed || std::fflush(file.get()) != 0)
     return errno_error("cannot write", dest.string(), errno);
   if (!response && response.error().code == ExitCode::interrupted)

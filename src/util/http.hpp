@@ -47,6 +47,8 @@ struct HttpResponse {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers; // names in lower case
   std::string body;                                         // unless the request streamed it
+  // http_attempt only: why no answer came (no connection, a reset, a timeout); status is 0.
+  std::string transport_failure;
 
   // The first header of that name (any case), or nullopt.
   std::optional<std::string> header(std::string_view name) const;
@@ -55,6 +57,10 @@ struct HttpResponse {
 // Performs the request. Errors are what kept it from getting an answer (no connection, a
 // timeout, an interruption, a refused body), named with the URL without its credentials.
 Expected<HttpResponse> http_request(const HttpRequest& request);
+
+// The same, except that a failure to get an answer is not an error but a response with status 0
+// and `transport_failure` set: for a caller that retries (cloud/retry.hpp).
+Expected<HttpResponse> http_attempt(const HttpRequest& request);
 
 // Fetches `url` into `dest` (overwritten); a status other than 2xx is an error.
 Status download(const std::string& url, const std::filesystem::path& dest,
