@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -146,13 +147,33 @@ Expected<std::string> unpack(const std::string& blob, const std::string& digest,
   return chunk;
 }
 
-// Reads one chunk back, checking it.
-Expected<std::string> read_chunk(Store& store, const ChunkRef& ref, const std::string& where)
+// The chunks of a file are read in windows of this many, each window fetched while the one
+// before is checked and written: a remote store reads a window in a few ranged requests.
+constexpr size_t kWindow = 512;
+
+// Reads chunks [first, first + count) of `stored` from the store, as stored (compressed).
+Expected<std::vector<std::string>> read_window(Store& store, const StoredFile& stored, size_t first,
+                                               const std::string& name)
 {
-  auto blob = store.get_blob(ref.digest);
-  if (!blob)
-    return make_error(ExitCode::input, where + " is missing: " + blob.error().message);
-  return unpack(*blob, ref.digest, ref.size, where);
+  std::vector<std::string> digests;
+  size_t end = std::min(stored.chunks.size(), first + kWindow);
+  for (size_t i = first; i < end; ++i)
+    digests.push_back(stored.chunks[i].digest);
+  auto blobs = store.get_blobs(digests);
+  if (!blobs) {
+    // Which chunk: asked one by one (only on this failure path), the first that fails is named.
+    for (size_t i = first; i < end; ++i) {
+      if (auto one = store.get_blob(stored.chunks[i].digest); !one)
+        return make_error(ExitCode::input, chunk_name(name, i, stored.chunks[i]) +
+                                               " cannot be read: " + one.error().message);
+    }
+    return make_error(ExitCode::input,
+                      "chunks of " + name + " cannot be read: " + blobs.error().message);
+  }
+  if (blobs->size() != digests.size())
+    return make_error(ExitCode::input,
+                      "the store gave back fewer chunks of " + name + " than asked");
+  return blobs;
 }
 
 } // namespace
@@ -219,17 +240,40 @@ Status reassemble(Store& store, const StoredFile& stored, const std::string& nam
     if (!raw)
       return make_error(ExitCode::environment, "cannot write " + target.string());
   }
-  for (size_t i = 0; i < stored.chunks.size(); ++i) {
-    if (util::interrupt_signal() != 0)
-      return make_error(ExitCode::interrupted, "reading " + name + " interrupted");
-    auto chunk = read_chunk(store, stored.chunks[i], chunk_name(name, i, stored.chunks[i]));
-    if (!chunk)
-      return std::move(chunk).error();
-    content_hash.update(*chunk);
-    if (compressed)
-      KILN_TRY(compressed->write(*chunk));
-    else
-      raw.write(chunk->data(), static_cast<std::streamsize>(chunk->size()));
+  auto fetch = [&](size_t first) {
+    return std::async(std::launch::async, [&store, &stored, first, &name] {
+      return read_window(store, stored, first, name);
+    });
+  };
+  std::future<Expected<std::vector<std::string>>> next;
+  if (!stored.chunks.empty())
+    next = fetch(0);
+  for (size_t first = 0; first < stored.chunks.size(); first += kWindow) {
+    auto window = next.get();
+    if (!window)
+      return std::move(window).error();
+    if (first + kWindow < stored.chunks.size())
+      next = fetch(first + kWindow);
+    for (size_t j = 0; j < window->size(); ++j) {
+      if (util::interrupt_signal() != 0) {
+        if (next.valid())
+          next.wait();
+        return make_error(ExitCode::interrupted, "reading " + name + " interrupted");
+      }
+      size_t i = first + j;
+      const ChunkRef& ref = stored.chunks[i];
+      auto chunk = unpack((*window)[j], ref.digest, ref.size, chunk_name(name, i, ref));
+      if (!chunk) {
+        if (next.valid())
+          next.wait();
+        return std::move(chunk).error();
+      }
+      content_hash.update(*chunk);
+      if (compressed)
+        KILN_TRY(compressed->write(*chunk));
+      else
+        raw.write(chunk->data(), static_cast<std::streamsize>(chunk->size()));
+    }
   }
   if (compressed) {
     KILN_TRY(compressed->finish());

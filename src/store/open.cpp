@@ -1,6 +1,7 @@
 #include "store/open.hpp"
 
 #include "store/local/local_store.hpp"
+#include "store/s3/s3_store.hpp"
 
 #include <functional>
 
@@ -8,25 +9,34 @@ namespace kiln::store {
 
 namespace {
 
-using Factory = std::function<Expected<std::unique_ptr<Store>>(const std::string& rest, OpenMode)>;
+using Factory = std::function<Expected<std::unique_ptr<Store>>(const std::string& location,
+                                                               OpenMode, const RemoteOptions&)>;
 
 struct Backend {
   const char* scheme; // as in SCHEME://REST
-  Factory open;       // given REST, the location without "SCHEME://"
+  Factory open;       // given the whole location
 };
+
+Expected<std::unique_ptr<Store>> open_file_url(const std::string& location, OpenMode mode,
+                                               const RemoteOptions&)
+{
+  return open_local_store(location.substr(7), mode);
+}
 
 // The backends by scheme. A location without "://" is a folder: the local backend.
 const std::vector<Backend>& backends()
 {
   static const std::vector<Backend> table = {
-      {"file", open_local_store},
+      {"file", open_file_url},
+      {"s3", s3::open_s3_store},
   };
   return table;
 }
 
 } // namespace
 
-Expected<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode)
+Expected<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode,
+                                            const RemoteOptions& remote)
 {
   auto separator = location.find("://");
   if (separator == std::string::npos)
@@ -34,7 +44,7 @@ Expected<std::unique_ptr<Store>> open_store(const std::string& location, OpenMod
   std::string scheme = location.substr(0, separator);
   for (const auto& backend : backends()) {
     if (scheme == backend.scheme)
-      return backend.open(location.substr(separator + 3), mode);
+      return backend.open(location, mode, remote);
   }
   std::string known;
   for (const auto& backend : backends())

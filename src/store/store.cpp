@@ -11,4 +11,17 @@ Status check_digest(const std::string& digest)
   return make_error(ExitCode::usage, "'" + digest + "' is not a sha256 digest");
 }
 
+Expected<std::vector<std::string>> Store::get_blobs(const std::vector<std::string>& digests)
+{
+  std::vector<std::string> blobs;
+  blobs.reserve(digests.size());
+  for (const auto& digest : digests) {
+    auto blob = get_blob(digest);
+    if (!blob)
+      return std::move(blob).error();
+    blobs.push_back(std::move(*blob));
+  }
+  return blobs;
+}
+
 } // namespace kiln::store

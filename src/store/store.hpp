@@ -54,6 +54,10 @@ public:
   virtual Expected<bool> has_blob(const std::string& digest) = 0;
   virtual Status put_blob(const std::string& digest, std::string_view bytes) = 0;
   virtual Expected<std::string> get_blob(const std::string& digest) = 0;
+  // Several blobs at once, in the order asked: a remote backend reads them in few requests
+  // (adjacent ones in one ranged read) and in parallel.
+  virtual Expected<std::vector<std::string>> get_blobs(const std::vector<std::string>& digests);
+  // A blob deleted is gone from the index at once; the space it held is freed by compact().
   virtual Status delete_blob(const std::string& digest) = 0;
   // In digest order.
   virtual Expected<std::vector<BlobEntry>> list_blobs() = 0;
@@ -66,6 +70,9 @@ public:
   // running one is writing); remove them only while holding the exclusive lock.
   virtual Expected<std::vector<std::string>> list_unindexed() = 0;
   virtual Status remove_unindexed(const std::string& name) = 0;
+  // After deletions, frees what they held: a backend that packs blobs together rewrites or
+  // removes its packs and consolidates its index. gc calls it last, with the exclusive lock.
+  virtual Status compact() { return ok_status(); }
 
   // Documents are small texts under a key such as "images/linux-agent/versions/1.1.0".
   virtual Expected<std::optional<std::string>> get_document(const std::string& key) = 0;

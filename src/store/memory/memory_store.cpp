@@ -104,6 +104,7 @@ Expected<std::vector<std::string>> MemoryStore::list_unindexed()
 
 Status MemoryStore::remove_unindexed(const std::string& name)
 {
+  KILN_TRY(check_digest(name));
   std::lock_guard guard(shared_->mutex);
   if (shared_->indexed.count(name))
     return make_error(ExitCode::usage, "blob " + name + " is indexed");
