@@ -16,7 +16,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev
   libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev libsqlite3-dev libseccomp-dev
-  libext2fs-dev
+  libext2fs-dev libtinyxml2-dev
   # run: the base tree, archives, git facts for the manifest
   mmdebstrap zstd ca-certificates git
   # the steps' own network namespace: outbound access only
@@ -37,7 +37,11 @@ TEST_PACKAGES=(
   python3-jsonschema
   # the report page test renders OUT/report.html in headless Chromium
   chromium
+  # the S3 tests: the AWS CLI reads back what kiln wrote; s3rver comes from the npm registry
+  # (tests/servers/s3.sh), with the npm of the machine's Node.js or else Debian's
+  awscli
 )
+command -v npm >/dev/null || TEST_PACKAGES+=(npm)
 [ "$TESTS" = 1 ] && PACKAGES+=("${TEST_PACKAGES[@]}")
 
 missing=()

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Builds kiln and its unit tests (warnings are errors) and runs every test: unit tests, and integration tests that
 # run the kiln binary against real Debian trees (those need root and the Debian mirror, and skip
-# with the reason when they cannot have them).
+# with the reason when they cannot have them). The S3 tests run against s3rver and a test proxy
+# on 127.0.0.1, started here and stopped after (tests/servers/s3.sh).
 #   ./scripts/test.sh            everything (about 25 minutes after bake-example.sh, 33 alone)
 #   ./scripts/test.sh -LE slow   the fast tier only (under a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --tests
+. tests/servers/s3.sh
+trap s3_servers_stop EXIT
+s3_servers_start
 cd build
 ctest --output-on-failure --timeout 1200 -j2 "$@"

@@ -111,7 +111,7 @@ Status fetch_store_bases(spec::Definition& definition, const config::Settings& s
                  "KILN_STORE or store: in kiln.yaml";
     return error;
   }
-  auto store = store::open_store(*location);
+  auto store = store::open_store(*location, store::OpenMode::existing, settings.remote);
   if (!store)
     return std::move(store).error();
   fs::path root = bake::cache::at(settings.cache_dir, bake::cache::kImages);

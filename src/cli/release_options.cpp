@@ -14,7 +14,13 @@ bool show_progress = false; // KILN_PROGRESS, from the settings open_release loa
 void add_release_options(CLI::App* sub, ReleaseOptions& options, Keys keys)
 {
   sub->add_option("--store", options.store,
-                  "The store: a folder or file:// URL (default: KILN_STORE, or kiln.yaml)");
+                  "The store: a folder, file:// URL or s3://BUCKET/PREFIX (default: KILN_STORE, "
+                  "or kiln.yaml)");
+  sub->add_option("--endpoint", options.endpoint,
+                  "An S3-compatible server for an s3:// store, e.g. http://minio:9000 (default: "
+                  "KILN_S3_ENDPOINT, s3.endpoint in kiln.yaml; none: AWS)");
+  sub->add_option("--profile", options.profile,
+                  "The AWS profile for an s3:// store (default: AWS_PROFILE, s3.profile)");
   sub->add_option(
       "--config", options.config,
       "The repository's settings file: store, keys, channels, retention (default: ./kiln.yaml)");
@@ -33,14 +39,16 @@ Expected<OpenedStore> open_release(const ReleaseOptions& options, store::OpenMod
   auto settings = config::load({options.config,
                                 {{"store", options.store, "--store"},
                                  {"signing.key", options.signing_key, "--key"},
-                                 {"signing.public_key", options.public_key, "--public-key"}}});
+                                 {"signing.public_key", options.public_key, "--public-key"},
+                                 {"s3.endpoint", options.endpoint, "--endpoint"},
+                                 {"s3.profile", options.profile, "--profile"}}});
   if (!settings)
     return std::move(settings).error();
   show_progress = settings->progress;
   auto location = release::store_location(settings->release);
   if (!location)
     return std::move(location).error();
-  auto store = store::open_store(*location, mode);
+  auto store = store::open_store(*location, mode, settings->remote);
   if (!store)
     return std::move(store).error();
   return OpenedStore{std::move(settings->release), std::move(*store)};

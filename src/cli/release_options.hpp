@@ -13,7 +13,7 @@
 namespace kiln::cli {
 
 struct ReleaseOptions {
-  std::string store, config, signing_key, public_key;
+  std::string store, config, signing_key, public_key, endpoint, profile;
   bool json = false;
 };
 

@@ -131,12 +131,30 @@ struct FileReader {
     return ok_status();
   }
 
+  Status s3(const YAML::Node& node)
+  {
+    KILN_TRY(only_keys(node, {"endpoint", "region", "profile", "addressing"}, "s3"));
+    auto& remote = settings.remote;
+    for (auto [key, field] :
+         {std::pair{"endpoint", &remote.endpoint}, std::pair{"region", &remote.region},
+          std::pair{"profile", &remote.profile}, std::pair{"addressing", &remote.addressing}}) {
+      if (node[key]) {
+        *field = node[key].as<std::string>();
+        set(std::string("s3.") + key);
+      }
+    }
+    if (!remote.addressing.empty() && remote.addressing != "path" && remote.addressing != "virtual")
+      return error(node["addressing"], "addressing must be path or virtual");
+    return ok_status();
+  }
+
   Status read(const YAML::Node& root)
   {
     if (root.IsNull())
       return ok_status(); // an empty file
-    KILN_TRY(only_keys(root, {"store", "signing", "channels", "retention", "cache", "catalog"},
-                       "kiln.yaml"));
+    KILN_TRY(only_keys(
+        root, {"store", "signing", "channels", "retention", "cache", "catalog", "s3", "transfers"},
+        "kiln.yaml"));
     if (root["store"]) {
       settings.release.store = root["store"].as<std::string>();
       if (settings.release.store.find("://") == std::string::npos) // a folder, like the keys
@@ -163,6 +181,14 @@ struct FileReader {
     if (root["catalog"]) {
       settings.catalog = path(root["catalog"]);
       set("catalog");
+    }
+    if (root["s3"])
+      KILN_TRY(s3(root["s3"]));
+    if (root["transfers"]) {
+      settings.remote.transfers = root["transfers"].as<int>();
+      if (settings.remote.transfers < 1 || settings.remote.transfers > 64)
+        return error(root["transfers"], "transfers must be from 1 to 64");
+      set("transfers");
     }
     return ok_status();
   }
@@ -228,7 +254,16 @@ Status apply(Settings& settings, const std::string& key, const std::string& valu
     settings.catalog = value;
   else if (key == "progress")
     settings.progress = value != "0";
-  else
+  else if (key == "s3.endpoint")
+    settings.remote.endpoint = value;
+  else if (key == "s3.profile")
+    settings.remote.profile = value;
+  else if (key == "transfers") {
+    int transfers = std::atoi(value.c_str());
+    if (transfers < 1 || transfers > 64)
+      return make_error(ExitCode::usage, origin.where + " '" + value + "' is not from 1 to 64");
+    settings.remote.transfers = transfers;
+  } else
     return make_error(ExitCode::usage, "unknown setting '" + key + "'");
   settings.origins[key] = origin;
   return ok_status();
@@ -244,7 +279,9 @@ const std::vector<std::pair<const char*, const char*>>& variables()
       {"KILN_CACHE_DIR", "cache.dir"},
       {"KILN_MAX_AGE", "cache.max_age"},
       {"KILN_CATALOG", "catalog"},
-      {"KILN_PROGRESS", "progress"}};
+      {"KILN_PROGRESS", "progress"},
+      {"KILN_S3_ENDPOINT", "s3.endpoint"},
+      {"KILN_TRANSFERS", "transfers"}};
   return table;
 }
 
@@ -327,6 +364,11 @@ json to_json(const Settings& settings)
       {"cache.max_age", settings.max_age},
       {"catalog", settings.catalog.string()},
       {"progress", settings.progress},
+      {"s3.endpoint", settings.remote.endpoint},
+      {"s3.region", settings.remote.region},
+      {"s3.profile", settings.remote.profile},
+      {"s3.addressing", settings.remote.addressing},
+      {"transfers", settings.remote.transfers},
   };
   json out = json::array();
   for (const auto& [key, value] : values) {

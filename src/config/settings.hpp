@@ -5,8 +5,10 @@
 //   3. the user file        $XDG_CONFIG_HOME/kiln/kiln.yaml, else ~/.config/kiln/kiln.yaml
 //   4. the repository file  ./kiln.yaml, or --config FILE
 //   5. the environment      KILN_STORE, KILN_SIGNING_KEY, KILN_PUBLIC_KEY, KILN_CACHE_DIR,
-//                           KILN_MAX_AGE, KILN_CATALOG, KILN_PROGRESS
-//   6. the command's flags  --store, --key, --public-key, --cache-dir, --max-age
+//                           KILN_MAX_AGE, KILN_CATALOG, KILN_PROGRESS, KILN_S3_ENDPOINT,
+//                           KILN_TRANSFERS
+//   6. the command's flags  --store, --key, --public-key, --cache-dir, --max-age, --endpoint,
+//                           --profile
 //
 // A later layer replaces a value of an earlier one (a list, such as channels, whole). Paths in
 // a file are relative to that file's folder. The commands read Settings here and hand the lower
@@ -14,7 +16,13 @@
 //
 // The keys of a file:
 //
-//   store: /srv/kiln-store            # a folder or file:// URL
+//   store: /srv/kiln-store            # a folder, file:// URL, or s3://BUCKET/PREFIX
+//   s3:                               # how to reach an S3 store (AWS by default)
+//     endpoint: http://minio:9000     # an S3-compatible server
+//     region: eu-west-1               # else as the AWS CLI finds it
+//     profile: ci                     # of ~/.aws/config and credentials
+//     addressing: path                # or virtual
+//   transfers: 8                      # requests in flight to a remote store
 //   signing:
 //     key: keys/release.key           # signs what publish writes
 //     public_key: keys/release.pub    # checks what pull and verify read
@@ -30,6 +38,7 @@
 #pragma once
 
 #include "release/config.hpp"
+#include "store/open.hpp"
 #include "util/error.hpp"
 
 #include <filesystem>
@@ -52,6 +61,7 @@ struct Origin {
 
 struct Settings {
   release::ReleaseConfig release;        // store, signing keys, channels, retention
+  store::RemoteOptions remote;           // s3: and transfers:
   std::filesystem::path cache_dir;       // the layer cache
   std::string max_age = "7d";            // base, package and ansible layers older than this rebuild
   std::filesystem::path catalog;         // approved base images; "" for the built-in entries only

@@ -103,7 +103,8 @@ Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config)
     return std::move(litter).error();
   if (!litter->empty())
     report.notes.push_back(std::to_string(litter->size()) +
-                           " blob files that no index lists (left by an interrupted publish, or "
+                           " stored objects (blob files or packs) that no index lists (left by an "
+                           "interrupted publish, or "
                            "being written by a running one); `kiln gc` removes them");
   return report;
 }

@@ -92,6 +92,20 @@ Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_
   auto blobs = store.list_blobs();
   if (!blobs)
     return std::move(blobs).error();
+  // Kept versions whose chunks the index lacks: the index was damaged or lost (on a backend
+  // with no index_loss() of its own too). Removing what it does not list could destroy them.
+  std::set<std::string> indexed;
+  for (const auto& blob : *blobs)
+    indexed.insert(blob.digest);
+  size_t missing = 0;
+  for (const auto& digest : referenced)
+    missing += indexed.count(digest) ? 0 : 1;
+  if (missing > 0 && !force)
+    return make_error(ExitCode::refused,
+                      "gc refuses to run: " + std::to_string(missing) +
+                          " chunks of the versions it keeps are not in the store's index",
+                      "kiln store fsck names the versions; kiln gc --force removes every chunk "
+                      "the index does not list");
   auto litter = store.list_unindexed();
   if (!litter)
     return std::move(litter).error();
@@ -112,6 +126,8 @@ Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_
     if (!dry_run)
       KILN_TRY(store.remove_unindexed(name));
   }
+  if (!dry_run) // a packing backend now rewrites or removes the packs that held what went
+    KILN_TRY(store.compact());
   return result;
 }
 

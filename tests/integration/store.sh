@@ -2,10 +2,24 @@
 # The artifact store through the kiln binary, on output folders made here (a tar of random
 # files, compressed the way kiln build compresses rootfs tars): publish, pull, channels, revoke,
 # verify, gc, fsck; two publishers at once; publishes killed with SIGKILL. No root, no network.
+# The same script runs on each backend: KILN_TEST_STORE_BACKEND=local (a folder, the default) or
+# s3 (the s3rver scripts/test.sh starts: integration.store_s3).
 . "$(dirname "$0")/lib.sh"
 command -v zstd >/dev/null || skip "zstd is not installed"
 
-export KILN_STORE="$WORK/store"
+BACKEND=${KILN_TEST_STORE_BACKEND:-local}
+# store_at NAME: the location of a store of this backend.
+if [ "$BACKEND" = s3 ]; then
+  [ -n "${KILN_TEST_S3_ENDPOINT:-}" ] || skip "no S3 test server (scripts/test.sh starts one)"
+  export KILN_S3_ENDPOINT="$KILN_TEST_S3_ENDPOINT" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+  S3_RUN=$(basename "$WORK")
+  store_at() { echo "s3://kiln/$S3_RUN/$1"; }
+  S3_FILES="$KILN_TEST_S3_DATA/kiln/$S3_RUN/store" # where s3rver keeps the store's objects
+else
+  store_at() { echo "$WORK/$1"; }
+fi
+export KILN_STORE="$(store_at store)"
 
 # make_out DIR VERSION TREE [FAILED_TESTS]: an output folder holding TREE as rootfs.tar.zst.
 make_out() {
@@ -116,7 +130,7 @@ expect_exit 0 -- "$KILN" ls agent --json
 step "custom channels from kiln.yaml"
 mkdir -p "$WORK/project"
 cat >"$WORK/project/kiln.yaml" <<YAML
-store: $WORK/store
+store: $KILN_STORE
 channels:
   - name: canary
   - name: fleet
@@ -157,22 +171,41 @@ expect_exit 2 -- "$KILN" revoke agent@1.1.0
 step "a flipped byte in a chunk is caught by fsck and by pull, and named"
 expect_exit 0 -- "$KILN" store fsck
 expect_in "$WORK/out" "no problems"
-# A chunk of agent@1.1.0 (the first in path order may belong to another version only).
-digest=$(python3 - "$WORK/store/index.sqlite" <<'PY'
+# A chunk of agent@1.1.0 (the first in path order may belong to another version only), and the
+# file and offset of its bytes: "DIGEST FILE OFFSET".
+if [ "$BACKEND" = s3 ]; then
+  read -r digest blob offset < <(python3 - "$S3_FILES" <<'PY'
+import glob, json, os, re, sys
+root = sys.argv[1]
+doc = open(os.path.join(root, "documents/images/agent/versions/1.1.0._S3rver_object")).read()
+mine = set(re.findall(r'[0-9a-f]{64}', doc))
+for index in sorted(glob.glob(os.path.join(root, "index/*._S3rver_object"))):
+    for pack, entries in json.load(open(index))["packs"].items():
+        for digest, offset, length in sorted(entries):
+            if digest in mine and length > 1024:
+                print(digest, os.path.join(root, "packs", pack[:2], pack + "._S3rver_object"),
+                      offset + length // 2)
+                sys.exit(0)
+PY
+)
+else
+  digest=$(python3 - "$WORK/store/index.sqlite" <<'PY'
 import re, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 (doc,) = db.execute("SELECT content FROM documents WHERE key = 'images/agent/versions/1.1.0'").fetchone()
 sizes = dict(db.execute("SELECT digest, size FROM blobs"))
 print(sorted(d for d in set(re.findall(r'[0-9a-f]{64}', doc)) if sizes.get(d, 0) > 1024)[0])
 PY
-)
-blob="$WORK/store/blobs/${digest:0:2}/$digest"
-[ -f "$blob" ] || fail "no chunk file for $digest"
+  )
+  blob="$WORK/store/blobs/${digest:0:2}/$digest"
+  offset=$(( $(stat -c %s "$blob") / 2 ))
+fi
+[ -f "$blob" ] || fail "no file holds chunk $digest"
 cp "$blob" "$WORK/blob.bak"
-python3 - "$blob" <<'PY'
+python3 - "$blob" "$offset" <<'PY'
 import sys
 data = bytearray(open(sys.argv[1], 'rb').read())
-data[len(data) // 2] ^= 0x01
+data[int(sys.argv[2])] ^= 0x01
 open(sys.argv[1], 'wb').write(data)
 PY
 expect_exit 4 -- "$KILN" store fsck
@@ -234,7 +267,7 @@ esac
 expect_exit 0 -- "$KILN" store fsck
 
 step "publishes killed with SIGKILL at random points leave no half version"
-export KILN_STORE="$WORK/killed"
+export KILN_STORE="$(store_at killed)"
 "$KILN" publish "$WORK/outA" >/dev/null
 start=$(date +%s%N)
 make_tree "$WORK/treeK" 48 K
@@ -261,7 +294,7 @@ for i in $(seq 1 16); do
     before=$((before + 1))
   fi
   "$KILN" store fsck >"$WORK/fsck.log" || { cat "$WORK/fsck.log"; fail "iteration $i: fsck"; }
-  grep -q "note: .* blob files that no index lists" "$WORK/fsck.log" && litter=$((litter + 1))
+  grep -q "note: .* that no index lists" "$WORK/fsck.log" && litter=$((litter + 1))
   "$KILN" publish "$WORK/outK" >/dev/null || fail "iteration $i: publishing again failed"
   "$KILN" verify "agent@3.0.$i" >/dev/null || fail "iteration $i: verify after the retry"
 done
