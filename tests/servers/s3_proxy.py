@@ -9,7 +9,7 @@
         {"method": "PUT", "key": "packs/", "status": 503, "code": "SlowDown", "times": 2}
         {"method": "GET", "key": "packs/", "drop": true}      # headers, half the body, close
         {"method": "PUT", "key": "", "status": 403, "code": "SignatureDoesNotMatch"}
-    DELETE /__faults clears them; GET /__stats answers {"requests": N, "faulted": N}.
+    DELETE /__faults clears them and the count of faults; GET /__stats answers {"requests": N, "faulted": N}.
 
   usage: s3_proxy.py LISTEN_PORT UPSTREAM_PORT     (both on 127.0.0.1)
 """
@@ -83,6 +83,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if self.path == "/__faults" and method == "DELETE":
             with state:
                 rules = []
+                stats["faulted"] = 0
             return self.answer(200, b"{}")
         if self.path == "/__stats":
             with state:
