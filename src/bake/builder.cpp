@@ -181,7 +181,7 @@ Status Build::resolve(StepLog& log)
   secrets_ = std::move(*secrets);
   for (const auto& [name, value] : secrets_.values)
     log.note("secret " + name + " resolved");
-  auto inputs = resolve_inputs(def_, cache_, true, log);
+  auto inputs = resolve_inputs(def_, cache_, true, log, options_.remote);
   if (!inputs)
     return std::move(inputs).error();
   inputs_ = std::move(*inputs);

@@ -3,6 +3,7 @@
 #include "bake/ansible_host.hpp"
 #include "bake/cache_layout.hpp"
 #include "bake/tree_memo.hpp"
+#include "cloud/s3.hpp"
 #include "util/digest_memo.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
@@ -57,7 +58,7 @@ Status add_file_input(const spec::Definition& definition, const std::string& rel
 
 Expected<fs::path> download_verified(const spec::Definition& definition, const spec::Step& step,
                                      const spec::ArtifactStep& artifact, const fs::path& cached,
-                                     StepLog& log)
+                                     StepLog& log, const store::RemoteOptions& remote)
 {
   fs::path partial = cached;
   partial += ".partial-" + std::to_string(getpid());
@@ -77,7 +78,12 @@ Expected<fs::path> download_verified(const spec::Definition& definition, const s
     log.observer().phase_progress(text);
     log.observer().tick();
   };
-  Status fetched = util::download(url, partial, progress);
+  Status fetched =
+      url.rfind("s3://", 0) == 0
+          ? cloud::download_s3(url, partial,
+                               {remote.endpoint, remote.region, remote.profile, remote.addressing},
+                               progress)
+          : util::download(url, partial, progress);
   if (!fetched) {
     fs::remove(partial);
     Error error = std::move(fetched).error();
@@ -167,7 +173,8 @@ Status add_ansible_inputs(const spec::Definition& definition, const spec::Step& 
 } // namespace
 
 Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec::Step& step,
-                                  LayerCache& cache, StepLog& log)
+                                  LayerCache& cache, StepLog& log,
+                                  const store::RemoteOptions& remote)
 {
   const auto& artifact = std::get<spec::ArtifactStep>(step.body);
   fs::path dir = cache::at(cache.dir(), cache::kArtifacts);
@@ -187,7 +194,7 @@ Expected<fs::path> fetch_artifact(const spec::Definition& definition, const spec
     log.note("cached " + cached.string() + " is damaged; fetching again");
     fs::remove(cached);
   }
-  return download_verified(definition, step, artifact, cached, log);
+  return download_verified(definition, step, artifact, cached, log, remote);
 }
 
 // The parent, checked against its manifest: a layer is never built on an image that is not what
@@ -203,7 +210,7 @@ Expected<ParentImage> resolve_parent(const fs::path& dir, util::DigestMemo& dige
 }
 
 Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& cache, bool fetch,
-                                StepLog& log)
+                                StepLog& log, const store::RemoteOptions& remote)
 {
   Inputs inputs;
   if (!definition.base.image.empty()) {
@@ -236,7 +243,7 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& 
     if (const auto* file = std::get_if<spec::FileStep>(&step.body))
       KILN_TRY(add_file_input(definition, file->src, inputs));
     if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body); artifact && fetch) {
-      auto path = fetch_artifact(definition, step, cache, log);
+      auto path = fetch_artifact(definition, step, cache, log, remote);
       if (!path)
         return std::move(path).error();
       inputs.artifact_files[step.name] = *path;

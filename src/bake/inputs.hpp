@@ -9,6 +9,7 @@
 #include "image/manifest.hpp"
 #include "image/out_dir.hpp"
 #include "spec/definition.hpp"
+#include "store/open.hpp"
 #include "util/error.hpp"
 
 #include <filesystem>
@@ -34,13 +35,14 @@ struct Inputs {
 };
 
 // Hashes every file the definition uses; with `fetch`, also downloads and verifies artifacts and
-// checks the syntax of every playbook.
+// checks the syntax of every playbook. `remote` says how s3:// artifacts are reached.
 Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& cache, bool fetch,
-                                StepLog& log);
+                                StepLog& log, const store::RemoteOptions& remote = {});
 
 // The cached copy of an artifact: fetched once, verified, then reused by sha256.
 Expected<std::filesystem::path> fetch_artifact(const spec::Definition& definition,
                                                const spec::Step& step, LayerCache& cache,
-                                               StepLog& log);
+                                               StepLog& log,
+                                               const store::RemoteOptions& remote = {});
 
 } // namespace kiln::bake

@@ -1,6 +1,8 @@
 // What a bake is asked to do, beyond the definition: where, with which cache, and how fresh.
 #pragma once
 
+#include "store/open.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -20,7 +22,8 @@ struct BuildOptions {
       kDefaultMaxAge; // seconds; base, package and ansible layers older than this are rebuilt
   // --on-error=abort: a failed bake keeps its tree for `kiln shell OUT` (bake/kept.hpp).
   bool keep_on_error = false;
-  bool kvm = false; // builder: vm boots its machine with KVM instead of TCG
+  bool kvm = false;            // builder: vm boots its machine with KVM instead of TCG
+  store::RemoteOptions remote; // how s3:// artifacts are reached (s3: in kiln.yaml)
 };
 
 } // namespace kiln::bake

@@ -166,6 +166,7 @@ int run_build(const BuildCliOptions& options)
   build_options.refresh = options.refresh;
   build_options.keep_on_error = options.on_error == "abort";
   build_options.kvm = options.kvm;
+  build_options.remote = settings->remote;
   build_options.max_age = util::parse_duration(settings->max_age).value_or(bake::kDefaultMaxAge);
   if (options.explain) {
     auto layers = bake::explain(definition, build_options);

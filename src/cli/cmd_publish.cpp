@@ -3,6 +3,7 @@
 #include "release/publish.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -27,11 +28,15 @@ int run_publish(const PublishOptions& options)
   if (!opened)
     return report(opened.error());
   auto start = std::chrono::steady_clock::now();
-  auto result = release::publish(*opened->store, options.out, opened->config,
-                                 [](const std::string& file) { progress_line("storing " + file); });
+  auto result = [&] {
+    TransferTicker ticker(*opened->store, true);
+    return release::publish(*opened->store, options.out, opened->config,
+                            [](const std::string& file) { progress_line("storing " + file); });
+  }();
   if (!result)
     return report(result.error());
   double seconds = seconds_since(start);
+  uint64_t sent = opened->store->bytes_sent();
   if (options.json) {
     print_json({{"name", result->name},
                 {"version", result->version},
@@ -42,6 +47,7 @@ int run_publish(const PublishOptions& options)
                 {"new_chunks", result->new_chunks},
                 {"size", result->size},
                 {"stored_bytes", result->new_bytes},
+                {"sent_bytes", sent},
                 {"seconds", seconds}});
     return 0;
   }
@@ -50,10 +56,11 @@ int run_publish(const PublishOptions& options)
     std::printf("%s is already published with the same content; nothing changed\n", ref.c_str());
     return 0;
   }
-  std::printf("published %s: %zu files, %s; %zu of %zu chunks new, %s stored, in %s\n", ref.c_str(),
-              result->files, util::format_bytes(result->size).c_str(), result->new_chunks,
-              result->chunks, util::format_bytes(result->new_bytes).c_str(),
-              util::format_duration(seconds).c_str());
+  std::printf("published %s: %zu files, %s; %zu of %zu chunks new, %s stored, in %s (%s/s)\n",
+              ref.c_str(), result->files, util::format_bytes(result->size).c_str(),
+              result->new_chunks, result->chunks, util::format_bytes(result->new_bytes).c_str(),
+              util::format_duration(seconds).c_str(),
+              util::format_bytes(static_cast<double>(sent) / std::max(seconds, 1e-3)).c_str());
   std::printf("%s\n", result->keyid.empty()
                           ? "unsigned (no signing key configured)"
                           : ("signed by " + result->keyid + ", with its provenance").c_str());

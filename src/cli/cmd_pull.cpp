@@ -3,6 +3,7 @@
 #include "release/pull.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace kiln::cli {
@@ -21,11 +22,18 @@ int run_pull(const PullOptions& options)
   auto opened = open_release(options);
   if (!opened)
     return report(opened.error());
-  auto result =
-      release::pull(*opened->store, opened->config, options.ref, options.to, options.force,
-                    [](const std::string& file) { progress_line("pulling " + file); });
+  double seconds = 0;
+  auto result = [&] {
+    TransferTicker ticker(*opened->store, false);
+    auto pulled =
+        release::pull(*opened->store, opened->config, options.ref, options.to, options.force,
+                      [](const std::string& file) { progress_line("pulling " + file); });
+    seconds = ticker.seconds();
+    return pulled;
+  }();
   if (!result)
     return report(result.error());
+  uint64_t received = opened->store->bytes_received();
   const auto& r = result->resolved;
   if (options.json) {
     print_json({{"name", r.name},
@@ -35,12 +43,17 @@ int run_pull(const PullOptions& options)
                 {"signed_by", result->keyid.empty() ? json(nullptr) : json(result->keyid)},
                 {"files", result->files},
                 {"size", result->size},
+                {"received_bytes", received},
+                {"seconds", seconds},
                 {"to", options.to}});
     return 0;
   }
-  std::printf("pulled %s@%s (%s) into %s: %zu files, %s, every chunk and file checked\n",
+  std::printf("pulled %s@%s (%s) into %s: %zu files, %s (%s received, %s/s), every chunk and "
+              "file checked\n",
               r.name.c_str(), r.version.c_str(), r.how.c_str(), options.to.c_str(), result->files,
-              util::format_bytes(result->size).c_str());
+              util::format_bytes(result->size).c_str(),
+              util::format_bytes(static_cast<double>(received)).c_str(),
+              util::format_bytes(static_cast<double>(received) / std::max(seconds, 1e-3)).c_str());
   std::printf("%s\n", result->keyid.empty() ? "signature not checked (no public key configured)"
                                             : ("signature valid, by " + result->keyid).c_str());
   if (r.revoked)

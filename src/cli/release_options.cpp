@@ -1,8 +1,13 @@
 #include "cli/release_options.hpp"
 
 #include "config/settings.hpp"
+#include "util/strings.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <unistd.h>
 
 namespace kiln::cli {
@@ -51,7 +56,8 @@ Expected<OpenedStore> open_release(const ReleaseOptions& options, store::OpenMod
   auto store = store::open_store(*location, mode, settings->remote);
   if (!store)
     return std::move(store).error();
-  return OpenedStore{std::move(settings->release), std::move(*store)};
+  return OpenedStore{std::move(settings->release),
+                     std::make_unique<store::MeteredStore>(std::move(*store))};
 }
 
 void print_json(const nlohmann::json& value)
@@ -63,6 +69,51 @@ void progress_line(const std::string& text)
 {
   if (show_progress || ::isatty(STDERR_FILENO))
     std::fprintf(stderr, "  %s\n", text.c_str());
+}
+
+struct TransferTicker::State {
+  State(const store::MeteredStore& metered, bool send) : store(metered), sending(send) {}
+  const store::MeteredStore& store;
+  bool sending;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::thread thread;
+
+  uint64_t bytes() const { return sending ? store.bytes_sent() : store.bytes_received(); }
+  void run()
+  {
+    std::unique_lock lock(mutex);
+    while (!wake.wait_for(lock, std::chrono::seconds(2), [this] { return stopping; })) {
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      double done = static_cast<double>(bytes());
+      progress_line(std::string(sending ? "sent " : "received ") + util::format_bytes(done) + ", " +
+                    util::format_bytes(done / seconds) + "/s");
+    }
+  }
+};
+
+TransferTicker::TransferTicker(const store::MeteredStore& store, bool sending)
+    : state_(std::make_unique<State>(store, sending))
+{
+  state_->thread = std::thread([this] { state_->run(); });
+}
+
+TransferTicker::~TransferTicker()
+{
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+  }
+  state_->wake.notify_all();
+  state_->thread.join();
+}
+
+double TransferTicker::seconds() const
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - state_->start).count();
 }
 
 } // namespace kiln::cli

@@ -490,4 +490,27 @@ Status S3Client::get_to_file(const std::string& key, const std::string& dest,
   return ok_status();
 }
 
+Status download_s3(const std::string& url, const std::string& dest, const S3Access& access,
+                   const util::DownloadProgress& progress)
+{
+  auto parsed = parse_s3_url(url);
+  if (!parsed)
+    return std::move(parsed).error();
+  std::string key = parsed->prefix;
+  if (!key.empty() && key.back() == '/')
+    key.pop_back();
+  if (key.empty())
+    return make_error(ExitCode::usage, "'" + url + "' names a bucket, not an object",
+                      "write s3://BUCKET/KEY");
+  S3Settings settings;
+  settings.endpoint = access.endpoint;
+  if (!access.addressing.empty())
+    settings.path_style = access.addressing == "path";
+  AwsContext context{nullptr, access.profile};
+  std::string region = access.region.empty() ? find_region(context) : access.region;
+  S3Client client(parsed->bucket, settings, std::make_shared<CredentialSource>(context),
+                  region.empty() ? "us-east-1" : region);
+  return client.get_to_file(key, dest, progress);
+}
+
 } // namespace kiln::cloud

@@ -129,4 +129,13 @@ struct S3ListPage {
 };
 Expected<S3ListPage> parse_list_page(const std::string& xml);
 
+// Where an s3:// object is, and with which credentials: kiln.yaml's s3: (or the flags).
+struct S3Access {
+  std::string endpoint, region, profile, addressing;
+};
+// Downloads s3://BUCKET/KEY to `dest` with the credentials the AWS CLI would use (the
+// artifact step's s3:// URLs).
+Status download_s3(const std::string& url, const std::string& dest, const S3Access& access,
+                   const util::DownloadProgress& progress);
+
 } // namespace kiln::cloud

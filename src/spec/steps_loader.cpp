@@ -124,6 +124,14 @@ bool check_artifact_url(Validator& v, const Entry& entry, const std::string& url
   static const std::regex web("https?://[^/\\s]+(/\\S*)?");
   if (std::regex_match(url, web))
     return true;
+  static const std::regex s3("s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\\S+");
+  if (url.rfind("s3://", 0) == 0) {
+    if (std::regex_match(url, s3))
+      return true;
+    v.error(Validator::value_position(entry), where + " url '" + url + "' is not an S3 object",
+            "write s3://BUCKET/KEY; kiln fetches it with the AWS credentials of the build");
+    return false;
+  }
   if (url.rfind("file://", 0) == 0) {
     if (url.size() > 7 && url[7] == '/')
       return true;
@@ -135,7 +143,7 @@ bool check_artifact_url(Validator& v, const Entry& entry, const std::string& url
     return v.check_relative_input(entry, url.substr(5), where + " url");
   v.error(Validator::value_position(entry),
           where + " url '" + url + "' uses a scheme kiln cannot fetch",
-          "use https://, http:// or file: (the sha256 check guards the content either way)");
+          "use https://, http://, s3:// or file: (the sha256 check guards the content either way)");
   return false;
 }
 

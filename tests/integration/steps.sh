@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The step kinds beyond the example: an artifact over http (served on 127.0.0.1) installed with
+# The step kinds beyond the example: an artifact over http (served on 127.0.0.1), and from s3://
+# when scripts/test.sh started its S3 server, installed with
 # dest and mode, a folder copied with an owner, a bash script whose #! is honoured, the artifact
 # cache, and services kept from starting during the bake.
 . "$(dirname "$0")/lib.sh"
@@ -66,4 +67,24 @@ for f in "$KILN_CACHE_DIR"/artifacts/*; do echo garbage >"$f"; done
 expect_exit 4 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img3"
 expect_in "$WORK/img3/logs/01-inputs.log" "is damaged; fetching again"
 expect_in "$WORK/err" "cannot download http://127.0.0.1:$port/tool"
+
+if [ -n "${KILN_TEST_S3_ENDPOINT:-}" ] && [ -x /usr/bin/aws ]; then
+  step "an artifact from s3://, with the build's AWS credentials and the same sha256 check"
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+  export AWS_EC2_METADATA_DISABLED=true KILN_S3_ENDPOINT="$KILN_TEST_S3_ENDPOINT"
+  key="$(basename "$WORK")/tool"
+  /usr/bin/aws --endpoint-url "$KILN_TEST_S3_ENDPOINT" s3 cp "$WORK/www/tool" "s3://kiln/$key" >/dev/null
+  rm -rf "$KILN_CACHE_DIR/artifacts"
+  sed -i "s|url: http://127.0.0.1:$port/tool|url: s3://kiln/$key|" "$DEF/image.yaml"
+  expect_exit 0 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img-s3"
+  expect_in "$WORK/img-s3/logs/01-inputs.log" "fetching s3://kiln/$key"
+  expect_in "$WORK/img-s3/logs/01-inputs.log" "verified sha256"
+  rm -rf "$KILN_CACHE_DIR/artifacts"
+  sed -i "s|url: s3://kiln/$key|url: s3://kiln/$key-missing|" "$DEF/image.yaml"
+  expect_exit 4 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img-s3-missing"
+  expect_in "$WORK/err" "s3://kiln/$key-missing: GET answered HTTP 404"
+  sed -i "s|url: s3://kiln/$key-missing|url: s3://Bad_Bucket/x|" "$DEF/image.yaml"
+  expect_exit 3 -- "$KILN" build "$DEF/image.yaml" --out "$WORK/img-s3-bad"
+  expect_in "$WORK/err" "is not an S3 object"
+fi
 echo "PASS"

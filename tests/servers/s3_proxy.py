@@ -9,7 +9,8 @@
         {"method": "PUT", "key": "packs/", "status": 503, "code": "SlowDown", "times": 2}
         {"method": "GET", "key": "packs/", "drop": true}      # headers, half the body, close
         {"method": "PUT", "key": "", "status": 403, "code": "SignatureDoesNotMatch"}
-    DELETE /__faults clears them and the count of faults; GET /__stats answers {"requests": N, "faulted": N}.
+    DELETE /__faults clears them and the count of faults; GET /__stats answers
+    {"requests": N, "faulted": N, "bytes_up": N, "bytes_down": N}; DELETE /__stats zeroes it.
 
   usage: s3_proxy.py LISTEN_PORT UPSTREAM_PORT     (both on 127.0.0.1)
 """
@@ -21,8 +22,8 @@ import threading
 
 UPSTREAM = ("127.0.0.1", int(sys.argv[2]))
 rules = []
-stats = {"requests": 0, "faulted": 0}
-state = threading.Lock()      # rules and stats
+stats = {"requests": 0, "faulted": 0, "bytes_up": 0, "bytes_down": 0}
+state = threading.RLock()     # rules and stats
 writes = threading.Lock()     # a conditional write: check and write as one
 
 
@@ -42,6 +43,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def answer(self, status, body, headers=()):
+        with state:
+            stats["bytes_down"] += len(body)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -85,6 +88,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 rules = []
                 stats["faulted"] = 0
             return self.answer(200, b"{}")
+        if self.path == "/__stats" and method == "DELETE":
+            with state:
+                for key in stats:
+                    stats[key] = 0
+            return self.answer(200, b"{}")
         if self.path == "/__stats":
             with state:
                 return self.answer(200, json.dumps(stats).encode())
@@ -94,6 +102,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         body = self.body()
         if self.path.startswith("/__"):
             return self.control(method, body)
+        with state:
+            stats["bytes_up"] += len(body)
         rule = self.fault(method)
         if rule and rule.get("drop"):
             status, data, headers = self.upstream(method, body)

@@ -211,6 +211,10 @@ std::vector<Malformed> malformed_cases()
        kHead + "steps:\n  - artifact: {url: 'ftp://x.invalid/t', sha256: " + std::string(64, 'a') +
            ", dest: /t}\n",
        5, 21, "step 1 (artifact) url 'ftp://x.invalid/t' uses a scheme kiln cannot fetch"},
+      {"artifact s3 url without a key",
+       kHead + "steps:\n  - artifact: {url: 's3://bucket', sha256: " + std::string(64, 'a') +
+           ", dest: /t}\n",
+       5, 21, "step 1 (artifact) url 's3://bucket' is not an S3 object"},
       {"artifact relative file url escapes",
        kHead + "steps:\n  - artifact: {url: 'file:../t.tgz', sha256: " + std::string(64, 'a') +
            ", extract_to: /t}\n",
