@@ -85,20 +85,27 @@ no_faults
 
 step "a damaged pack: fsck and pull name the chunk"
 export KILN_S3_ENDPOINT="$KILN_TEST_S3_ENDPOINT"
-pack_file=$(find "$KILN_TEST_S3_DATA/kiln/$RUN/store/packs" -name '*._S3rver_object' -size +1M | sort | head -1)
-[ -n "$pack_file" ] || fail "no pack file in s3rver's folder"
-cp "$pack_file" "$WORK/pack.bak"
-python3 - "$pack_file" <<'PY'
+# A byte flipped in the middle of every pack, so that every version reads a damaged chunk.
+packs=$(find "$KILN_TEST_S3_DATA/kiln/$RUN/store/packs" -name '*._S3rver_object')
+[ -n "$packs" ] || fail "no pack file in s3rver's folder"
+mkdir -p "$WORK/packs.bak"
+for pack_file in $packs; do
+  cp "$pack_file" "$WORK/packs.bak/$(basename "$pack_file")"
+  python3 - "$pack_file" <<'PY'
 import sys
 data = bytearray(open(sys.argv[1], 'rb').read())
-data[len(data) // 3] ^= 0x01
+trailer = int.from_bytes(data[-16:-8], "little")
+data[(len(data) - 16 - trailer) // 2] ^= 0x01
 open(sys.argv[1], 'wb').write(data)
 PY
+done
 expect_exit 4 -- "$KILN" store fsck
 expect_in "$WORK/out" "is damaged"
 expect_exit 4 -- "$KILN" pull agent@1.0.0 --to "$WORK/damaged"
 expect_in "$WORK/err" "(blob "
-cp "$WORK/pack.bak" "$pack_file"
+[ ! -e "$WORK/damaged" ] || fail "a failed pull left a folder"
+for pack_file in $packs; do cp "$WORK/packs.bak/$(basename "$pack_file")" "$pack_file"; done
+expect_exit 0 -- "$KILN" store fsck
 
 step "missing credentials name every source tried; a wrong bucket and a dead endpoint are named"
 expect_exit 4 -- env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$KILN" ls

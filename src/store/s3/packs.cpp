@@ -130,7 +130,8 @@ Expected<Index> index_from_json(std::string_view text, const std::string& what)
   return index;
 }
 
-std::vector<Range> merge_ranges(const std::vector<PackEntry>& wanted, uint64_t gap)
+std::vector<Range> merge_ranges(const std::vector<PackEntry>& wanted, uint64_t gap,
+                                uint64_t longest)
 {
   std::vector<size_t> order(wanted.size());
   for (size_t i = 0; i < order.size(); ++i)
@@ -141,7 +142,8 @@ std::vector<Range> merge_ranges(const std::vector<PackEntry>& wanted, uint64_t g
   for (size_t i : order) {
     const PackEntry& e = wanted[i];
     uint64_t last = e.length ? e.offset + e.length - 1 : e.offset;
-    if (!ranges.empty() && e.offset <= ranges.back().last + 1 + gap) {
+    if (!ranges.empty() && e.offset <= ranges.back().last + 1 + gap &&
+        last - ranges.back().first < longest) {
       ranges.back().last = std::max(ranges.back().last, last);
     } else {
       ranges.push_back({e.offset, last, {}});

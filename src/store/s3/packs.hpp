@@ -65,11 +65,13 @@ std::string index_to_json(const Index& index);
 Expected<Index> index_from_json(std::string_view text, const std::string& what);
 
 // Byte ranges to read for `wanted` entries of one pack: adjacent entries, or ones closer than
-// `gap` bytes, are read as one range.
+// `gap` bytes, are read as one range, up to `longest` bytes (so that a large read is several
+// requests in parallel).
 struct Range {
   uint64_t first = 0, last = 0; // bytes, both included
   std::vector<size_t> entries;  // indexes into `wanted`, in offset order
 };
-std::vector<Range> merge_ranges(const std::vector<PackEntry>& wanted, uint64_t gap);
+std::vector<Range> merge_ranges(const std::vector<PackEntry>& wanted, uint64_t gap,
+                                uint64_t longest = UINT64_MAX);
 
 } // namespace kiln::store::s3

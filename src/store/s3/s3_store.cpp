@@ -4,6 +4,7 @@
 #include "util/parallel.hpp"
 
 #include <algorithm>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -11,7 +12,8 @@ namespace kiln::store::s3 {
 
 namespace {
 
-constexpr uint64_t kMergeGap = 64 << 10; // read through gaps this small rather than ask twice
+constexpr uint64_t kMergeGap = 64 << 10;   // read through gaps this small rather than ask twice
+constexpr uint64_t kLongestRead = 2 << 20; // longer reads are split, to run in parallel
 constexpr size_t kMaxDocument = 16 << 20;
 
 std::string random_name()
@@ -165,14 +167,52 @@ Status S3Store::put_blob(const std::string& digest, std::string_view bytes)
       return ok_status();
     std::swap(full, filling_);
   }
-  // The caller's thread uploads the full pack, so packs upload as fast as chunks are made.
-  Status uploaded = upload_pack(full);
-  if (!uploaded) {
-    std::lock_guard guard(mutex_);
-    for (const auto& e : full.entries())
-      pending_.erase(e.digest);
+  // Full packs upload in the background, a few at once, while chunks go on being made; a
+  // failure is reported by the put_blob or sync that comes after it.
+  std::unique_lock lock(uploads_mutex_);
+  while (uploads_.size() >= static_cast<size_t>(client_.transfers())) {
+    Status oldest = finish_oldest_upload(lock);
+    if (!oldest)
+      return oldest;
   }
-  return uploaded;
+  uploads_.push_back(std::async(std::launch::async, [this, pack = std::move(full)]() mutable {
+    std::vector<PackEntry> entries = pack.entries();
+    Status uploaded = upload_pack(pack);
+    if (!uploaded) {
+      std::lock_guard guard(mutex_);
+      for (const auto& e : entries)
+        pending_.erase(e.digest);
+    }
+    return uploaded;
+  }));
+  return ok_status();
+}
+
+Status S3Store::finish_oldest_upload(std::unique_lock<std::mutex>& lock)
+{
+  auto upload = std::move(uploads_.front());
+  uploads_.pop_front();
+  lock.unlock();
+  Status done = upload.get();
+  lock.lock();
+  return done;
+}
+
+Status S3Store::finish_uploads()
+{
+  std::unique_lock lock(uploads_mutex_);
+  Status first = ok_status();
+  while (!uploads_.empty()) {
+    Status done = finish_oldest_upload(lock);
+    if (!done && first)
+      first = done;
+  }
+  return first;
+}
+
+S3Store::~S3Store()
+{
+  (void)finish_uploads(); // what a publish that stopped early left in flight: litter for gc
 }
 
 Expected<std::string> S3Store::get_blob(const std::string& digest)
@@ -223,7 +263,7 @@ Expected<std::vector<std::string>> S3Store::get_blobs(const std::vector<std::str
     std::vector<PackEntry> entries;
     for (const auto& w : wanted)
       entries.push_back(w.first);
-    for (auto& range : merge_ranges(entries, kMergeGap))
+    for (auto& range : merge_ranges(entries, kMergeGap, kLongestRead))
       reads.push_back({pack, std::move(range), &wanted});
   }
   std::vector<std::string> out(digests.size());
@@ -272,6 +312,9 @@ Status S3Store::sync()
     std::lock_guard guard(mutex_);
     std::swap(last, filling_);
   }
+  Status uploads = finish_uploads();
+  if (!uploads)
+    return uploads;
   if (!last.empty())
     KILN_TRY(upload_pack(last));
   Index written;

@@ -1,8 +1,8 @@
 // The S3 backend: a store below s3://BUCKET/PREFIX on AWS S3 or an S3-compatible server. The
 // objects it keeps are described in packs.hpp; how it locks, in lease.hpp.
 //
-// Blobs go into packs of about `pack_size` bytes, uploaded by the put_blob call that fills one
-// (put_blob runs on several threads, so several packs upload at once); sync() uploads the last
+// Blobs go into packs of about `pack_size` bytes; a full pack uploads in the background, up to
+// `transfers` at once, while chunks go on being made; sync() waits for them, uploads the last
 // pack and then one index object listing every pack this object wrote. A reader loads the index
 // objects once, then reads blobs with ranged GETs, adjacent ones merged.
 //
@@ -25,6 +25,8 @@
 #include "store/s3/packs.hpp"
 #include "store/store.hpp"
 
+#include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +53,7 @@ public:
                                                  std::shared_ptr<cloud::CredentialSource> creds,
                                                  const std::string& region);
 
+  ~S3Store() override;
   Expected<std::unique_ptr<StoreLock>> lock(Access access) override;
 
   Expected<bool> has_blob(const std::string& digest) override;
@@ -92,6 +95,8 @@ private:
 
   Status load_index(); // once: every index object
   Status upload_pack(PackBuilder& builder);
+  Status finish_oldest_upload(std::unique_lock<std::mutex>& lock);
+  Status finish_uploads(); // waits for every background upload; the first failure
   Status write_index_object(const Index& index, std::string* key_out);
   Expected<bool> put_document(const std::string& key, std::string_view content,
                               const std::vector<std::pair<std::string, std::string>>& condition);
@@ -114,6 +119,8 @@ private:
   PackBuilder filling_;
   Index written_; // packs uploaded since the last sync
   std::optional<bool> conditional_;
+  std::mutex uploads_mutex_;
+  std::deque<std::future<Status>> uploads_; // full packs being uploaded
 };
 
 // The factory of open.cpp: "s3://BUCKET/PREFIX" with the remote options.
