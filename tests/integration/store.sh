@@ -246,7 +246,7 @@ t0=$(date +%s%N)
 duration_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "a publish takes ${duration_ms} ms here"
 before=0 after=0 litter=0
-for i in $(seq 1 16); do
+for i in $(seq 1 20); do
   echo "iteration-$i" >"$WORK/treeK/iteration"
   make_tree "$WORK/treeK/new-$i" 4 "K$i"
   make_out "$WORK/outK" "3.0.$i" "$WORK/treeK"
