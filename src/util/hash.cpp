@@ -46,6 +46,14 @@ std::string sha256_hex(std::string_view data)
   return hash.hex_digest();
 }
 
+std::string md5_hex(std::string_view data)
+{
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
+  return to_hex(digest, length);
+}
+
 std::string to_hex(std::string_view bytes)
 {
   return to_hex(reinterpret_cast<const unsigned char*>(bytes.data()),

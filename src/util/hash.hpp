@@ -23,6 +23,8 @@ private:
 };
 
 std::string sha256_hex(std::string_view data);
+// MD5, only to compare with what S3 servers give as an object's ETag: never for security.
+std::string md5_hex(std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data); // the 32 bytes
 std::string to_hex(std::string_view bytes);                           // lower-case

@@ -83,8 +83,9 @@ for command in build test diff cache publish pull verify promote revoke ls show 
   expect_exit 0 -- "$KILN" $command --help
   expect_in "$WORK/out" "Examples:"
 done
-expect_exit 2 -- "$KILN" publish out --store s3://bucket/images
-expect_in "$WORK/err" "kiln cannot reach the store 's3://bucket/images' yet"
+expect_exit 2 -- "$KILN" publish out --store ftp://host/images
+expect_in "$WORK/err" "kiln cannot reach the store 'ftp://host/images' yet"
+expect_in "$WORK/err" "(file://, s3://)"
 (cd "$WORK" && env -u KILN_STORE "$KILN" ls) >"$WORK/out" 2>"$WORK/err" && fail "ls without a store"
 expect_in "$WORK/err" "no store given"
 expect_exit 0 -- "$KILN" --version

@@ -4,9 +4,11 @@
 #include "util/parallel.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 namespace kiln::store::s3 {
 
@@ -509,15 +511,39 @@ S3Store::read_document(const std::string& key)
   cloud::S3Call call;
   call.key = prefix_ + "documents/" + key;
   call.max_body = kMaxDocument;
-  auto answer = client_.send(call);
-  if (!answer)
-    return std::move(answer).error();
   using Result = std::pair<std::optional<std::string>, std::string>;
-  if (answer->status == 404)
-    return Result{std::nullopt, ""};
-  if (answer->status != 200)
-    return client_.error_of(*answer, "GET", call.key);
-  return Result{std::move(answer->body), answer->header("etag").value_or("")};
+  for (int attempt = 1;; ++attempt) {
+    auto answer = client_.send(call);
+    if (!answer)
+      return std::move(answer).error();
+    if (answer->status == 404)
+      return Result{std::nullopt, ""};
+    if (answer->status != 200)
+      return client_.error_of(*answer, "GET", call.key);
+    std::string etag = answer->header("etag").value_or("");
+    if (attempt < 10 && torn(answer->body, etag)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+      continue;
+    }
+    return Result{std::move(answer->body), etag};
+  }
+}
+
+// A body read while the server was still writing it: some S3-compatible servers on a
+// filesystem (s3rver) write objects in place, so a read can see part of a new document. Their
+// ETag is the MD5 of the whole body. AWS writes atomically, and with SSE-KMS its ETag is no MD5:
+// the check is only for servers at an endpoint that lack conditional writes.
+bool S3Store::torn(const std::string& body, const std::string& etag)
+{
+  {
+    std::lock_guard guard(mutex_);
+    if (settings_.s3.endpoint.empty() || conditional_ == true ||
+        settings_.conditional_writes == true)
+      return false;
+  }
+  if (etag.size() != 34 || etag.front() != '"' || etag.back() != '"')
+    return false;
+  return util::md5_hex(body) != etag.substr(1, 32);
 }
 
 Expected<std::optional<std::string>> S3Store::get_document(const std::string& key)

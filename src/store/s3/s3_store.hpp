@@ -102,6 +102,7 @@ private:
                               const std::vector<std::pair<std::string, std::string>>& condition);
   Expected<std::pair<std::optional<std::string>, std::string>>
   read_document(const std::string& key); // content and ETag
+  bool torn(const std::string& body, const std::string& etag);
   Expected<bool> write_document(const std::string& key, const std::optional<std::string>& expected,
                                 std::string_view content);
 
