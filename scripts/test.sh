@@ -3,8 +3,8 @@
 # run the kiln binary against real Debian trees (those need root and the Debian mirror, and skip
 # with the reason when they cannot have them). The S3 tests run against s3rver and a test proxy
 # on 127.0.0.1, started here and stopped after (tests/servers/s3.sh).
-#   ./scripts/test.sh            everything (about 25 minutes after bake-example.sh, 33 alone)
-#   ./scripts/test.sh -LE slow   the fast tier only (under a minute)
+#   ./scripts/test.sh            everything (about 40 minutes after bake-example.sh)
+#   ./scripts/test.sh -LE slow   the fast tier only (a few minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --tests
