@@ -3,7 +3,8 @@
 
   * Conditional writes: a PUT with If-None-Match: * or If-Match: ETAG is checked against the
     object (a HEAD upstream) and answered 412 when the condition fails, atomically with the
-    write. s3rver ignores both headers; AWS S3 honours them.
+    write. s3rver ignores both headers; AWS S3 honours them. Reads and writes of documents are
+    serialized too, so that a read never sees half a write, as on S3.
   * Faults on cue: POST /__faults with a JSON list of rules; each matches a method and a key
     substring and is used `times` times:
         {"method": "PUT", "key": "packs/", "status": 503, "code": "SlowDown", "times": 2}
@@ -128,6 +129,18 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 exists = status == 200
                 if (none_match == "*" and exists) or (match and (not exists or etag != match)):
                     return self.answer(412, error_xml("PreconditionFailed", "condition"))
+                return self.answer(*self.upstream(method, body))
+        if "/documents/" in self.path:
+            # Documents as S3 gives them: a read never sees a write half done (s3rver writes in
+            # place, so a read racing a write can get part of the new body).
+            with writes:
+                if method == "HEAD":
+                    status, _, headers = self.upstream(method, None)
+                    self.send_response(status)
+                    for name, value in headers:
+                        self.send_header(name, value)
+                    self.end_headers()
+                    return
                 return self.answer(*self.upstream(method, body))
         if method == "HEAD":
             status, _, headers = self.upstream(method, None)
