@@ -4,7 +4,7 @@
 # with the reason when they cannot have them). The S3 tests run against s3rver and a test proxy
 # on 127.0.0.1, started here and stopped after (tests/servers/s3.sh).
 #   ./scripts/test.sh            everything (about 40 minutes after bake-example.sh)
-#   ./scripts/test.sh -LE slow   the fast tier only (a few minutes)
+#   ./scripts/test.sh -LE slow   the fast tier only (about 100 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --tests
