@@ -134,22 +134,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             # Documents as S3 gives them: a read never sees a write half done (s3rver writes in
             # place, so a read racing a write can get part of the new body).
             with writes:
-                if method == "HEAD":
-                    status, _, headers = self.upstream(method, None)
-                    self.send_response(status)
-                    for name, value in headers:
-                        self.send_header(name, value)
-                    self.end_headers()
-                    return
-                return self.answer(*self.upstream(method, body))
-        if method == "HEAD":
-            status, _, headers = self.upstream(method, None)
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            return
-        return self.answer(*self.upstream(method, body))
+                return self.forward(method, body)
+        return self.forward(method, body)
+
+    def forward(self, method, body):
+        if method != "HEAD":
+            return self.answer(*self.upstream(method, body))
+        status, _, headers = self.upstream(method, None)
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
 
     def do_GET(self):
         self.handle_any("GET")

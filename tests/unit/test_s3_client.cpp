@@ -3,6 +3,7 @@
 // error with the object and the status; a listing that never ends is refused.
 #include "canned_server.hpp"
 #include "cloud/s3.hpp"
+#include "fake_keys.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,15 +14,7 @@ using kiln::test::reply;
 
 std::shared_ptr<kiln::cloud::CredentialSource> keys()
 {
-  return std::make_shared<kiln::cloud::CredentialSource>(
-      kiln::cloud::AwsContext{[](const std::string& name) -> std::string {
-                                if (name == "AWS_ACCESS_KEY_ID")
-                                  return "AKIDEXAMPLE";
-                                if (name == "AWS_SECRET_ACCESS_KEY")
-                                  return "secret";
-                                return "";
-                              },
-                              ""});
+  return kiln::test::fake_keys("AKIDEXAMPLE", "secret");
 }
 
 kiln::cloud::S3Client client_for(const CannedServer& server)

@@ -1,5 +1,6 @@
 // The suite every store backend must pass: one TEST_P per promise of store/store.hpp, run for
 // each backend. A new backend adds one line to the table at the end.
+#include "fake_keys.hpp"
 #include "store/local/local_store.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/s3/s3_store.hpp"
@@ -246,15 +247,7 @@ std::function<std::unique_ptr<Store>()> s3_users(const char* endpoint_variable, 
   settings.conditional_writes = conditional;
   std::random_device random;
   std::string url = "s3://kiln/test-" + std::to_string(random()) + std::to_string(random()) + "/";
-  auto credentials = std::make_shared<kiln::cloud::CredentialSource>(
-      kiln::cloud::AwsContext{[](const std::string& name) -> std::string {
-                                if (name == "AWS_ACCESS_KEY_ID")
-                                  return "S3RVER";
-                                if (name == "AWS_SECRET_ACCESS_KEY")
-                                  return "S3RVER";
-                                return "";
-                              },
-                              ""});
+  auto credentials = kiln::test::fake_keys("S3RVER", "S3RVER");
   auto open = [=](kiln::store::OpenMode mode) {
     return kiln::store::s3::S3Store::open(url, mode, settings, credentials, "us-east-1");
   };
