@@ -121,7 +121,14 @@ Expected<BuildResult> Build::run_phases()
   if (def_.boot_test)
     KILN_TRY(
         phase(static_cast<int>(phases_.size()), [&](StepLog& log) { return boot_phase(log); }));
-  BuildResult result;
+  BuildResult result = shared_;
+  if (remote_) { // the uploads ran beside the tests and the export
+    PushReport pushed = remote_->finish();
+    result.pushed_layers = pushed.pushed;
+    result.present_layers = pushed.present;
+    result.pushed_bytes = pushed.new_bytes;
+    result.shared_notes.insert(result.shared_notes.end(), pushed.notes.begin(), pushed.notes.end());
+  }
   result.out_dir = out_;
   result.manifest_path = image::out::at(out_, image::out::kManifest);
   result.manifest = manifest_;
@@ -186,11 +193,33 @@ Status Build::resolve(StepLog& log)
     return std::move(inputs).error();
   inputs_ = std::move(*inputs);
   if (!secrets_.values.empty()) {
-    auto key = cache_.hmac_key();
+    auto key = secrets_key(cache_, options_.shared);
     if (!key)
       return std::move(key).error();
     inputs_.secret_hmacs = secret_hmacs(secrets_, *key);
   }
+  return open_shared_cache(log);
+}
+
+Status Build::open_shared_cache(StepLog& log)
+{
+  const SharedCacheOptions& shared = options_.shared;
+  if (shared.from.empty() && shared.to.empty())
+    return ok_status();
+  auto remote = RemoteCache::open(shared, options_.remote, cache::scratch(cache_.dir(), "shared"));
+  if (!remote)
+    return std::move(remote).error();
+  remote_ = std::move(*remote);
+  sources_.remote = remote_.get();
+  sources_.first_private = first_private_layer(def_, shared);
+  if (!shared.from.empty())
+    log.note("shared cache: layers are looked up in " + shared.from);
+  if (!shared.to.empty())
+    log.note("shared cache: layers are uploaded to " + shared.to);
+  if (sources_.first_private != SIZE_MAX)
+    log.note("shared cache: layer " + std::to_string(sources_.first_private + 1) +
+             " and those above it are not shared: a step uses a secret, and secrets are HMAC'd "
+             "into keys with this machine's own key (set cache.secret_key to share them)");
   return ok_status();
 }
 
@@ -272,7 +301,24 @@ Status Build::layer_phase(size_t index)
 Status Build::obtain_layer(size_t index, StepLog& log)
 {
   std::string parent = layers_.empty() ? "" : layers_.back().digest;
-  Decision d = decide(cache_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
+  Decision d =
+      decide(cache_, sources_, specs_[index], index, parent, def_.name, refresh_, options_.max_age);
+  if (!d.remote_problem.empty()) {
+    log.note(d.remote_problem);
+    shared_.shared_notes.push_back(d.remote_problem);
+  }
+  if (!d.layer && d.remote) {
+    auto fetched = fetch_layer(index, d, log);
+    if (fetched) {
+      d.layer = std::move(*fetched);
+      why_ = "from the shared cache";
+    } else {
+      std::string note = "layer " + d.key.substr(0, 12) +
+                         " from the shared cache is not used: " + fetched.error().message;
+      log.note(note + "; building it");
+      shared_.shared_notes.push_back(note);
+    }
+  }
   if (d.layer) {
     log.note("cached layer " + d.key);
     if (index == 0 && !epoch_given_) {     // the image takes its base's epoch: base_epoch_of
@@ -283,6 +329,7 @@ Status Build::obtain_layer(size_t index, StepLog& log)
     cached_phase_ = true;
     ++cached_;
     layers_.push_back(*d.layer);
+    share(index, layers_.back());
     return ok_status();
   }
   why_ = d.why;
@@ -295,7 +342,56 @@ Status Build::obtain_layer(size_t index, StepLog& log)
   if (!layer)
     return std::move(layer).error();
   layers_.push_back(std::move(*layer));
+  share(index, layers_.back());
   return ok_status();
+}
+
+Expected<LayerMeta> Build::fetch_layer(size_t index, const Decision& d, StepLog& log)
+{
+  const store::SharedLayer& remote = *d.remote;
+  log.note("downloading layer " + d.key + " from the shared cache " + remote_->from_location() +
+           " (" + util::format_bytes(remote.archive.size) + " archive)");
+  if (fs::exists(cache_.layers_dir() / d.key))
+    KILN_TRY(cache_.remove(d.key)); // stale: replaced by the one downloaded now
+  auto pending = cache_.begin(d.key);
+  if (!pending)
+    return std::move(pending).error();
+  pending_ = std::move(*pending);
+  uint64_t bytes = 0;
+  Status fetched = remote_->fetch(remote, pending_->tree, &log, &bytes);
+  if (!fetched) {
+    cache_.discard(*pending_);
+    pending_.reset();
+    return std::move(fetched).error();
+  }
+  LayerMeta meta;
+  meta.image = remote.meta.value("image", def_.name);
+  meta.step = specs_[index].step;
+  meta.kind = specs_[index].kind;
+  meta.inputs = remote.meta.value("inputs", nlohmann::json::object());
+  meta.source_date_epoch = remote.meta.value("source_date_epoch", int64_t{0});
+  auto committed = cache_.commit(*pending_, meta);
+  pending_.reset();
+  if (!committed)
+    return std::move(committed).error();
+  if (committed->digest != remote.digest) {
+    (void)cache_.remove(d.key);
+    return make_error(ExitCode::input, "it unpacked to another tree than the one it was built as "
+                                       "(digest " +
+                                           committed->digest.substr(0, 12) + ", expected " +
+                                           remote.digest.substr(0, 12) + ")");
+  }
+  ++shared_.shared_layers;
+  shared_.shared_bytes += bytes;
+  log.note("layer " + d.key.substr(0, 12) + " from the shared cache: " + util::format_bytes(bytes) +
+           " read");
+  return committed;
+}
+
+void Build::share(size_t index, const LayerMeta& layer)
+{
+  if (remote_ && remote_->writes() && index < sources_.first_private)
+    remote_->push(layer, cache_.layers_dir() / layer.key / "tree");
 }
 
 Expected<LayerMeta> Build::build_layer(size_t index, const std::string& key, StepLog& log)

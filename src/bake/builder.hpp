@@ -26,8 +26,15 @@ struct BuildResult {
   std::filesystem::path manifest_path;
   image::Manifest manifest;
   double seconds = 0;
-  int cached_layers = 0;
+  int cached_layers = 0; // from the local cache or the shared one
   int built_layers = 0;
+  // The shared cache (--cache-from, --cache-to; bake/remote_cache.hpp).
+  int shared_layers = 0;                 // of cached_layers, downloaded from the shared cache
+  uint64_t shared_bytes = 0;             // read from it
+  int pushed_layers = 0;                 // uploaded to the --cache-to store
+  int present_layers = 0;                // that store had them already
+  uint64_t pushed_bytes = 0;             // stored bytes of the new chunks
+  std::vector<std::string> shared_notes; // a layer that could not be used or uploaded, and why
 };
 
 Expected<BuildResult> build(const spec::Definition& definition, const BuildOptions& options,

@@ -6,11 +6,13 @@
 
 #include "bake/builder.hpp"
 #include "bake/deb_cache.hpp"
+#include "bake/decision.hpp"
 #include "bake/diagnose.hpp"
 #include "bake/export.hpp"
 #include "bake/inputs.hpp"
 #include "bake/layer_cache.hpp"
 #include "bake/plan.hpp"
+#include "bake/remote_cache.hpp"
 #include "bake/reports.hpp"
 #include "bake/secrets.hpp"
 #include "bake/step_log.hpp"
@@ -114,6 +116,15 @@ private:
 
   Expected<LayerMeta> build_layer(size_t index, const std::string& key, StepLog& log);
 
+  // Opens the shared cache the options name (none: nothing happens).
+  Status open_shared_cache(StepLog& log);
+
+  // The layer the shared cache holds for `index`, downloaded into the local cache.
+  Expected<LayerMeta> fetch_layer(size_t index, const Decision& d, StepLog& log);
+
+  // Offers a finished layer to the --cache-to store (uploaded in the background).
+  void share(size_t index, const LayerMeta& layer);
+
   Status build_base(StepLog& log);
 
   // builder: vm: every step in the booted base disk, captured as one layer.
@@ -145,6 +156,9 @@ private:
   const BuildOptions& options_;
   BuildObserver& observer_;
   LayerCache cache_;
+  std::unique_ptr<RemoteCache> remote_; // the shared cache; goes before cache_'s locks
+  Sources sources_;
+  BuildResult shared_; // its counts
   DebCache debs_;
   std::filesystem::path out_;
   std::filesystem::path scratch_;

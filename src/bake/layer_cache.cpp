@@ -25,10 +25,12 @@ namespace {
 const char* kVersionText = "kiln-cache 1\n";
 
 // Hashes what a layer is made of without reading file contents: every entry's path, type, mode,
-// owner, size, modification time (to the nanosecond), device number (overlayfs whiteouts), link
-// target, and overlayfs' opaque mark. A truncated, removed, added or rewritten file changes it.
-// Reading every byte of a multi-gigabyte layer on each use would cost more than the rebuild the
-// cache saves; content is hashed where it is an input (files, scripts, artifacts).
+// owner, size (not a folder's: it depends on the file system and on the folder's history, and a
+// layer unpacked from the shared cache must measure the same), modification time (to the
+// nanosecond), device number (overlayfs whiteouts), link target, and overlayfs' opaque mark. A
+// truncated, removed, added or rewritten file changes it. Reading every byte of a multi-gigabyte
+// layer on each use would cost more than the rebuild the cache saves; content is hashed where it is
+// an input (files, scripts, artifacts).
 Status digest_entry(const fs::path& path, const std::string& relative, util::Sha256& hash,
                     uint64_t& size)
 {
@@ -38,11 +40,11 @@ Status digest_entry(const fs::path& path, const std::string& relative, util::Sha
   char opaque[4] = {0};
   ssize_t opaque_len =
       S_ISDIR(st.st_mode) ? ::lgetxattr(path.c_str(), "trusted.overlay.opaque", opaque, 3) : -1;
-  std::string record = relative + '\0' + std::to_string(st.st_mode) + ' ' +
-                       std::to_string(st.st_uid) + ' ' + std::to_string(st.st_gid) + ' ' +
-                       std::to_string(st.st_size) + ' ' + std::to_string(st.st_mtim.tv_sec) + '.' +
-                       std::to_string(st.st_mtim.tv_nsec) + ' ' + std::to_string(st.st_rdev) +
-                       (opaque_len > 0 ? " opaque" : "") + '\0';
+  std::string record =
+      relative + '\0' + std::to_string(st.st_mode) + ' ' + std::to_string(st.st_uid) + ' ' +
+      std::to_string(st.st_gid) + ' ' + std::to_string(S_ISDIR(st.st_mode) ? 0 : st.st_size) + ' ' +
+      std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + ' ' +
+      std::to_string(st.st_rdev) + (opaque_len > 0 ? " opaque" : "") + '\0';
   if (S_ISLNK(st.st_mode)) {
     std::error_code ec;
     record += fs::read_symlink(path, ec).string() + '\0';
@@ -65,11 +67,17 @@ Status digest_entry(const fs::path& path, const std::string& relative, util::Sha
 
 json to_json(const LayerMeta& m)
 {
-  return {{"format", kCacheFormat}, {"key", m.key},
-          {"digest", m.digest},     {"image", m.image},
-          {"step", m.step},         {"kind", m.kind},
-          {"inputs", m.inputs},     {"created", m.created},
-          {"size", m.size},         {"source_date_epoch", m.source_date_epoch}};
+  return {{"format", kCacheFormat},
+          {"digest_format", kDigestFormat},
+          {"key", m.key},
+          {"digest", m.digest},
+          {"image", m.image},
+          {"step", m.step},
+          {"kind", m.kind},
+          {"inputs", m.inputs},
+          {"created", m.created},
+          {"size", m.size},
+          {"source_date_epoch", m.source_date_epoch}};
 }
 
 int64_t now()
@@ -142,6 +150,7 @@ Expected<LayerMeta> read_layer_meta(const fs::path& file)
     m.created = j.value("created", int64_t{0});
     m.size = j.value("size", uint64_t{0});
     m.source_date_epoch = j.value("source_date_epoch", int64_t{0});
+    m.digest_format = j.value("digest_format", 1);
     m.last_used = last_use(file);
     return m;
   } catch (const json::exception& e) {
@@ -206,6 +215,13 @@ std::optional<LayerMeta> LayerCache::find(const std::string& key, std::string* p
   // Looked at again under the lock: a prune may have removed it meanwhile.
   auto meta = read_layer_meta(entry / "meta.json");
   std::string why;
+  if (meta && meta->digest_format != kDigestFormat) {
+    if (problem)
+      *problem = "cached layer " + key.substr(0, 12) +
+                 " was measured by an earlier kiln; building it again";
+    (void)remove(key);
+    return std::nullopt;
+  }
   if (meta) {
     auto digest = layer_digest(entry / "tree", nullptr);
     if (!digest)

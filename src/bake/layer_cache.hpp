@@ -26,6 +26,8 @@
 namespace kiln::bake {
 
 inline constexpr int kCacheFormat = 1;
+// How layer_digest measures a tree; a layer measured another way is built again.
+inline constexpr int kDigestFormat = 2;
 
 struct LayerMeta {
   std::string key;
@@ -38,6 +40,7 @@ struct LayerMeta {
   int64_t last_used = 0;
   int64_t source_date_epoch = 0; // the bake's epoch when it was built; 0 when not recorded
   uint64_t size = 0;
+  int digest_format = kDigestFormat;
 };
 
 struct PendingLayer {

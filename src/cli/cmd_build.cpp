@@ -26,6 +26,11 @@ struct BuildCliOptions {
   std::string out;
   std::string cache_dir;
   std::string store;
+  std::string cache_from;
+  std::string cache_to;
+  std::string cache_secret_key;
+  std::string signing_key;
+  std::string public_key;
   int64_t source_date_epoch = -1;
   bool verbose = false;
   bool json = false;
@@ -66,6 +71,20 @@ void print_summary(const bake::BuildResult& result)
   std::printf("  logs      %s\n", image::out::at(result.out_dir, image::out::kLogs).c_str());
 }
 
+// What the shared cache gave and took, and what it could not.
+void print_shared(const bake::BuildResult& result, const bake::SharedCacheOptions& shared)
+{
+  if (!shared.from.empty())
+    std::printf("  shared    %d layers from %s (%s read)\n", result.shared_layers,
+                shared.from.c_str(), util::format_bytes(result.shared_bytes).c_str());
+  if (!shared.to.empty())
+    std::printf("  shared    %d layers uploaded to %s (%s of new chunks), %d already there\n",
+                result.pushed_layers, shared.to.c_str(),
+                util::format_bytes(result.pushed_bytes).c_str(), result.present_layers);
+  for (const auto& note : result.shared_notes)
+    std::fprintf(stderr, "kiln: warning: %s\n", note.c_str());
+}
+
 int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool json)
 {
   if (json) {
@@ -75,23 +94,29 @@ int print_explanation(const std::vector<bake::LayerExplanation>& layers, bool js
                      {"kind", l.kind},
                      {"key", l.key},
                      {"cached", l.hit},
+                     {"shared", l.remote},
                      {"unknown", l.unknown},
                      {"why", l.why}});
     }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  size_t hits = 0;
+  size_t hits = 0, shared = 0;
   for (const auto& l : layers) {
     hits += l.hit ? 1 : 0;
-    std::printf("%-5s %-24s %-10s %s\n",
+    shared += l.remote ? 1 : 0;
+    std::printf("%-6s %-24s %-10s %s\n",
                 l.hit       ? "hit"
+                : l.remote  ? "shared"
                 : l.unknown ? "?"
                             : "miss",
                 l.step.c_str(), l.kind.c_str(),
                 l.hit ? l.key.substr(0, 12).c_str() : l.why.c_str());
   }
-  std::printf("%zu of %zu layers cached; nothing was built (--explain)\n", hits, layers.size());
+  std::printf("%zu of %zu layers cached", hits, layers.size());
+  if (shared > 0)
+    std::printf(", %zu in the shared cache", shared);
+  std::printf("; nothing was built (--explain)\n");
   return 0;
 }
 
@@ -141,9 +166,15 @@ Status fetch_store_bases(spec::Definition& definition, const config::Settings& s
 
 int run_build(const BuildCliOptions& options)
 {
-  auto settings = load_settings({{"cache.dir", options.cache_dir, "--cache-dir"},
-                                 {"cache.max_age", options.max_age, "--max-age"},
-                                 {"store", options.store, "--store"}});
+  auto settings =
+      load_settings({{"cache.dir", options.cache_dir, "--cache-dir"},
+                     {"cache.max_age", options.max_age, "--max-age"},
+                     {"store", options.store, "--store"},
+                     {"cache.from", options.cache_from, "--cache-from"},
+                     {"cache.to", options.cache_to, "--cache-to"},
+                     {"cache.secret_key", options.cache_secret_key, "--cache-secret-key"},
+                     {"signing.key", options.signing_key, "--key"},
+                     {"signing.public_key", options.public_key, "--public-key"}});
   if (!settings)
     return report(settings.error());
   auto loaded = spec::load_definition(options.file, {settings->catalog});
@@ -167,6 +198,8 @@ int run_build(const BuildCliOptions& options)
   build_options.keep_on_error = options.on_error == "abort";
   build_options.kvm = options.kvm;
   build_options.remote = settings->remote;
+  build_options.shared = {settings->cache_from, settings->cache_to, settings->release.signing_key,
+                          settings->release.public_key, settings->cache_secret_key};
   build_options.max_age = util::parse_duration(settings->max_age).value_or(bake::kDefaultMaxAge);
   if (options.explain) {
     auto layers = bake::explain(definition, build_options);
@@ -187,9 +220,16 @@ int run_build(const BuildCliOptions& options)
         {"out_dir", result->out_dir.string()},  {"cached_layers", result->cached_layers},
         {"built_layers", result->built_layers}, {"manifest_path", result->manifest_path.string()},
         {"seconds", result->seconds},           {"manifest", image::to_json(result->manifest)}};
+    if (!build_options.shared.from.empty() || !build_options.shared.to.empty())
+      out["shared_cache"] = {
+          {"from", build_options.shared.from},        {"to", build_options.shared.to},
+          {"layers_read", result->shared_layers},     {"bytes_read", result->shared_bytes},
+          {"layers_uploaded", result->pushed_layers}, {"layers_present", result->present_layers},
+          {"bytes_uploaded", result->pushed_bytes},   {"notes", result->shared_notes}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     print_summary(*result);
+    print_shared(*result, build_options.shared);
   }
   return 0;
 }
@@ -207,6 +247,19 @@ Command add_build(CLI::App& app)
   sub->add_option("--store", options->store,
                   "The store a kiln:NAME@CHANNEL base is pulled from (default: KILN_STORE, or "
                   "kiln.yaml)");
+  sub->add_option("--cache-from", options->cache_from,
+                  "A shared layer cache (a store: folder or s3://BUCKET/PREFIX) looked up after "
+                  "the local one (cache.from; KILN_CACHE_FROM)");
+  sub->add_option("--cache-to", options->cache_to,
+                  "A store the build's layers are uploaded to, signed with signing.key "
+                  "(cache.to; KILN_CACHE_TO)");
+  sub->add_option("--cache-secret-key", options->cache_secret_key,
+                  "The fleet's root-only key file that secrets are HMAC'd with in cache keys, so "
+                  "that steps with secrets are shared too (cache.secret_key)");
+  sub->add_option("--key", options->signing_key,
+                  "Signs the layers --cache-to uploads (signing.key; KILN_SIGNING_KEY)");
+  sub->add_option("--public-key", options->public_key,
+                  "The key the layers of --cache-from must be signed with (signing.public_key)");
   sub->add_flag("--explain", options->explain,
                 "Say per step whether it is cached and, if not, what changed; build nothing");
   sub->add_option("--refresh", options->refresh,
@@ -247,6 +300,15 @@ base: {disk: kiln:NAME@CHANNEL}; a version or a range works too): it is pulled f
 the store into CACHE/images, checked as kiln pull checks it, and reused while the
 store's version is the same. --explain pulls it too.
 
+A fleet of machines that start empty (ephemeral CI agents) shares one layer cache
+through a store: --cache-from looks each layer up there after a local miss and
+downloads it instead of running the step (only chunks it lacks; the keys are the
+local cache's, so a hit is as safe); --cache-to uploads the build's layers that
+store lacks, beside the build, signed with signing.key; a layer is used only when
+signed by signing.public_key. Steps with secrets are shared only with a fleet-wide
+cache.secret_key (a root-only file; it never goes to the store). --explain says
+which layers the shared cache holds.
+
 Examples:
   sudo AGENT_FEED_TOKEN=kiln-example-feed-token kiln build examples/linux-agent/image.yaml
   sudo kiln build image.yaml --explain          # what would be rebuilt, and why
@@ -256,6 +318,8 @@ Examples:
   sudo kiln shell out/NAME                      # a shell where the step failed
   sudo kiln build image.yaml --out /srv/images/agent --verbose
   sudo kiln build vm.yaml --store /srv/kiln-store  # base: {disk: kiln:linux-agent@prod}
+  sudo kiln build image.yaml --cache-from s3://ci-cache/kiln --cache-to s3://ci-cache/kiln \
+       --key /etc/kiln/cache.key --public-key /etc/kiln/cache.pub
   sudo SOURCE_DATE_EPOCH=1700000000 kiln build image.yaml --json | jq .manifest.outputs)");
   return {sub, [options] { return run_build(*options); }};
 }

@@ -39,6 +39,8 @@ int run_gc(const GcOptions& options)
     print_json({{"dry_run", result->dry_run},
                 {"versions", result->versions},
                 {"kept_versions", result->kept_versions},
+                {"cache_layers", result->cache_layers},
+                {"kept_cache_layers", result->kept_cache_layers},
                 {"chunks", result->blobs},
                 {"chunk_bytes", result->blob_bytes},
                 {"litter", result->litter}});
@@ -51,6 +53,9 @@ int run_gc(const GcOptions& options)
               "interrupted publishes\n",
               verb, result->versions.size(), result->kept_versions, result->blobs,
               util::format_bytes(result->blob_bytes).c_str(), result->litter);
+  if (!result->cache_layers.empty() || result->kept_cache_layers > 0)
+    std::printf("%s %zu shared cache layers older than the age kept (%zu kept)\n", verb,
+                result->cache_layers.size(), result->kept_cache_layers);
   return 0;
 }
 
@@ -67,7 +72,8 @@ Command add_gc(CLI::App& app)
   sub->add_option("--keep-newest", options->keep_newest,
                   "Versions to keep per image (default 5, or retention.keep_newest)");
   sub->add_option("--keep-younger-than", options->keep_younger_than,
-                  "Keep versions published more recently (default 14d)");
+                  "Keep versions published more recently, and shared cache layers uploaded "
+                  "more recently (default 14d)");
   add_release_options(sub, *options, Keys::none);
   sub->footer(R"(Keeps every version a channel points to, the newest N per image and those
 younger than the age; removes the rest, then the chunks no remaining version refers to, then the

@@ -26,6 +26,7 @@ int run_fsck(const ReleaseOptions& options)
                 {"chunks", result->blobs},
                 {"chunk_bytes", result->blob_bytes},
                 {"channels", result->channels},
+                {"cache_layers", result->cache_layers},
                 {"problems", result->problems},
                 {"notes", result->notes}});
   } else {
@@ -33,8 +34,12 @@ int run_fsck(const ReleaseOptions& options)
       std::printf("problem: %s\n", problem.c_str());
     for (const auto& note : result->notes)
       std::printf("note: %s\n", note.c_str());
-    std::printf("checked %zu chunks (%s), %zu versions, %zu channels: %s\n", result->blobs,
+    std::string layers = result->cache_layers == 0
+                             ? ""
+                             : ", " + std::to_string(result->cache_layers) + " shared cache layers";
+    std::printf("checked %zu chunks (%s), %zu versions, %zu channels%s: %s\n", result->blobs,
                 util::format_bytes(result->blob_bytes).c_str(), result->versions, result->channels,
+                layers.c_str(),
                 result->problems.empty()
                     ? "no problems"
                     : (std::to_string(result->problems.size()) + " problems").c_str());

@@ -117,7 +117,20 @@ struct FileReader {
 
   Status cache(const YAML::Node& node)
   {
-    KILN_TRY(only_keys(node, {"dir", "max_age"}, "cache"));
+    KILN_TRY(only_keys(node, {"dir", "max_age", "from", "to", "secret_key"}, "cache"));
+    for (auto [key, field] :
+         {std::pair{"from", &settings.cache_from}, std::pair{"to", &settings.cache_to}}) {
+      if (node[key]) {
+        *field = node[key].as<std::string>();
+        if (field->find("://") == std::string::npos) // a folder, like the store
+          *field = path(node[key]).string();
+        set(std::string("cache.") + key);
+      }
+    }
+    if (node["secret_key"]) {
+      settings.cache_secret_key = path(node["secret_key"]);
+      set("cache.secret_key");
+    }
     if (node["dir"]) {
       settings.cache_dir = path(node["dir"]);
       set("cache.dir");
@@ -245,6 +258,12 @@ Status apply(Settings& settings, const std::string& key, const std::string& valu
     release.public_key = value;
   else if (key == "cache.dir")
     settings.cache_dir = value;
+  else if (key == "cache.from")
+    settings.cache_from = value;
+  else if (key == "cache.to")
+    settings.cache_to = value;
+  else if (key == "cache.secret_key")
+    settings.cache_secret_key = value;
   else if (key == "cache.max_age") {
     if (!util::parse_duration(value))
       return make_error(ExitCode::usage, origin.where + " '" + value + "' is not a duration",
@@ -278,6 +297,9 @@ const std::vector<std::pair<const char*, const char*>>& variables()
       {"KILN_PUBLIC_KEY", "signing.public_key"},
       {"KILN_CACHE_DIR", "cache.dir"},
       {"KILN_MAX_AGE", "cache.max_age"},
+      {"KILN_CACHE_FROM", "cache.from"},
+      {"KILN_CACHE_TO", "cache.to"},
+      {"KILN_CACHE_SECRET_KEY", "cache.secret_key"},
       {"KILN_CATALOG", "catalog"},
       {"KILN_PROGRESS", "progress"},
       {"KILN_S3_ENDPOINT", "s3.endpoint"},
@@ -362,6 +384,9 @@ json to_json(const Settings& settings)
       {"retention.keep_younger_than", duration_text(release.retention.keep_younger_than)},
       {"cache.dir", settings.cache_dir.string()},
       {"cache.max_age", settings.max_age},
+      {"cache.from", settings.cache_from},
+      {"cache.to", settings.cache_to},
+      {"cache.secret_key", settings.cache_secret_key.string()},
       {"catalog", settings.catalog.string()},
       {"progress", settings.progress},
       {"s3.endpoint", settings.remote.endpoint},

@@ -5,10 +5,11 @@
 //   3. the user file        $XDG_CONFIG_HOME/kiln/kiln.yaml, else ~/.config/kiln/kiln.yaml
 //   4. the repository file  ./kiln.yaml, or --config FILE
 //   5. the environment      KILN_STORE, KILN_SIGNING_KEY, KILN_PUBLIC_KEY, KILN_CACHE_DIR,
-//                           KILN_MAX_AGE, KILN_CATALOG, KILN_PROGRESS, KILN_S3_ENDPOINT,
-//                           KILN_TRANSFERS
+//                           KILN_MAX_AGE, KILN_CACHE_FROM, KILN_CACHE_TO,
+//                           KILN_CACHE_SECRET_KEY, KILN_CATALOG, KILN_PROGRESS,
+//                           KILN_S3_ENDPOINT, KILN_TRANSFERS
 //   6. the command's flags  --store, --key, --public-key, --cache-dir, --max-age, --endpoint,
-//                           --profile
+//                           --profile, --cache-from, --cache-to, --cache-secret-key
 //
 // A later layer replaces a value of an earlier one (a list, such as channels, whole). Paths in
 // a file are relative to that file's folder. The commands read Settings here and hand the lower
@@ -33,7 +34,12 @@
 //     - name: prod
 //       requires: {tests_passed: true, been_in: [staging]}
 //   retention: {keep_newest: 5, keep_younger_than: 14d}
-//   cache: {dir: /var/cache/kiln, max_age: 7d}
+//   cache:
+//     dir: /var/cache/kiln            # the local layer cache
+//     max_age: 7d
+//     from: s3://ci-cache/kiln        # a shared layer cache: looked up after the local one
+//     to: s3://ci-cache/kiln          # built layers are uploaded there (signed: signing.key)
+//     secret_key: /etc/kiln/cache-secret.key  # root-only; shares layers of steps with secrets
 //   catalog: /etc/kiln/catalog.yaml   # approved base images
 #pragma once
 
@@ -60,13 +66,16 @@ struct Origin {
 };
 
 struct Settings {
-  release::ReleaseConfig release;        // store, signing keys, channels, retention
-  store::RemoteOptions remote;           // s3: and transfers:
-  std::filesystem::path cache_dir;       // the layer cache
-  std::string max_age = "7d";            // base, package and ansible layers older than this rebuild
-  std::filesystem::path catalog;         // approved base images; "" for the built-in entries only
-  bool progress = false;                 // progress lines on stderr even when it is not a terminal
-  std::map<std::string, Origin> origins; // by key: "store", "signing.key", "cache.dir", ...
+  release::ReleaseConfig release;  // store, signing keys, channels, retention
+  store::RemoteOptions remote;     // s3: and transfers:
+  std::filesystem::path cache_dir; // the layer cache
+  std::string max_age = "7d";      // base, package and ansible layers older than this rebuild
+  std::string cache_from;          // the shared layer cache's store, looked up after a miss
+  std::string cache_to;            // the store built layers are uploaded to
+  std::filesystem::path cache_secret_key; // the fleet's HMAC key for secrets in cache keys
+  std::filesystem::path catalog;          // approved base images; "" for the built-in entries only
+  bool progress = false;                  // progress lines on stderr even when it is not a terminal
+  std::map<std::string, Origin> origins;  // by key: "store", "signing.key", "cache.dir", ...
   std::vector<std::filesystem::path> files; // the files read, in order
 };
 

@@ -5,6 +5,7 @@
 #include "release/signatures.hpp"
 #include "release/version.hpp"
 #include "store/chunks.hpp"
+#include "store/shared_layers.hpp"
 #include "util/interrupt.hpp"
 
 #include <set>
@@ -59,6 +60,42 @@ void check_channels(store::Store& store, const std::string& name,
   }
 }
 
+// The shared cache's layers: signed by the public key (when one is configured), and whole.
+void check_shared_layers(store::Store& store, const ReleaseConfig& config,
+                         const std::set<std::string>& blobs, FsckReport& report)
+{
+  auto keys = store::list_shared_layers(store);
+  if (!keys) {
+    report.problems.push_back(keys.error().message);
+    return;
+  }
+  for (const auto& key : *keys) {
+    ++report.cache_layers;
+    auto text = store.get_document(store::kSharedLayersPrefix + key);
+    if (!text || !*text) {
+      report.problems.push_back("shared cache layer " + key + " cannot be read");
+      continue;
+    }
+    Expected<store::SharedLayer> layer = store::parse_shared_layer(**text);
+    if (layer && !config.public_key.empty()) {
+      auto checked = store::read_shared_layer(store, key, config.public_key);
+      if (!checked)
+        layer = std::move(checked).error();
+    }
+    if (!layer) {
+      report.problems.push_back(layer.error().message);
+      continue;
+    }
+    for (const auto& chunk : layer->archive.chunks) {
+      if (!blobs.count(chunk.digest)) {
+        report.problems.push_back("shared cache layer " + key + " needs blob " + chunk.digest +
+                                  ", which the store lacks");
+        break;
+      }
+    }
+  }
+}
+
 } // namespace
 
 Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config)
@@ -93,6 +130,7 @@ Expected<FsckReport> fsck(store::Store& store, const ReleaseConfig& config)
     }
     check_channels(store, name, *versions, report);
   }
+  check_shared_layers(store, config, present, report);
   auto loss = store.index_loss();
   if (!loss)
     return std::move(loss).error();

@@ -10,7 +10,7 @@
 namespace kiln::release {
 
 struct FsckReport {
-  size_t versions = 0, blobs = 0, channels = 0;
+  size_t versions = 0, blobs = 0, channels = 0, cache_layers = 0;
   int64_t blob_bytes = 0;            // the chunks' stored size
   std::vector<std::string> problems; // each names the object at fault
   std::vector<std::string> notes;    // not damage: e.g. what an interrupted publish left

@@ -2,6 +2,7 @@
 
 #include "release/channels.hpp"
 #include "release/version.hpp"
+#include "store/shared_layers.hpp"
 
 #include <ctime>
 #include <set>
@@ -57,6 +58,33 @@ Status plan_image(store::Store& store, const std::string& name, const Retention&
   return ok_status();
 }
 
+// The shared layer cache (bake/remote_cache.hpp): a layer younger than keep_younger_than keeps
+// its chunks; an older one goes (a machine that needs it builds and uploads it again). A document
+// that cannot be read keeps nothing and goes too.
+Status plan_shared_layers(store::Store& store, const Retention& retention, int64_t now,
+                          GcResult& result, std::set<std::string>& referenced)
+{
+  auto keys = store::list_shared_layers(store);
+  if (!keys)
+    return std::move(keys).error();
+  for (const auto& key : *keys) {
+    auto text = store.get_document(store::kSharedLayersPrefix + key);
+    if (!text)
+      return std::move(text).error();
+    if (!*text)
+      continue;
+    auto layer = store::parse_shared_layer(**text);
+    if (layer && now - layer->created < retention.keep_younger_than) {
+      ++result.kept_cache_layers;
+      for (const auto& chunk : layer->archive.chunks)
+        referenced.insert(chunk.digest);
+      continue;
+    }
+    result.cache_layers.push_back(key);
+  }
+  return ok_status();
+}
+
 Status remove_version(store::Store& store, const std::string& ref)
 {
   size_t at = ref.find('@');
@@ -89,6 +117,7 @@ Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_
     return std::move(images).error();
   for (const auto& name : *images)
     KILN_TRY(plan_image(store, name, retention, now, result, referenced));
+  KILN_TRY(plan_shared_layers(store, retention, now, result, referenced));
   auto blobs = store.list_blobs();
   if (!blobs)
     return std::move(blobs).error();
@@ -113,6 +142,10 @@ Expected<GcResult> gc(store::Store& store, const Retention& retention, bool dry_
   for (const auto& version : result.versions) {
     if (!dry_run)
       KILN_TRY(remove_version(store, version));
+  }
+  for (const auto& key : result.cache_layers) {
+    if (!dry_run)
+      KILN_TRY(store.delete_document(store::kSharedLayersPrefix + key));
   }
   for (const auto& blob : *blobs) {
     if (referenced.count(blob.digest))

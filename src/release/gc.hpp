@@ -1,5 +1,6 @@
 // kiln gc: retention. Per image it keeps every version a channel points to, the newest N, and
-// those younger than a set age; it removes the other versions, then the chunks that no remaining
+// those younger than a set age; it removes the other versions, the shared cache's layers older
+// than that age, then the chunks that no remaining
 // version refers to, then what interrupted publishes left. It holds the store's exclusive lock, so
 // no publish runs meanwhile.
 #pragma once
@@ -27,6 +28,8 @@ struct GcResult {
   bool dry_run = false;
   std::vector<std::string> versions; // NAME@VERSION removed (or to remove)
   size_t kept_versions = 0;
+  std::vector<std::string> cache_layers; // keys of shared cache layers removed (or to remove)
+  size_t kept_cache_layers = 0;
   size_t blobs = 0;       // chunks removed
   int64_t blob_bytes = 0; // their stored size
   size_t litter = 0;      // files of interrupted publishes removed

@@ -15,6 +15,7 @@ cleanup_work() {
   if ! grep -q " $WORK" /proc/self/mountinfo; then rm -rf "$WORK"; fi
 }
 trap cleanup_work EXIT
+[ -n "${KILN_KEEP_WORK:-}" ] && trap - EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
