@@ -211,10 +211,14 @@ Status Build::open_shared_cache(StepLog& log)
     return std::move(remote).error();
   remote_ = std::move(*remote);
   sources_.remote = remote_.get();
+  for (const auto& problem : remote_->problems()) {
+    log.note(problem);
+    shared_.shared_notes.push_back(problem);
+  }
   sources_.first_private = first_private_layer(def_, shared);
-  if (!shared.from.empty())
+  if (remote_->reads())
     log.note("shared cache: layers are looked up in " + shared.from);
-  if (!shared.to.empty())
+  if (remote_->writes())
     log.note("shared cache: layers are uploaded to " + shared.to);
   if (sources_.first_private != SIZE_MAX)
     log.note("shared cache: layer " + std::to_string(sources_.first_private + 1) +

@@ -111,6 +111,8 @@ Expected<std::vector<LayerExplanation>> explain(const spec::Definition& definiti
     if (!opened)
       return std::move(opened).error();
     remote = std::move(*opened);
+    if (!remote->problems().empty())
+      return make_error(ExitCode::environment, remote->problems().front());
     sources.remote = remote.get();
     sources.first_private = first_private_layer(definition, options.shared);
   }

@@ -61,23 +61,31 @@ Expected<std::unique_ptr<RemoteCache>> RemoteCache::open(const SharedCacheOption
                                                          const store::RemoteOptions& remote,
                                                          const fs::path& scratch)
 {
-  std::unique_ptr<RemoteCache> cache(new RemoteCache(options, scratch));
-  if (!options.from.empty()) {
+  if (!options.from.empty())
     KILN_TRY(check_key_file(options.public_key, "signing.public_key",
                             "a public key that its layers are signed with"));
-    auto from = store::open_store(options.from, store::OpenMode::existing, remote);
-    if (!from)
-      return std::move(from).error();
-    cache->from_ = std::make_unique<store::MeteredStore>(std::move(*from));
-  }
-  if (!options.to.empty()) {
+  if (!options.to.empty())
     KILN_TRY(check_key_file(options.signing_key, "signing.key",
                             "a signing key for the layers it uploads"));
+  std::unique_ptr<RemoteCache> cache(new RemoteCache(options, scratch));
+  // A store that cannot be reached costs the build its shared layers, not the build itself.
+  if (!options.from.empty()) {
+    auto from = store::open_store(options.from, store::OpenMode::existing, remote);
+    if (from)
+      cache->from_ = std::make_unique<store::MeteredStore>(std::move(*from));
+    else
+      cache->problems_.push_back("the shared cache " + options.from +
+                                 " is not used: " + from.error().message);
+  }
+  if (!options.to.empty()) {
     auto to = store::open_store(options.to, store::OpenMode::create, remote);
-    if (!to)
-      return std::move(to).error();
-    cache->to_ = std::move(*to);
-    cache->worker_ = std::thread([raw = cache.get()] { raw->work(); });
+    if (to) {
+      cache->to_ = std::move(*to);
+      cache->worker_ = std::thread([raw = cache.get()] { raw->work(); });
+    } else {
+      cache->problems_.push_back("no layer is uploaded to " + options.to + ": " +
+                                 to.error().message);
+    }
   }
   return cache;
 }

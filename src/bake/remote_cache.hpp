@@ -50,13 +50,15 @@ struct PushReport {
 
 class RemoteCache {
 public:
-  // Opens the stores `options` names (the `to` store is created when missing); checks that the
-  // keys their use needs are configured.
+  // Opens the stores `options` names (the `to` store is created when missing); fails only when
+  // a key their use needs is not configured. A store that cannot be opened is left out, and
+  // problems() says why.
   static Expected<std::unique_ptr<RemoteCache>> open(const SharedCacheOptions& options,
                                                      const store::RemoteOptions& remote,
                                                      const std::filesystem::path& scratch);
   ~RemoteCache(); // waits for the uploads
 
+  const std::vector<std::string>& problems() const { return problems_; }
   bool reads() const { return from_ != nullptr; }
   bool writes() const { return to_ != nullptr; }
   const std::string& from_location() const { return options_.from; }
@@ -92,6 +94,7 @@ private:
   std::filesystem::path scratch_;
   std::unique_ptr<store::Store> from_;
   std::unique_ptr<store::Store> to_; // used by the worker thread only
+  std::vector<std::string> problems_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -170,5 +170,12 @@ if [ -n "${KILN_TEST_S3_ENDPOINT:-}" ]; then
   cmp "$WORK/out-a/rootfs.tar.zst" "$WORK/out-s3/rootfs.tar.zst" || fail "the S3 image differs"
   expect_exit 0 -- "$KILN" store fsck --store "$bucket" --public-key "$WORK/keys/cache.pub"
   expect_in "$WORK/out" "4 shared cache layers: no problems"
+  # A cache that cannot be reached costs the shared layers, not the build.
+  expect_exit 0 -- env KILN_S3_ENDPOINT=http://127.0.0.1:9 "$KILN" build "$WORK/image/image.yaml" \
+    --out "$WORK/out-s3" --cache-from "$bucket" --cache-to "$bucket" "${KEYS[@]}" \
+    --cache-secret-key "$WORK/secret.key"
+  expect_in "$WORK/err" "kiln: warning: the shared cache $bucket is not used:"
+  expect_in "$WORK/err" "kiln: warning: no layer is uploaded to $bucket:"
+  expect_in "$WORK/err" "127.0.0.1:9"
 fi
 echo "PASS"

@@ -16,7 +16,8 @@ protected:
   {
     dir_ = kiln::test::TempDir("config");
     for (const char* name : {"KILN_STORE", "KILN_SIGNING_KEY", "KILN_PUBLIC_KEY", "KILN_CACHE_DIR",
-                             "KILN_MAX_AGE", "KILN_CATALOG", "KILN_PROGRESS"}) {
+                             "KILN_MAX_AGE", "KILN_CATALOG", "KILN_PROGRESS", "KILN_CACHE_FROM",
+                             "KILN_CACHE_TO", "KILN_CACHE_SECRET_KEY"}) {
       if (const char* value = std::getenv(name))
         saved_.emplace_back(name, value);
       ::unsetenv(name);
@@ -28,7 +29,7 @@ protected:
   {
     ::unsetenv("KILN_SYSTEM_CONFIG");
     ::unsetenv("XDG_CONFIG_HOME");
-    for (const char* name : {"KILN_STORE", "KILN_MAX_AGE"})
+    for (const char* name : {"KILN_STORE", "KILN_MAX_AGE", "KILN_CACHE_TO"})
       ::unsetenv(name);
     for (const auto& [name, value] : saved_)
       ::setenv(name.c_str(), value.c_str(), 1);
@@ -93,6 +94,27 @@ TEST_F(Config, a_repository_file_with_its_errors)
   EXPECT_NE(error_of(bomb).find("expands to more than 100000 values"), std::string::npos);
   EXPECT_NE(error_of("store: caf\xe9\n").find("bad.yaml:1:11: the text is not valid UTF-8"),
             std::string::npos);
+}
+
+// The shared cache: stores as locations (a folder relative to the file), the secret key as a path.
+TEST_F(Config, the_shared_cache)
+{
+  auto file = dir_.write("kiln.yaml", "cache:\n  from: s3://ci-cache/kiln\n  to: shared\n"
+                                      "  secret_key: keys/cache-secret.key\n");
+  auto settings = load(file);
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->cache_from, "s3://ci-cache/kiln");
+  EXPECT_EQ(settings->cache_to, (dir_.path() / "shared").string());
+  EXPECT_EQ(settings->cache_secret_key, dir_.path() / "keys/cache-secret.key");
+  EXPECT_EQ(settings->origins["cache.from"].layer, Layer::repository);
+  ::setenv("KILN_CACHE_TO", "s3://other/cache", 1);
+  settings = load(file, {{"cache.from", "/srv/cache", "--cache-from"}});
+  ASSERT_TRUE(settings);
+  EXPECT_EQ(settings->cache_to, "s3://other/cache");
+  EXPECT_EQ(settings->origins["cache.to"].where, "KILN_CACHE_TO");
+  EXPECT_EQ(settings->cache_from, "/srv/cache");
+  EXPECT_EQ(settings->origins["cache.from"].where, "--cache-from");
+  EXPECT_NE(error_of("cache: {form: x}\n").find("unknown key 'form'"), std::string::npos);
 }
 
 // Each layer replaces the one before it, and every value says where it came from.
