@@ -1,5 +1,6 @@
 #include "image/tar_export.hpp"
 
+#include "util/framed_zstd.hpp"
 #include "util/hash.hpp"
 #include "util/interrupt.hpp"
 
@@ -22,31 +23,40 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The compressed file: frames from FramedZstdWriter, written, hashed and counted.
 struct Sink {
   int fd = -1;
   util::Sha256 hash;
   uint64_t size = 0;
   int error = 0;
+
+  Status write(std::string_view bytes)
+  {
+    const char* data = bytes.data();
+    size_t left = bytes.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd, data, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0) {
+        error = errno;
+        return errno_error("cannot write", "the archive", errno);
+      }
+      data += n;
+      left -= static_cast<size_t>(n);
+    }
+    hash.update(bytes.data(), bytes.size());
+    size += bytes.size();
+    return ok_status();
+  }
 };
 
+// libarchive's output (the uncompressed tar) goes to the framed writer.
 la_ssize_t write_callback(struct archive*, void* user, const void* buffer, size_t length)
 {
-  auto* sink = static_cast<Sink*>(user);
-  const char* data = static_cast<const char*>(buffer);
-  size_t left = length;
-  while (left > 0) {
-    ssize_t n = ::write(sink->fd, data, left);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      sink->error = errno;
-      return -1;
-    }
-    data += n;
-    left -= static_cast<size_t>(n);
-  }
-  sink->hash.update(buffer, length);
-  sink->size += length;
+  auto* framed = static_cast<util::FramedZstdWriter*>(user);
+  if (!framed->write(std::string_view(static_cast<const char*>(buffer), length)))
+    return -1;
   return static_cast<la_ssize_t>(length);
 }
 
@@ -219,20 +229,19 @@ Expected<TarResult> write_rootfs_tar(const fs::path& tree, const fs::path& dest,
   sink.fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (sink.fd < 0)
     return errno_error("cannot create", dest.string(), errno);
+  // Compressed as one zstd frame per content-defined chunk of the tar (util/framed_zstd.hpp):
+  // the store keeps those frames as they are, so publish and pull move the file's own bytes,
+  // and two versions share the frames of what their tars share. Made before the archive, which
+  // may still write to it when it is freed.
+  util::FramedZstdWriter framed([&sink](std::string_view bytes) { return sink.write(bytes); });
   ArchivePtr archive(archive_write_new(), archive_write_free);
   // Plain ustar headers where a name fits, a pax header only where one is needed (long or
   // non-ASCII names, large files, capabilities). No "hdrcharset" on every entry: GNU tar warns
   // about that keyword once per file. A name that is not UTF-8 still gets it, for itself alone.
   archive_write_set_format_pax_restricted(archive.get());
-  archive_write_add_filter_zstd(archive.get());
-  archive_write_set_filter_option(archive.get(), "zstd", "compression-level", "3");
-  // zstd's output with worker threads is the same for any number of workers (not the same as
-  // without workers), so this stays deterministic across machines while the compression runs
-  // beside the reading.
-  archive_write_set_filter_option(archive.get(), "zstd", "threads", "2");
   archive_write_set_bytes_in_last_block(archive.get(), 1);
   Status written = ok_status();
-  if (archive_write_open(archive.get(), &sink, nullptr, write_callback, nullptr) != ARCHIVE_OK) {
+  if (archive_write_open(archive.get(), &framed, nullptr, write_callback, nullptr) != ARCHIVE_OK) {
     written = make_error(ExitCode::build_failed, std::string("cannot start the archive: ") +
                                                      archive_error_string(archive.get()));
   }
@@ -241,6 +250,8 @@ Expected<TarResult> write_rootfs_tar(const fs::path& tree, const fs::path& dest,
     written = writer.write_tree();
   if (written && archive_write_close(archive.get()) != ARCHIVE_OK)
     written = make_error(ExitCode::build_failed, "cannot finish " + dest.string());
+  if (written)
+    written = framed.finish();
   int close_result = ::fsync(sink.fd) == 0 ? ::close(sink.fd) : (::close(sink.fd), -1);
   if (sink.error != 0)
     return errno_error("cannot write", dest.string(), sink.error);

@@ -6,7 +6,8 @@
 // ping) kept. /dev is written as an empty folder: a runtime or the kernel provides its nodes.
 // Names are converted to UTF-8 from the LC_CTYPE locale, so the caller (a child process) sets
 // one locale for every machine, C.UTF-8. GNU tar, bsdtar, Python's tarfile and Go's archive/tar
-// read the result without a warning.
+// read the result without a warning. The zstd stream is one frame per content-defined chunk of
+// the tar (util/framed_zstd.hpp), which every zstd reader reads as one stream.
 #pragma once
 
 #include "util/error.hpp"

@@ -1,6 +1,7 @@
 #include "store/chunks.hpp"
 
 #include "util/chunker.hpp"
+#include "util/framed_zstd.hpp"
 #include "util/hash.hpp"
 #include "util/interrupt.hpp"
 #include "util/zstd.hpp"
@@ -8,11 +9,14 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <fcntl.h>
 #include <fstream>
 #include <future>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -36,14 +40,15 @@ public:
   }
   ~BlobWriter() { (void)finish(); }
 
-  // Queues a copy of the chunk; fails (and stops taking work) once a worker has failed.
-  Status add(const std::string& digest, std::string_view chunk)
+  // Queues a copy of the chunk (compressed by a worker, or stored as it is: a zstd frame);
+  // fails (and stops taking work) once a worker has failed.
+  Status add(const std::string& digest, std::string_view chunk, bool as_is = false)
   {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return queue_.size() < limit_ || error_; });
     if (error_)
       return *error_;
-    queue_.push_back({digest, std::string(chunk)});
+    queue_.push_back({digest, std::string(chunk), as_is});
     not_empty_.notify_one();
     return ok_status();
   }
@@ -69,6 +74,7 @@ public:
 private:
   struct Job {
     std::string digest, chunk;
+    bool as_is = false;
   };
 
   void work()
@@ -85,7 +91,7 @@ private:
         queue_.pop_front();
       }
       not_full_.notify_one();
-      std::string compressed = compressor.compress(job.chunk);
+      std::string compressed = job.as_is ? std::move(job.chunk) : compressor.compress(job.chunk);
       Status put = store_.put_blob(job.digest, compressed);
       std::lock_guard lock(mutex_);
       if (put) {
@@ -178,8 +184,112 @@ Expected<std::vector<std::string>> read_window(Store& store, const StoredFile& s
 
 } // namespace
 
+namespace {
+
+// The file mapped into memory, read-only.
+class Mapped {
+public:
+  static Expected<Mapped> open(const fs::path& file)
+  {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return errno_error("cannot open", file.string(), errno, ExitCode::input);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      return errno_error("cannot read", file.string(), errno, ExitCode::input);
+    }
+    Mapped m;
+    m.size_ = static_cast<size_t>(st.st_size);
+    if (m.size_ > 0) {
+      void* at = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (at == MAP_FAILED) {
+        ::close(fd);
+        return errno_error("cannot map", file.string(), errno, ExitCode::input);
+      }
+      m.data_ = static_cast<const char*>(at);
+    }
+    ::close(fd);
+    return m;
+  }
+  Mapped(Mapped&& other) noexcept : data_(other.data_), size_(other.size_)
+  {
+    other.data_ = nullptr;
+  }
+  Mapped& operator=(Mapped&&) = delete;
+  ~Mapped()
+  {
+    if (data_)
+      ::munmap(const_cast<char*>(data_), size_);
+  }
+  std::string_view bytes() const { return {data_ ? data_ : "", size_}; }
+
+private:
+  Mapped() = default;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// A .zst written as one frame per chunk (util/framed_zstd.hpp): each frame is a blob as it is,
+// named by the sha256 of its bytes. nullopt when the file is not made that way.
+Expected<std::optional<StoredFile>> put_frames(Store& store, const fs::path& file)
+{
+  auto mapped = Mapped::open(file);
+  if (!mapped)
+    return std::move(mapped).error();
+  std::string_view data = mapped->bytes();
+  auto frames = util::small_frames(data, util::ChunkSizes{}.max);
+  if (!frames)
+    return std::optional<StoredFile>();
+  StoredFile stored;
+  stored.encoding = Encoding::frames;
+  util::Sha256 file_hash;
+  std::set<std::string> queued;
+  BlobWriter writer(store);
+  Status added = ok_status();
+  for (const auto& frame : *frames) {
+    if (util::interrupt_signal() != 0) {
+      added = make_error(ExitCode::interrupted, "storing " + file.string() + " interrupted");
+      break;
+    }
+    std::string_view bytes = data.substr(frame.offset, frame.size);
+    file_hash.update(bytes.data(), bytes.size());
+    ChunkRef ref{util::sha256_hex(bytes), bytes.size()};
+    if (!queued.count(ref.digest)) {
+      auto present = store.has_blob(ref.digest);
+      if (!present) {
+        added = std::move(present).error();
+        break;
+      }
+      if (!*present) {
+        if (added = writer.add(ref.digest, bytes, true); !added)
+          break;
+        queued.insert(ref.digest);
+      }
+    }
+    stored.chunks.push_back(std::move(ref));
+  }
+  Status written = writer.finish();
+  KILN_TRY(std::move(added));
+  KILN_TRY(std::move(written));
+  stored.sha256 = stored.content_sha256 = file_hash.hex_digest();
+  stored.size = stored.content_size = data.size();
+  stored.new_blobs = writer.blobs;
+  stored.new_blob_bytes = writer.bytes;
+  return std::optional<StoredFile>(std::move(stored));
+}
+
+} // namespace
+
 Expected<StoredFile> put_file(Store& store, const fs::path& file, Encoding encoding)
 {
+  if (encoding == Encoding::zstd) {
+    auto framed = put_frames(store, file);
+    if (!framed)
+      return std::move(framed).error();
+    if (*framed)
+      return std::move(**framed);
+  }
   StoredFile stored;
   stored.encoding = encoding;
   util::Sha256 file_hash, content_hash;
@@ -262,6 +372,18 @@ Status reassemble(Store& store, const StoredFile& stored, const std::string& nam
       }
       size_t i = first + j;
       const ChunkRef& ref = stored.chunks[i];
+      if (stored.encoding == Encoding::frames) { // a frame kept as it is: the file's own bytes
+        const std::string& frame = (*window)[j];
+        if (frame.size() != ref.size || util::sha256_hex(frame) != ref.digest) {
+          if (next.valid())
+            next.wait();
+          return make_error(ExitCode::input, chunk_name(name, i, ref) +
+                                                 " is damaged: its bytes do not match its digest");
+        }
+        content_hash.update(frame);
+        raw.write(frame.data(), static_cast<std::streamsize>(frame.size()));
+        continue;
+      }
       auto chunk = unpack((*window)[j], ref.digest, ref.size, chunk_name(name, i, ref));
       if (!chunk) {
         if (next.valid())
@@ -324,6 +446,8 @@ Status check_blob(Store& store, const std::string& digest)
   if (!blob)
     return make_error(ExitCode::input,
                       "blob " + digest + " cannot be read: " + blob.error().message);
+  if (util::sha256_hex(*blob) == digest) // a zstd frame of a framed file, kept as it is
+    return ok_status();
   auto chunk = unpack(*blob, digest, std::nullopt, "blob " + digest);
   if (!chunk)
     return std::move(chunk).error();
@@ -335,11 +459,12 @@ json to_json(const StoredFile& file)
   json chunks = json::array();
   for (const auto& c : file.chunks)
     chunks.push_back({c.digest, c.size});
-  json j = {{"encoding", file.encoding == Encoding::zstd ? "zstd" : "raw"},
+  const char* encodings[] = {"raw", "zstd", "zstd-frames"};
+  json j = {{"encoding", encodings[static_cast<int>(file.encoding)]},
             {"sha256", file.sha256},
             {"size", file.size},
             {"chunks", chunks}};
-  if (file.encoding != Encoding::raw) {
+  if (file.encoding == Encoding::zstd) {
     j["content_sha256"] = file.content_sha256;
     j["content_size"] = file.content_size;
   }
@@ -351,9 +476,11 @@ Expected<StoredFile> stored_file_from_json(const json& j)
   try {
     StoredFile file;
     std::string encoding = j.at("encoding");
-    if (encoding != "raw" && encoding != "zstd")
+    if (encoding != "raw" && encoding != "zstd" && encoding != "zstd-frames")
       return make_error(ExitCode::input, "unknown file encoding '" + encoding + "'");
-    file.encoding = encoding == "zstd" ? Encoding::zstd : Encoding::raw;
+    file.encoding = encoding == "zstd"          ? Encoding::zstd
+                    : encoding == "zstd-frames" ? Encoding::frames
+                                                : Encoding::raw;
     file.sha256 = j.at("sha256");
     file.size = j.at("size");
     file.content_sha256 = j.value("content_sha256", file.sha256);

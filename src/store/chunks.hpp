@@ -19,10 +19,14 @@
 
 namespace kiln::store {
 
-enum class Encoding { raw, zstd };
+// raw: chunks of the file. zstd: chunks of its decompressed content, compressed again on the way
+// out. frames: a .zst made of one frame per chunk (util/framed_zstd.hpp, kiln's own exports),
+// whose frames are blobs as they are, named by the sha256 of their bytes; put_file(zstd) stores
+// such a file this way, and get_file writes the frames back, with nothing to compress.
+enum class Encoding { raw, zstd, frames };
 
 struct ChunkRef {
-  std::string digest; // sha256 of the chunk: the blob's name
+  std::string digest; // sha256 of the chunk (of a frame's bytes, for frames): the blob's name
   uint64_t size = 0;  // of the chunk
 };
 

@@ -4,11 +4,14 @@
 #include "store/local/local_store.hpp"
 #include "store/open.hpp"
 #include "test_support.hpp"
+#include "util/chunker.hpp"
+#include "util/framed_zstd.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/sqlite.hpp"
 #include "util/zstd.hpp"
 
+#include <cstring>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -206,6 +209,98 @@ TEST(stored_files, a_zstd_file_is_stored_by_content_and_comes_back_identical)
   ASSERT_FALSE(pulled);
   EXPECT_NE(pulled.error().message.find("compressed again does not match"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "other.tar.zst"));
+}
+
+// kiln's own exports: one zstd frame per chunk (util/framed_zstd.hpp). Stored as the frames
+// themselves, shared between versions, and written back byte for byte with nothing compressed.
+std::filesystem::path write_framed(const std::filesystem::path& path, const std::string& content)
+{
+  std::string bytes;
+  kiln::util::FramedZstdWriter writer([&](std::string_view frame) {
+    bytes.append(frame);
+    return kiln::ok_status();
+  });
+  for (size_t at = 0; at < content.size(); at += 100000) // in pieces, as libarchive writes
+    EXPECT_TRUE(writer.write(std::string_view(content).substr(at, 100000)));
+  EXPECT_TRUE(writer.finish());
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+TEST(stored_files, a_framed_zstd_file_is_stored_as_its_frames)
+{
+  kiln::test::TempDir dir("frames");
+  auto store = LocalStore::open(dir.path() / "store");
+  ASSERT_TRUE(store);
+  std::string tar = noise(3 << 20, 13);
+  auto v1_file = write_framed(dir.path() / "v1.tar.zst", tar);
+  // Any zstd reader reads it as one stream, and its frames are the store's chunks of the tar.
+  std::string read_back;
+  auto reader = kiln::util::ZstdReader::open(v1_file);
+  ASSERT_TRUE(reader);
+  std::vector<char> buffer(1 << 16);
+  for (size_t n; (n = *(*reader)->read(buffer.data(), buffer.size())) > 0;)
+    read_back.append(buffer.data(), n);
+  EXPECT_EQ(read_back, tar);
+  std::vector<size_t> chunk_sizes;
+  ASSERT_TRUE(kiln::util::chunk_stream(
+      [&, at = size_t{0}](char* out, size_t capacity) mutable -> kiln::Expected<size_t> {
+        size_t n = std::min(capacity, tar.size() - at);
+        std::memcpy(out, tar.data() + at, n);
+        at += n;
+        return n;
+      },
+      [&](std::string_view chunk) {
+        chunk_sizes.push_back(chunk.size());
+        return kiln::ok_status();
+      }));
+  auto frames = kiln::util::small_frames(*kiln::util::read_file(v1_file), 256 * 1024);
+  ASSERT_TRUE(frames);
+  ASSERT_EQ(frames->size(), chunk_sizes.size());
+  for (size_t i = 0; i < chunk_sizes.size(); ++i)
+    EXPECT_EQ((*frames)[i].content_size, chunk_sizes[i]);
+
+  auto v1 = kiln::store::put_file(**store, v1_file, kiln::store::Encoding::zstd);
+  ASSERT_TRUE(v1) << v1.error().message;
+  EXPECT_EQ(v1->encoding, kiln::store::Encoding::frames);
+  EXPECT_EQ(v1->sha256, *kiln::util::sha256_file(v1_file));
+  EXPECT_EQ(v1->chunks.size(), frames->size());
+  std::string changed = tar;
+  changed.replace(1 << 20, 16, "sixteen new byte");
+  auto v2 = kiln::store::put_file(**store, write_framed(dir.path() / "v2.tar.zst", changed),
+                                  kiln::store::Encoding::zstd);
+  ASSERT_TRUE(v2);
+  EXPECT_LE(v2->new_blobs, 2u);
+  for (const auto& chunk : v2->chunks)
+    EXPECT_TRUE(kiln::store::check_blob(**store, chunk.digest)) << chunk.digest;
+
+  auto json_form = kiln::store::stored_file_from_json(kiln::store::to_json(*v2));
+  ASSERT_TRUE(json_form);
+  ASSERT_TRUE(kiln::store::get_file(**store, *json_form, dir.path() / "pulled.tar.zst"));
+  EXPECT_EQ(*kiln::util::read_file(dir.path() / "pulled.tar.zst"),
+            *kiln::util::read_file(dir.path() / "v2.tar.zst"));
+
+  // A damaged frame is caught and named.
+  const auto& victim = v2->chunks.at(2).digest;
+  auto blob_file = dir.path() / "store/blobs" / victim.substr(0, 2) / victim;
+  std::string bytes = *kiln::util::read_file(blob_file);
+  bytes[bytes.size() / 2] ^= 0x01;
+  std::ofstream(blob_file, std::ios::binary | std::ios::trunc) << bytes;
+  auto pulled = kiln::store::get_file(**store, *v2, dir.path() / "bad.tar.zst");
+  ASSERT_FALSE(pulled);
+  EXPECT_NE(pulled.error().message.find("chunk 3 of bad.tar.zst (blob " + victim + ") is damaged"),
+            std::string::npos)
+      << pulled.error().message;
+  EXPECT_FALSE(kiln::store::check_blob(**store, victim));
+}
+
+// A .zst of one large frame is not framed: it is stored by its content.
+TEST(stored_files, a_zstd_file_of_one_large_frame_is_not_taken_for_frames)
+{
+  std::string one = kiln::util::zstd_compress(noise(1 << 20, 5));
+  EXPECT_FALSE(kiln::util::small_frames(one, 256 * 1024));
+  EXPECT_TRUE(kiln::util::small_frames(one, 2 << 20));
+  EXPECT_FALSE(kiln::util::small_frames("not zstd at all", 256 * 1024));
 }
 
 TEST(stored_files, check_blob_finds_a_damaged_blob)

@@ -14,7 +14,8 @@ class TarExporter : public Exporter {
 public:
   std::string name() const override { return "rootfs"; }
   std::string file() const override { return std::string(image::out::kRootfsTar); }
-  std::string key_part() const override { return ""; }
+  // v2: one zstd frame per content-defined chunk (util/framed_zstd.hpp).
+  std::string key_part() const override { return "v2"; }
 
   Expected<image::OutputFile> write(const ExportTarget& target) const override
   {
