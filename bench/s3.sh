@@ -6,7 +6,7 @@
 #   2. a second version with one more package: bytes uploaded and requests, through the proxy;
 #   3. pulling the first version into an empty folder against `aws s3 cp` of the tar back.
 #   4. the same publish and pull on a local folder store: the part of the time that is kiln's own
-#      work (chunking, compressing, hashing, compressing the tar again), not the transfer.
+#      work (reading the frames, hashing, writing), not the transfer.
 # Each timing is the median of --rounds alternating runs (default 3), each publish into a new
 # prefix, so nothing is already there. Needs root and the Debian mirror (it bakes; the bake cache
 # stays in /var/tmp/kiln-bench-s3-cache, so a second run skips the cold bakes).
