@@ -302,9 +302,9 @@ store's version is the same. --explain pulls it too.
 
 A fleet of machines that start empty (ephemeral CI agents) shares one layer cache
 through a store: --cache-from looks each layer up there after a local miss and
-downloads it instead of running the step (only chunks it lacks; the keys are the
-local cache's, so a hit is as safe); --cache-to uploads the build's layers that
-store lacks, beside the build, signed with signing.key; a layer is used only when
+downloads it instead of running the step (the keys are the local cache's, so a
+hit is as safe); --cache-to uploads the build's layers that store lacks (only the
+chunks it lacks), beside the build, signed with signing.key; a layer is used only when
 signed by signing.public_key. Steps with secrets are shared only with a fleet-wide
 cache.secret_key (a root-only file; it never goes to the store). --explain says
 which layers the shared cache holds.
