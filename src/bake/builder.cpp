@@ -361,8 +361,11 @@ Expected<LayerMeta> Build::fetch_layer(size_t index, const Decision& d, StepLog&
   if (!pending)
     return std::move(pending).error();
   pending_ = std::move(*pending);
-  uint64_t bytes = 0;
-  Status fetched = remote_->fetch(remote, pending_->tree, &log, &bytes);
+  fs::path earlier; // an older layer of this step: the chunks they share are not read
+  if (auto previous = cache_.previous(def_.name, specs_[index].step); previous)
+    earlier = cache_.layers_dir() / previous->key / "tree";
+  FetchReport report;
+  Status fetched = remote_->fetch(remote, pending_->tree, earlier, &log, &report);
   if (!fetched) {
     cache_.discard(*pending_);
     pending_.reset();
@@ -386,9 +389,10 @@ Expected<LayerMeta> Build::fetch_layer(size_t index, const Decision& d, StepLog&
                                            remote.digest.substr(0, 12) + ")");
   }
   ++shared_.shared_layers;
-  shared_.shared_bytes += bytes;
-  log.note("layer " + d.key.substr(0, 12) + " from the shared cache: " + util::format_bytes(bytes) +
-           " read");
+  shared_.shared_bytes += report.bytes;
+  log.note("layer " + d.key.substr(0, 12) + " from the shared cache: " +
+           util::format_bytes(report.bytes) + " read; " + std::to_string(report.chunks_at_hand) +
+           " of " + std::to_string(report.chunks) + " chunks were already on this machine");
   return committed;
 }
 

@@ -5,12 +5,16 @@
 #include "store/chunks.hpp"
 #include "store/metered.hpp"
 #include "store/open.hpp"
+#include "util/chunker.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/zstd.hpp"
 
 #include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace kiln::bake {
 
@@ -108,20 +112,55 @@ std::optional<store::SharedLayer> RemoteCache::find(const std::string& key, std:
   return std::move(*layer);
 }
 
+// The chunks of `layer`'s archive that an earlier layer of the same step on this machine holds
+// too (the files that did not change), made from that layer's own archive: what need not be read.
+std::unordered_map<std::string, std::string>
+RemoteCache::chunks_at_hand(const store::SharedLayer& layer, const fs::path& earlier)
+{
+  std::unordered_map<std::string, std::string> found;
+  std::unordered_set<std::string> wanted;
+  for (const auto& chunk : layer.archive.chunks)
+    wanted.insert(chunk.digest);
+  fs::path tar = scratch_ / ("earlier-" + layer.key.substr(0, 16) + ".tar");
+  auto archive = write_layer_archive(earlier, tar);
+  if (archive && archive->unshareable.empty()) {
+    (void)util::chunk_file(tar, [&](std::string_view chunk) {
+      std::string digest = util::sha256_hex(chunk);
+      if (wanted.count(digest) && !found.count(digest))
+        found.emplace(digest, util::zstd_compress(chunk));
+      return ok_status();
+    });
+  }
+  std::error_code ec;
+  fs::remove(tar, ec);
+  return found;
+}
+
 Status RemoteCache::fetch(const store::SharedLayer& layer, const fs::path& tree,
-                          util::ProcessObserver* log, uint64_t* bytes)
+                          const fs::path& earlier, util::ProcessObserver* log, FetchReport* report)
 {
   auto* metered = static_cast<store::MeteredStore*>(from_.get());
   uint64_t before = metered->bytes_received();
   KILN_TRY(util::make_dirs(scratch_));
+  std::unordered_map<std::string, std::string> at_hand;
+  if (!earlier.empty())
+    at_hand = chunks_at_hand(layer, earlier);
+  if (report) {
+    report->chunks = layer.archive.chunks.size();
+    report->chunks_at_hand = 0;
+    for (const auto& chunk : layer.archive.chunks)
+      report->chunks_at_hand += at_hand.count(chunk.digest);
+  }
+  metered->set_at_hand(std::move(at_hand));
   fs::path archive = scratch_ / (layer.key.substr(0, 16) + ".tar");
   Status done = store::get_file(*from_, layer.archive, archive);
+  metered->set_at_hand({});
   if (done)
     done = sandbox::extract_confined(archive, tree, 0, true, log);
   std::error_code ec;
   fs::remove(archive, ec);
-  if (bytes)
-    *bytes = metered->bytes_received() - before;
+  if (report)
+    report->bytes = metered->bytes_received() - before;
   KILN_TRY(std::move(done));
   return restore_specials(tree, layer.specials);
 }

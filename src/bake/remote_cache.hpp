@@ -2,11 +2,12 @@
 // that a fleet of machines that start empty share what any of them built.
 //
 // A build looks each layer's key up in the local cache first, then in the `from` store. A hit
-// there downloads the layer's archive (its chunks, in few ranged reads), unpacks it in a confined
-// child (sandbox/unpack.hpp), makes its specials (layer_archive.hpp) and
-// commits it to the local cache, where it must measure to the digest the document gives: the
-// layers above chain that digest in their keys. The keys are the local cache's own, so a hit is
-// exactly as safe as a local one.
+// there downloads the layer's archive (its chunks, in few ranged reads; those an older layer of the
+// same step on this machine holds too are taken from it, so an unchanged file is not downloaded
+// again), unpacks it in a confined child (sandbox/unpack.hpp), makes its specials
+// (layer_archive.hpp) and commits it to the local cache, where it must measure to the digest the
+// document gives: the layers above chain that digest in their keys. The keys are the local cache's
+// own, so a hit is exactly as safe as a local one.
 //
 // With a `to` store, every layer of the build that store lacks is uploaded on a worker thread
 // while the build goes on (the layer is immutable once committed): the chunks of its archive that
@@ -36,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace kiln::bake {
@@ -46,6 +48,13 @@ struct PushReport {
   int present = 0;                // the store had them
   uint64_t new_bytes = 0;         // stored bytes of the new chunks
   std::vector<std::string> notes; // a line per layer not uploaded, with why
+};
+
+// What a download took.
+struct FetchReport {
+  size_t chunks = 0;         // of the layer's archive
+  size_t chunks_at_hand = 0; // of them, found in an earlier layer on this machine
+  uint64_t bytes = 0;        // read from the store
 };
 
 class RemoteCache {
@@ -68,9 +77,11 @@ public:
   std::optional<store::SharedLayer> find(const std::string& key, std::string* problem);
 
   // Downloads and unpacks `layer` into `tree` (an empty pending layer's); the caller commits it
-  // and compares the digest. `bytes` gets what was read from the store.
+  // and compares the digest. With `earlier` (an older layer of the same step on this machine),
+  // the chunks its archive shares with that one's are taken from it, not read.
   Status fetch(const store::SharedLayer& layer, const std::filesystem::path& tree,
-               util::ProcessObserver* log, uint64_t* bytes);
+               const std::filesystem::path& earlier, util::ProcessObserver* log,
+               FetchReport* report);
 
   // Queues a committed layer (under CACHE/layers) for upload; returns at once.
   void push(const LayerMeta& meta, const std::filesystem::path& tree);
@@ -89,6 +100,8 @@ private:
   };
   void work();
   Status upload(const Job& job);
+  std::unordered_map<std::string, std::string> chunks_at_hand(const store::SharedLayer& layer,
+                                                              const std::filesystem::path& earlier);
 
   SharedCacheOptions options_;
   std::filesystem::path scratch_;

@@ -1,5 +1,6 @@
 // A store that counts the blob bytes that pass through it, for progress lines with a rate and
-// for --json: every call goes to the store it wraps.
+// for --json: every call goes to the store it wraps, except reads of the blobs the caller said it
+// has at hand (chunks found on this machine), which are served without a request.
 #pragma once
 
 #include "store/store.hpp"
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 
 namespace kiln::store {
 
@@ -28,19 +30,44 @@ public:
   }
   Expected<std::string> get_blob(const std::string& digest) override
   {
-    auto blob = inner_->get_blob(digest);
-    if (blob)
-      received_ += blob->size();
-    return blob;
+    auto blobs = get_blobs({digest});
+    if (!blobs)
+      return std::move(blobs).error();
+    return std::move(blobs->front());
   }
   Expected<std::vector<std::string>> get_blobs(const std::vector<std::string>& digests) override
   {
-    auto blobs = inner_->get_blobs(digests);
-    if (blobs)
+    std::vector<std::string> missing;
+    for (const auto& digest : digests) {
+      if (!at_hand_.count(digest))
+        missing.push_back(digest);
+    }
+    std::vector<std::string> read;
+    if (!missing.empty()) {
+      auto blobs = inner_->get_blobs(missing);
+      if (!blobs)
+        return std::move(blobs).error();
       for (const auto& blob : *blobs)
         received_ += blob.size();
-    return blobs;
+      read = std::move(*blobs);
+    }
+    std::vector<std::string> out;
+    size_t next = 0;
+    for (const auto& digest : digests) {
+      if (auto it = at_hand_.find(digest); it != at_hand_.end())
+        out.push_back(it->second);
+      else if (next < read.size())
+        out.push_back(std::move(read[next++]));
+    }
+    return out;
   }
+  // Blobs (as stored: compressed chunks) to serve from memory instead of the store; replaces
+  // those given before.
+  void set_at_hand(std::unordered_map<std::string, std::string> blobs)
+  {
+    at_hand_ = std::move(blobs);
+  }
+
   Status delete_blob(const std::string& digest) override { return inner_->delete_blob(digest); }
   Expected<std::vector<BlobEntry>> list_blobs() override { return inner_->list_blobs(); }
   Status sync() override { return inner_->sync(); }
@@ -74,6 +101,7 @@ public:
 private:
   std::unique_ptr<Store> inner_;
   std::atomic<uint64_t> sent_ = 0, received_ = 0;
+  std::unordered_map<std::string, std::string> at_hand_;
 };
 
 } // namespace kiln::store

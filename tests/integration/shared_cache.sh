@@ -33,6 +33,7 @@ steps:
       mkdir -p /opt/it && echo one > /opt/it/a && ln /opt/it/a /opt/it/b
       mkfifo /opt/it/fifo && chown 1234:5678 /opt/it/a && chmod 4750 /opt/it/a
       ln -s ../it/a /opt/it/link
+      cat /usr/lib/x86_64-linux-gnu/*.so* | head -c 4000000 > /opt/it/big
   - name: with-secret
     secrets: [token]
     shell: 'test -s /run/secrets/token && echo used > /etc/secret-step'
@@ -147,9 +148,25 @@ expect_in "$WORK/err" "$base_chunk"
 cmp "$WORK/out-a/rootfs.tar.zst" "$WORK/out-d/rootfs.tar.zst" || fail "machine D's image differs"
 expect_cache_clean
 
+step "a machine that holds an older layer of a step reads only the chunks that changed"
+sed -i 's|^      ln -s ../it/a /opt/it/link$|&\n      echo changed > /opt/it/changed|' "$WORK/image/image.yaml"
+export KILN_CACHE_DIR="$WORK/cache-a"
+expect_exit 0 -- "$KILN" build "$WORK/image/image.yaml" --out "$WORK/out-a3" --cache-to "$SHARED" \
+  "${KEYS[@]}"
+expect_in "$WORK/out" "1 layers uploaded to $SHARED"
+export KILN_CACHE_DIR="$WORK/cache-b"
+expect_exit 0 -- "$KILN" build "$WORK/image/image.yaml" --out "$WORK/out-b3" --cache-from "$SHARED" \
+  "${KEYS[@]}"
+expect_in "$WORK/out" "1 layers from $SHARED"
+read -r at_hand total < <(sed -n 's/.* \([0-9]*\) of \([0-9]*\) chunks were already on this machine/\1 \2/p' \
+  "$WORK/out-b3/logs/03-tree.log")
+[ -n "$total" ] && [ $((at_hand * 10)) -ge $((total * 8)) ] ||
+  fail "machine B found ${at_hand:-no} of ${total:-?} chunks of the changed layer at hand"
+cmp "$WORK/out-a3/rootfs.tar.zst" "$WORK/out-b3/rootfs.tar.zst" || fail "machine B's image differs"
+
 step "gc removes the cache's old layers and their chunks"
 expect_exit 0 -- "$KILN" gc --store "$SHARED" --keep-younger-than 0s --force
-expect_in "$WORK/out" "removed 4 shared cache layers older than the age kept (0 kept)"
+expect_in "$WORK/out" "removed 5 shared cache layers older than the age kept (0 kept)"
 expect_exit 0 -- "$KILN" store fsck --store "$SHARED"
 expect_in "$WORK/out" "checked 0 chunks"
 
@@ -167,7 +184,7 @@ if [ -n "${KILN_TEST_S3_ENDPOINT:-}" ]; then
   expect_exit 0 -- "$KILN" build "$WORK/image/image.yaml" --out "$WORK/out-s3" \
     --cache-from "$bucket" "${KEYS[@]}" --cache-secret-key "$WORK/secret.key"
   expect_in "$WORK/out" "4 layers from $bucket"
-  cmp "$WORK/out-a/rootfs.tar.zst" "$WORK/out-s3/rootfs.tar.zst" || fail "the S3 image differs"
+  cmp "$WORK/out-s3a/rootfs.tar.zst" "$WORK/out-s3/rootfs.tar.zst" || fail "the S3 image differs"
   expect_exit 0 -- "$KILN" store fsck --store "$bucket" --public-key "$WORK/keys/cache.pub"
   expect_in "$WORK/out" "4 shared cache layers: no problems"
   # A cache that cannot be reached costs the shared layers, not the build.
