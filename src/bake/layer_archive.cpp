@@ -184,24 +184,11 @@ private:
 
   Status copy_content(const fs::path& path)
   {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-      return errno_error("cannot read", path.string(), errno);
-    std::vector<char> buffer(1 << 17);
-    while (true) {
-      ssize_t n = ::read(fd, buffer.data(), buffer.size());
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        int err = errno;
-        ::close(fd);
-        return n < 0 ? errno_error("cannot read", path.string(), err) : ok_status();
-      }
-      if (archive_write_data(archive_, buffer.data(), static_cast<size_t>(n)) < 0) {
-        ::close(fd);
+    return util::read_blocks(path, [&](std::string_view block) -> Status {
+      if (archive_write_data(archive_, block.data(), block.size()) < 0)
         return archive_failure("cannot write the content of " + path.string());
-      }
-    }
+      return ok_status();
+    });
   }
 
   Error archive_failure(const std::string& what)

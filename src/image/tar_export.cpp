@@ -1,6 +1,7 @@
 #include "image/tar_export.hpp"
 
 #include "util/framed_zstd.hpp"
+#include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/interrupt.hpp"
 
@@ -171,33 +172,16 @@ private:
     std::optional<util::Redactor::Scanner> scanner;
     if (secrets_)
       scanner.emplace(*secrets_);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-      return errno_error("cannot read", path.string(), errno);
-    std::vector<char> buffer(1 << 17);
-    while (true) {
-      ssize_t n = ::read(fd, buffer.data(), buffer.size());
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        int err = errno;
-        ::close(fd);
-        if (n < 0)
-          return errno_error("cannot read", path.string(), err);
-        return ok_status();
-      }
+    return util::read_blocks(path, [&](std::string_view block) -> Status {
       if (scanner) {
-        scanner->feed(std::string_view(buffer.data(), static_cast<size_t>(n)));
-        if (scanner->found()) {
-          ::close(fd);
+        scanner->feed(block);
+        if (scanner->found())
           return secret_found(*scanner->found(), name);
-        }
       }
-      if (archive_write_data(archive_, buffer.data(), static_cast<size_t>(n)) < 0) {
-        ::close(fd);
+      if (archive_write_data(archive_, block.data(), block.size()) < 0)
         return archive_error("cannot write the content of " + path.string());
-      }
-    }
+      return ok_status();
+    });
   }
 
   Error archive_error(const std::string& what)

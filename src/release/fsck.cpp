@@ -76,12 +76,9 @@ void check_shared_layers(store::Store& store, const ReleaseConfig& config,
       report.problems.push_back("shared cache layer " + key + " cannot be read");
       continue;
     }
-    Expected<store::SharedLayer> layer = store::parse_shared_layer(**text);
-    if (layer && !config.public_key.empty()) {
-      auto checked = store::read_shared_layer(store, key, config.public_key);
-      if (!checked)
-        layer = std::move(checked).error();
-    }
+    auto layer = config.public_key.empty()
+                     ? store::parse_shared_layer(**text)
+                     : store::check_shared_layer(**text, key, config.public_key);
     if (!layer) {
       report.problems.push_back(layer.error().message);
       continue;

@@ -7,13 +7,10 @@ namespace kiln::release {
 Expected<std::vector<Signature>> sign_version(const nlohmann::json& body,
                                               const std::filesystem::path& private_key)
 {
-  auto sig = util::sign(signed_message(body), private_key);
-  if (!sig)
-    return std::move(sig).error();
-  auto keyid = util::key_fingerprint(private_key);
-  if (!keyid)
-    return std::move(keyid).error();
-  return std::vector<Signature>{{*keyid, *sig}};
+  auto signed_by = util::sign_keyed(signed_message(body), private_key);
+  if (!signed_by)
+    return std::move(signed_by).error();
+  return std::vector<Signature>{{signed_by->keyid, signed_by->sig}};
 }
 
 Expected<std::string> check_version_signature(const VersionDocument& document,

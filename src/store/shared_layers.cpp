@@ -55,13 +55,10 @@ Expected<std::string> shared_layer_document(const SharedLayer& layer,
                                             const std::filesystem::path& private_key)
 {
   json body = body_of(layer);
-  auto sig = util::sign(signed_message(body), private_key);
-  if (!sig)
-    return std::move(sig).error();
-  auto keyid = util::key_fingerprint(private_key);
-  if (!keyid)
-    return std::move(keyid).error();
-  json signatures = json::array({{{"keyid", *keyid}, {"sig", *sig}}});
+  auto signed_by = util::sign_keyed(signed_message(body), private_key);
+  if (!signed_by)
+    return std::move(signed_by).error();
+  json signatures = json::array({{{"keyid", signed_by->keyid}, {"sig", signed_by->sig}}});
   return json{{"layer", body}, {"signatures", signatures}}.dump() + "\n";
 }
 
@@ -74,22 +71,14 @@ Expected<SharedLayer> parse_shared_layer(const std::string& document)
   }
 }
 
-Expected<std::optional<SharedLayer>> read_shared_layer(Store& store, const std::string& key,
-                                                       const std::filesystem::path& public_key)
+Expected<SharedLayer> check_shared_layer(const std::string& document, const std::string& key,
+                                         const std::filesystem::path& public_key)
 {
-  if (!is_layer_key(key))
-    return malformed(key, "not a cache key");
-  auto text = store.get_document(kSharedLayersPrefix + key);
-  if (!text)
-    return std::move(text).error();
-  if (!*text)
-    return std::optional<SharedLayer>();
-  json document;
   try {
-    document = json::parse(**text);
-    const json& body = document.at("layer");
+    json parsed = json::parse(document);
+    const json& body = parsed.at("layer");
     bool valid = false;
-    for (const auto& signature : document.at("signatures")) {
+    for (const auto& signature : parsed.at("signatures")) {
       auto checked = util::verify_signature(signed_message(body),
                                             signature.at("sig").get<std::string>(), public_key);
       if (!checked)
@@ -103,10 +92,26 @@ Expected<std::optional<SharedLayer>> read_shared_layer(Store& store, const std::
       return std::move(layer).error();
     if (layer->key != key)
       return malformed(key, "its document names another key");
-    return std::optional<SharedLayer>(std::move(*layer));
+    return layer;
   } catch (const json::exception& e) {
     return malformed(key, e.what());
   }
+}
+
+Expected<std::optional<SharedLayer>> read_shared_layer(Store& store, const std::string& key,
+                                                       const std::filesystem::path& public_key)
+{
+  if (!is_layer_key(key))
+    return malformed(key, "not a cache key");
+  auto text = store.get_document(kSharedLayersPrefix + key);
+  if (!text)
+    return std::move(text).error();
+  if (!*text)
+    return std::optional<SharedLayer>();
+  auto layer = check_shared_layer(**text, key, public_key);
+  if (!layer)
+    return std::move(layer).error();
+  return std::optional<SharedLayer>(std::move(*layer));
 }
 
 Expected<std::vector<std::string>> list_shared_layers(Store& store)

@@ -48,6 +48,10 @@ Expected<std::string> shared_layer_document(const SharedLayer& layer,
 Expected<std::optional<SharedLayer>> read_shared_layer(Store& store, const std::string& key,
                                                        const std::filesystem::path& public_key);
 
+// The layer in the document stored under KEY, checked as read_shared_layer checks it.
+Expected<SharedLayer> check_shared_layer(const std::string& document, const std::string& key,
+                                         const std::filesystem::path& public_key);
+
 // The layer in a document, without checking its signature (gc and fsck only read which chunks
 // it keeps).
 Expected<SharedLayer> parse_shared_layer(const std::string& document);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <vector>
 
 namespace kiln::util {
 
@@ -61,6 +62,27 @@ namespace {
 Status write_whole(const fs::path& path, std::string_view content, mode_t mode, bool durable);
 
 } // namespace
+
+Status read_blocks(const fs::path& path, const std::function<Status(std::string_view)>& block)
+{
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return errno_error("cannot read", path.string(), errno);
+  std::vector<char> buffer(1 << 17);
+  Status status = ok_status();
+  while (status) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      status = errno_error("cannot read", path.string(), errno);
+    if (n <= 0)
+      break;
+    status = block(std::string_view(buffer.data(), static_cast<size_t>(n)));
+  }
+  ::close(fd);
+  return status;
+}
 
 Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode)
 {

@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ Expected<std::string> read_file_bounded(const fs::path& path, size_t max_bytes,
                                         const std::string& what = "such a file");
 
 // Writes to PATH.tmp-PID, fsyncs, then renames over PATH, so readers never see half a file.
+// Reads a regular file (not through a link) block by block, handing each to `block`; an error
+// from either stops it.
+Status read_blocks(const fs::path& path, const std::function<Status(std::string_view)>& block);
+
 Status write_file_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
 // The same without the fsync: whole or absent after a crash of the process, but not after a
 // crash of the machine until the caller syncs the filesystem (sync_filesystem).

@@ -148,4 +148,16 @@ Expected<std::string> key_fingerprint(const fs::path& key_file)
   return "ed25519:" + digest.substr(0, 16);
 }
 
+Expected<KeyedSignature> sign_keyed(std::string_view message,
+                                    const std::filesystem::path& private_key)
+{
+  auto sig = sign(message, private_key);
+  if (!sig)
+    return std::move(sig).error();
+  auto keyid = key_fingerprint(private_key);
+  if (!keyid)
+    return std::move(keyid).error();
+  return KeyedSignature{std::move(*keyid), std::move(*sig)};
+}
+
 } // namespace kiln::util

@@ -21,6 +21,15 @@ Expected<KeyFiles> generate_signing_key(const std::filesystem::path& dir, const 
 // The base64 signature of `message` with the private key in `private_key`.
 Expected<std::string> sign(std::string_view message, const std::filesystem::path& private_key);
 
+struct KeyedSignature {
+  std::string keyid; // key_fingerprint of the key
+  std::string sig;   // base64
+};
+
+// sign(), with the fingerprint of the key that made it.
+Expected<KeyedSignature> sign_keyed(std::string_view message,
+                                    const std::filesystem::path& private_key);
+
 // True when `signature` (base64) is the signature of `message` by the key in `public_key`.
 Expected<bool> verify_signature(std::string_view message, std::string_view signature,
                                 const std::filesystem::path& public_key);
