@@ -38,7 +38,12 @@ OUT="$WORK/int-out"
 "$KILN" build "$WORK/int/image.yaml" --out "$OUT" >"$WORK/int.out" 2>"$WORK/int.err" &
 pid=$!
 wait_for "$pid" "$OUT/logs/04-wait.log" "waiting" 240
-pgrep -f -- "sleep $MARKER" >/dev/null || fail "the step's process is not running"
+# "waiting" is written before the shell starts the second sleep: give it a moment to start.
+waited=0
+until pgrep -f -- "sleep $MARKER" >/dev/null; do
+  sleep 0.2; waited=$((waited + 1))
+  [ "$waited" -lt 50 ] || fail "the step's process is not running"
+done
 if grep -F " $OUT" /proc/self/mountinfo; then fail "the sandbox's mounts are visible on the host"; fi
 kill -INT "$pid"
 wait_exit "$pid" 60
