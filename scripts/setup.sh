@@ -16,7 +16,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev
   libcurl4-openssl-dev libarchive-dev libzstd-dev libgtest-dev libsqlite3-dev libseccomp-dev
-  libext2fs-dev libtinyxml2-dev
+  libext2fs-dev libtinyxml2-dev libgit2-dev
   # run: the base tree, archives, git facts for the manifest
   mmdebstrap zstd ca-certificates git
   # the steps' own network namespace: outbound access only

@@ -56,6 +56,17 @@ Status add_file_input(const spec::Definition& definition, const std::string& rel
   return ok_status();
 }
 
+// A shell step's script, a file step's source.
+Status add_step_files(const spec::Definition& definition, const spec::Step& step, Inputs& inputs)
+{
+  if (const auto* shell = std::get_if<spec::ShellStep>(&step.body);
+      shell && !shell->script.empty())
+    KILN_TRY(add_file_input(definition, shell->script, inputs));
+  if (const auto* file = std::get_if<spec::FileStep>(&step.body))
+    KILN_TRY(add_file_input(definition, file->src, inputs));
+  return ok_status();
+}
+
 Expected<fs::path> download_verified(const spec::Definition& definition, const spec::Step& step,
                                      const spec::ArtifactStep& artifact, const fs::path& cached,
                                      StepLog& log, const store::RemoteOptions& remote)
@@ -237,11 +248,7 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& 
   for (const auto& certificate : definition.requirements.network.ca_certificates)
     KILN_TRY(add_file_input(definition, certificate, inputs));
   for (const auto& step : definition.steps) {
-    if (const auto* shell = std::get_if<spec::ShellStep>(&step.body);
-        shell && !shell->script.empty())
-      KILN_TRY(add_file_input(definition, shell->script, inputs));
-    if (const auto* file = std::get_if<spec::FileStep>(&step.body))
-      KILN_TRY(add_file_input(definition, file->src, inputs));
+    KILN_TRY(add_step_files(definition, step, inputs));
     if (const auto* artifact = std::get_if<spec::ArtifactStep>(&step.body); artifact && fetch) {
       auto path = fetch_artifact(definition, step, cache, log, remote);
       if (!path)
@@ -254,6 +261,25 @@ Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& 
       KILN_TRY(add_ansible_inputs(definition, step, *ansible, cache, fetch, inputs, log));
   }
   return inputs;
+}
+
+Expected<SourceDigests> source_digests(const spec::Definition& definition)
+{
+  Inputs inputs;
+  auto digest = util::sha256_file(definition.file);
+  if (!digest)
+    return std::move(digest).error();
+  for (const auto& certificate : definition.requirements.network.ca_certificates)
+    KILN_TRY(add_file_input(definition, certificate, inputs));
+  for (const auto& step : definition.steps) {
+    KILN_TRY(add_step_files(definition, step, inputs));
+    if (const auto* ansible = std::get_if<spec::AnsibleStep>(&step.body)) {
+      KILN_TRY(add_file_input(definition, ansible->folder(), inputs));
+      if (!ansible->roles_path.empty())
+        KILN_TRY(add_file_input(definition, ansible->roles_path, inputs));
+    }
+  }
+  return SourceDigests{*digest, std::move(inputs.files)};
 }
 
 } // namespace kiln::bake

@@ -39,6 +39,15 @@ struct Inputs {
 Expected<Inputs> resolve_inputs(const spec::Definition& definition, LayerCache& cache, bool fetch,
                                 StepLog& log, const store::RemoteOptions& remote = {});
 
+// The definition and the files it reads by digest (scripts, copied files, CA certificates, playbook
+// and role folders), without fetching or checking anything: what `kiln ci` compares with the
+// provenance of a published version. Names and digests are those of the manifest's inputs.
+struct SourceDigests {
+  std::string definition_sha256;
+  std::vector<image::InputDigest> files;
+};
+Expected<SourceDigests> source_digests(const spec::Definition& definition);
+
 // The cached copy of an artifact: fetched once, verified, then reused by sha256.
 Expected<std::filesystem::path> fetch_artifact(const spec::Definition& definition,
                                                const spec::Step& step, LayerCache& cache,

@@ -135,7 +135,7 @@ int run(int argc, char** argv)
       add_validate(app), add_schema(app), add_build(app),   add_test(app),   add_shell(app),
       add_diff(app),     add_cache(app),  add_catalog(app), add_key(app),    add_publish(app),
       add_pull(app),     add_verify(app), add_promote(app), add_revoke(app), add_ls(app),
-      add_show(app),     add_gc(app),     add_store(app),   add_config(app)};
+      add_show(app),     add_gc(app),     add_store(app),   add_config(app), add_ci(app)};
   // `kiln key generate --help` shows the examples of `kiln key`, not kiln's own, which a
   // nested command would otherwise inherit.
   for (const auto& command : commands) {

@@ -8,6 +8,7 @@
 #include "spec/loader.hpp"
 #include "store/open.hpp"
 #include "util/interrupt.hpp"
+#include "util/semver.hpp"
 #include "util/strings.hpp"
 
 #include <csignal>
@@ -39,6 +40,7 @@ struct BuildCliOptions {
   std::string max_age;
   std::string on_error = "cleanup";
   bool kvm = false;
+  std::string version; // --version: instead of the definition's (kiln ci's X.Y.Z-dev.N+gSHA)
 };
 
 int interrupted_exit()
@@ -185,6 +187,13 @@ int run_build(const BuildCliOptions& options)
     return loaded.exit_code();
   }
   spec::Definition definition = *loaded.definition;
+  if (!options.version.empty()) {
+    if (auto parsed = util::parse_version(options.version); !parsed)
+      return report(make_error(ExitCode::usage,
+                               "--version '" + options.version +
+                                   "' is not a semantic version: " + parsed.error().message));
+    definition.version = options.version;
+  }
   if (Status fetched = fetch_store_bases(definition, *settings); !fetched)
     return report(fetched.error());
   bake::BuildOptions build_options;
@@ -274,6 +283,9 @@ Command add_build(CLI::App& app)
                   "cleanup (default): a failed bake leaves only its logs; abort: it also keeps "
                   "the failed tree for `kiln shell OUT`")
       ->check(CLI::IsMember({"cleanup", "abort"}));
+  sub->add_option("--version", options->version,
+                  "Version the image as this instead of the definition's version: (semver; kiln "
+                  "ci gives X.Y.Z-dev.N+gSHA)");
   sub->add_flag("--kvm", options->kvm,
                 "builder: vm: boot the machine with KVM instead of TCG (where KVM works)");
   sub->add_flag("--verbose,-v", options->verbose, "Show every command as it runs");

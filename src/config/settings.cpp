@@ -1,8 +1,10 @@
 #include "config/settings.hpp"
 
+#include "config/policy.hpp"
 #include "util/strings.hpp"
 #include "util/yaml.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <unistd.h>
@@ -166,7 +168,8 @@ struct FileReader {
     if (root.IsNull())
       return ok_status(); // an empty file
     KILN_TRY(only_keys(
-        root, {"store", "signing", "channels", "retention", "cache", "catalog", "s3", "transfers"},
+        root,
+        {"store", "signing", "channels", "retention", "cache", "catalog", "s3", "transfers", "ci"},
         "kiln.yaml"));
     if (root["store"]) {
       settings.release.store = root["store"].as<std::string>();
@@ -197,6 +200,13 @@ struct FileReader {
     }
     if (root["s3"])
       KILN_TRY(s3(root["s3"]));
+    if (root["ci"]) {
+      auto policy = parse_policy(root["ci"], file);
+      if (!policy)
+        return std::move(policy).error();
+      settings.policy = std::move(*policy);
+      set("ci");
+    }
     if (root["transfers"]) {
       settings.remote.transfers = root["transfers"].as<int>();
       if (settings.remote.transfers < 1 || settings.remote.transfers > 64)
@@ -363,6 +373,21 @@ Expected<Settings> load(const Overrides& overrides)
   for (const auto& flag : overrides.flags) {
     if (!flag.value.empty())
       KILN_TRY(apply(settings, flag.key, flag.value, {Layer::flag, flag.name}));
+  }
+  std::vector<std::string> channels;
+  for (const auto& rule : settings.release.channels)
+    channels.push_back(rule.name);
+  if (!settings.origins.count("ci")) { // the default policy moves only channels that exist
+    for (auto& rule : settings.policy.rules)
+      if (std::find(channels.begin(), channels.end(), rule.channel) == channels.end())
+        rule.channel.clear();
+  }
+  if (auto problems = unknown_channels(settings.policy, channels); !problems.empty()) {
+    Error error = make_error(ExitCode::usage, problems.front(),
+                             "name a channel of kiln.yaml's channels:, or add it there");
+    for (size_t i = 1; i < problems.size(); ++i)
+      error.detail += (error.detail.empty() ? "" : "\n") + problems[i];
+    return error;
   }
   return settings;
 }

@@ -41,8 +41,10 @@
 //     to: s3://ci-cache/kiln          # built layers are uploaded there (signed: signing.key)
 //     secret_key: /etc/kiln/cache-secret.key  # root-only; shares layers of steps with secrets
 //   catalog: /etc/kiln/catalog.yaml   # approved base images
+//   ci: {images: [...], refs: [...]}  # the branch policy of `kiln ci` (config/policy.hpp)
 #pragma once
 
+#include "config/policy.hpp"
 #include "release/config.hpp"
 #include "store/open.hpp"
 #include "util/error.hpp"
@@ -75,6 +77,7 @@ struct Settings {
   std::filesystem::path cache_secret_key; // the fleet's HMAC key for secrets in cache keys
   std::filesystem::path catalog;          // approved base images; "" for the built-in entries only
   bool progress = false;                  // progress lines on stderr even when it is not a terminal
+  Policy policy = default_policy();       // ci: what `kiln ci` does per ref (config/policy.hpp)
   std::map<std::string, Origin> origins;  // by key: "store", "signing.key", "cache.dir", ...
   std::vector<std::filesystem::path> files; // the files read, in order
 };

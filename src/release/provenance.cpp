@@ -171,4 +171,31 @@ Status check_provenance(const VersionDocument& d, const std::filesystem::path& p
   return ok_status();
 }
 
+Expected<BuiltFrom> built_from(const VersionDocument& d, const std::filesystem::path& public_key)
+{
+  std::string ref = d.version.name + "@" + d.version.version;
+  if (d.provenance.is_null())
+    return make_error(ExitCode::input, ref + " has no provenance");
+  auto statement = open_envelope(d.provenance, public_key);
+  if (!statement)
+    return make_error(ExitCode::input, ref + ": " + statement.error().message);
+  const json& build = field(field(*statement, "predicate"), "buildDefinition");
+  BuiltFrom out;
+  out.definition_sha256 =
+      text(field(field(field(build, "externalParameters"), "definition"), "digest"), "sha256");
+  const std::string deb = "pkg:deb/debian/";
+  for (const auto& dependency : field(build, "resolvedDependencies")) {
+    std::string name = text(dependency, "name"), uri = text(dependency, "uri");
+    std::string sha256 = text(field(dependency, "digest"), "sha256");
+    if (uri.rfind(deb, 0) == 0) {
+      std::string rest = uri.substr(deb.size(), uri.find('?') - deb.size());
+      if (size_t at = rest.find('@'); at != std::string::npos)
+        out.packages[rest.substr(0, at)] = rest.substr(at + 1);
+    } else if (!name.empty() && uri.empty() && !sha256.empty() && name != "base disk") {
+      out.inputs[name] = sha256; // a file of the definition (script, copied file, playbook)
+    }
+  }
+  return out;
+}
+
 } // namespace kiln::release

@@ -8,6 +8,7 @@
 #include "util/error.hpp"
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -28,6 +29,18 @@ Expected<nlohmann::json> dsse_envelope(const nlohmann::json& statement,
 // The statement inside an envelope. With a public key, fails unless a signature by it is valid.
 Expected<nlohmann::json> open_envelope(const nlohmann::json& envelope,
                                        const std::filesystem::path& public_key);
+
+// What a published version was built from, as its provenance records it: the definition and the
+// files it reads by digest, and the packages inside (name -> version).
+struct BuiltFrom {
+  std::string definition_sha256;
+  std::map<std::string, std::string> inputs; // path relative to the definition -> sha256
+  std::map<std::string, std::string> packages;
+};
+
+// The provenance's statement read back; signed by `public_key` when one is given.
+Expected<BuiltFrom> built_from(const VersionDocument& version,
+                               const std::filesystem::path& public_key);
 
 // A version's provenance must be readable, signed when `public_key` is given, and name exactly
 // the version's files by digest.
