@@ -59,8 +59,7 @@ Status add_file_input(const spec::Definition& definition, const std::string& rel
 // A shell step's script, a file step's source.
 Status add_step_files(const spec::Definition& definition, const spec::Step& step, Inputs& inputs)
 {
-  if (const auto* shell = std::get_if<spec::ShellStep>(&step.body);
-      shell && !shell->script.empty())
+  if (const auto* shell = std::get_if<spec::ShellStep>(&step.body); shell && !shell->script.empty())
     KILN_TRY(add_file_input(definition, shell->script, inputs));
   if (const auto* file = std::get_if<spec::FileStep>(&step.body))
     KILN_TRY(add_file_input(definition, file->src, inputs));

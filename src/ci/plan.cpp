@@ -282,10 +282,7 @@ Expected<Decision> decide(const config::Settings& settings, const DecideOptions&
                           store::Store* store)
 {
   Decision decision;
-  auto checkout = read_checkout(options.dir, options.out_root);
-  if (!checkout)
-    return std::move(checkout).error();
-  decision.checkout = std::move(*checkout);
+  decision.checkout = options.checkout;
   auto ref = ref_of(decision.checkout, options.env, options.explicit_ref);
   if (!ref)
     return std::move(ref).error();

@@ -53,10 +53,9 @@ struct Decision {
 };
 
 struct DecideOptions {
-  std::filesystem::path dir = "."; // inside the checkout
-  std::string explicit_ref;        // --ref
-  Environment env;                 // the CI's variables
-  std::filesystem::path out_root;  // kiln ci's outputs: they do not make the tree dirty
+  Checkout checkout;        // read_checkout, with kiln ci's outputs ignored
+  std::string explicit_ref; // --ref
+  Environment env;          // the CI's variables
 };
 
 // `store` is null when none is configured or it does not exist yet: then nothing is compared

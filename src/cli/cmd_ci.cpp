@@ -101,10 +101,10 @@ std::unique_ptr<store::Store> open_configured_store(const config::Settings& sett
 
 int run_ci(const CiOptions& options)
 {
-  auto checkout = ci::read_checkout(".");
+  fs::path out_root = fs::absolute(options.out);
+  auto checkout = ci::read_checkout(".", out_root);
   if (!checkout)
     return report(checkout.error());
-  fs::path out_root = fs::absolute(options.out);
   if (::chdir(checkout->root.c_str()) != 0) // ./kiln.yaml is the repository's, for every step
     return report(errno_error("cannot enter", checkout->root.string(), errno));
   auto settings = config::load({"", {{"store", options.store, "--store"}}});
@@ -114,7 +114,7 @@ int run_ci(const CiOptions& options)
     return show_policy(*settings, options.json);
   auto store = open_configured_store(*settings);
   auto decision =
-      ci::decide(*settings, {".", options.ref, ci::ci_environment(), out_root}, store.get());
+      ci::decide(*settings, {*checkout, options.ref, ci::ci_environment()}, store.get());
   if (!decision)
     return report(decision.error());
   store.reset(); // the commands below open it themselves
