@@ -3,6 +3,7 @@
 #include "bake/inputs.hpp"
 #include "ci/versioning.hpp"
 #include "release/provenance.hpp"
+#include "release/pull.hpp"
 #include "release/version.hpp"
 #include "spec/loader.hpp"
 #include "util/semver.hpp"
@@ -49,11 +50,12 @@ Expected<std::optional<std::string>> newest_of(store::Store& store, const std::s
   return std::optional<std::string>();
 }
 
-// Whether the definition and its files are those `version` was built from; `packages` gets the
-// version's packages.
-Expected<bool> same_sources(store::Store& store, const config::Settings& settings,
-                            const spec::Definition& def, const std::string& version,
-                            std::map<std::string, std::string>& packages)
+// What differs between the definition (its text, its files, the version its kiln: parent
+// resolves to now) and what `version` was built from; empty when nothing does. `packages` gets
+// the version's packages.
+Expected<std::string> what_changed(store::Store& store, const config::Settings& settings,
+                                   const spec::Definition& def, const std::string& version,
+                                   std::map<std::string, std::string>& packages)
 {
   auto document = release::read_version(store, def.name, version);
   if (!document)
@@ -65,10 +67,27 @@ Expected<bool> same_sources(store::Store& store, const config::Settings& setting
   if (!now)
     return std::move(now).error();
   packages = built->packages;
+  if (built->definition_sha256 != now->definition_sha256)
+    return std::string("the definition changed");
   std::map<std::string, std::string> files;
   for (const auto& file : now->files)
     files[file.path] = file.sha256;
-  return built->definition_sha256 == now->definition_sha256 && built->inputs == files;
+  for (const auto& [path, sha256] : files)
+    if (auto was = built->inputs.find(path); was == built->inputs.end() || was->second != sha256)
+      return path + " changed";
+  for (const auto& [path, sha256] : built->inputs)
+    if (!files.count(path))
+      return path + " is no longer used";
+  if (def.base.image_store) {
+    auto parent = release::resolve(store, settings.release, def.base.image_store->ref);
+    if (!parent)
+      return std::move(parent).error();
+    std::string resolved = parent->name + "@" + parent->version;
+    if (resolved != built->parent)
+      return "its parent kiln:" + def.base.image_store->ref + " is now " + resolved +
+             (built->parent.empty() ? "" : " (was " + built->parent + ")");
+  }
+  return std::string();
 }
 
 struct Planner {
@@ -131,22 +150,24 @@ struct Planner {
     if (!*baseline)
       return ok_status();
     plan.compared_with = plan.name + "@" + **baseline;
-    auto same = same_sources(*store, settings, def, **baseline, plan.published_packages);
-    if (!same) {
-      decision.notes.push_back(plan.compared_with + " cannot be compared (" + same.error().message +
-                               "): " + plan.name + " is rebuilt");
+    auto changed = what_changed(*store, settings, def, **baseline, plan.published_packages);
+    if (!changed) {
+      decision.notes.push_back(plan.compared_with + " cannot be compared (" +
+                               changed.error().message + "): " + plan.name + " is rebuilt");
       return ok_status();
     }
-    if (*same) {
+    if (changed->empty()) {
       plan.action = Action::unchanged;
-      plan.reason = "the definition and its files are those of " + plan.compared_with;
+      plan.reason = std::string(def.base.image_store ? "the definition, its files and its parent"
+                                                     : "the definition and its files") +
+                    " are those of " + plan.compared_with;
     } else if (release) {
       plan.action = Action::refuse;
       plan.suggest_bump = true;
-      plan.reason = plan.compared_with + " is already published with other content: raise " +
-                    plan.definition.string() + "'s version";
+      plan.reason = plan.compared_with + " is already published with other content (" + *changed +
+                    "): raise " + plan.definition.string() + "'s version";
     } else {
-      plan.reason = "changed since " + plan.compared_with;
+      plan.reason = *changed + " since " + plan.compared_with;
     }
     return ok_status();
   }
@@ -167,18 +188,57 @@ struct Planner {
     const spec::Definition& def = *loaded.definition;
     plan.name = def.name;
     plan.definition_version = def.version;
+    if (def.base.image_store)
+      plan.parent = def.base.image_store->ref.substr(0, def.base.image_store->ref.find('@'));
     KILN_TRY(version_of(plan));
     if (plan.action != Action::build)
       return plan;
     KILN_TRY(compare(plan, def));
     if (plan.action != Action::build)
       return plan;
-    plan.publish = decision.publish != Publish::none;
-    if (plan.publish && decision.rule)
-      plan.channel = decision.rule->channel;
+    to_build(plan);
     if (plan.reason.empty())
       plan.reason = store ? "not published before" : "no store to compare with";
     return plan;
+  }
+
+  void to_build(ImagePlan& plan) const
+  {
+    plan.action = Action::build;
+    plan.publish = decision.publish != Publish::none;
+    if (plan.publish && decision.rule)
+      plan.channel = decision.rule->channel;
+  }
+
+  // An image whose kiln: parent is another image of the repository comes after it, and is
+  // built when its parent is: the parent's channel may move in this very run, after the
+  // comparison above was made. A cycle is left in the definitions' order (the build says why
+  // it cannot pull the parent).
+  void follow_parents()
+  {
+    std::vector<ImagePlan> ordered, waiting = std::move(decision.images);
+    std::set<std::string> placed, all;
+    for (const auto& plan : waiting)
+      all.insert(plan.name);
+    while (!waiting.empty()) {
+      auto ready = std::find_if(waiting.begin(), waiting.end(), [&](const ImagePlan& plan) {
+        return plan.parent.empty() || !all.count(plan.parent) || placed.count(plan.parent);
+      });
+      if (ready == waiting.end())
+        ready = waiting.begin();
+      ImagePlan plan = std::move(*ready);
+      waiting.erase(ready);
+      auto parent = std::find_if(ordered.begin(), ordered.end(),
+                                 [&](const ImagePlan& p) { return p.name == plan.parent; });
+      if (plan.action == Action::unchanged && parent != ordered.end() &&
+          parent->action == Action::build) {
+        to_build(plan);
+        plan.reason = "its parent " + plan.parent + " is rebuilt in this run";
+      }
+      placed.insert(plan.name);
+      ordered.push_back(std::move(plan));
+    }
+    decision.images = std::move(ordered);
   }
 };
 
@@ -307,6 +367,7 @@ Expected<Decision> decide(const config::Settings& settings, const DecideOptions&
       return std::move(plan).error();
     decision.images.push_back(std::move(*plan));
   }
+  planner.follow_parents();
   return decision;
 }
 

@@ -37,6 +37,7 @@ struct ImagePlan {
   std::string version;       // what the build is versioned as (and published as)
   std::string channel;       // moved after publishing; empty: none
   std::string compared_with; // NAME@VERSION whose provenance was compared; empty: none
+  std::string parent;        // the image a kiln:NAME@SELECTOR base names; empty: none
   std::string reason;
   bool suggest_bump = false; // refused: build anyway to say which bump the change needs
   std::map<std::string, std::string> published_packages; // of compared_with, for the bump

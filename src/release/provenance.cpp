@@ -187,7 +187,9 @@ Expected<BuiltFrom> built_from(const VersionDocument& d, const std::filesystem::
   for (const auto& dependency : field(build, "resolvedDependencies")) {
     std::string name = text(dependency, "name"), uri = text(dependency, "uri");
     std::string sha256 = text(field(dependency, "digest"), "sha256");
-    if (uri.rfind(deb, 0) == 0) {
+    if (name == "parent image" && uri.rfind("kiln:", 0) == 0) {
+      out.parent = uri.substr(5);
+    } else if (uri.rfind(deb, 0) == 0) {
       std::string rest = uri.substr(deb.size(), uri.find('?') - deb.size());
       if (size_t at = rest.find('@'); at != std::string::npos)
         out.packages[rest.substr(0, at)] = rest.substr(at + 1);

@@ -36,6 +36,7 @@ struct BuiltFrom {
   std::string definition_sha256;
   std::map<std::string, std::string> inputs; // path relative to the definition -> sha256
   std::map<std::string, std::string> packages;
+  std::string parent; // "NAME@VERSION" of a kiln: parent image; empty for other bases
 };
 
 // The provenance's statement read back; signed by `public_key` when one is given.
