@@ -59,6 +59,8 @@ static const char* kFooter = R"(Examples:
   kiln publish out/my-agent --store /srv/kiln-store --key release.key
   kiln promote my-agent@1.2.0 --to staging
   kiln pull my-agent@prod --to /srv/images/my-agent --public-key release.pub
+  kiln ci --dry-run                  # in an images repository: what its branch policy does
+  kiln pipeline init --azure         # its build and deploy pipelines
 
 Exit codes:
   0 success, 1 a build step or a test failed, 2 bad command line, 3 invalid definition,
@@ -135,7 +137,8 @@ int run(int argc, char** argv)
       add_validate(app), add_schema(app), add_build(app),   add_test(app),   add_shell(app),
       add_diff(app),     add_cache(app),  add_catalog(app), add_key(app),    add_publish(app),
       add_pull(app),     add_verify(app), add_promote(app), add_revoke(app), add_ls(app),
-      add_show(app),     add_gc(app),     add_store(app),   add_config(app), add_ci(app)};
+      add_show(app),     add_gc(app),     add_store(app),   add_config(app), add_ci(app),
+      add_pipeline(app)};
   // `kiln key generate --help` shows the examples of `kiln key`, not kiln's own, which a
   // nested command would otherwise inherit.
   for (const auto& command : commands) {

@@ -43,6 +43,7 @@ Command add_store(CLI::App& app);
 Command add_config(CLI::App& app);
 Command add_shell(CLI::App& app);
 Command add_ci(CLI::App& app);
+Command add_pipeline(CLI::App& app);
 
 // Passes each line of progress to stderr as it is, so that --json keeps stdout to itself.
 class StderrLines : public util::ProcessObserver {
