@@ -9,6 +9,15 @@ namespace kiln::bake {
 
 using nlohmann::json;
 
+nlohmann::json describe_bootstrap(const spec::Bootstrap& boot)
+{
+  return {{"suite", boot.suite},
+          {"variant", boot.variant},
+          {"mirror", boot.mirror.empty() ? json(nullptr) : json(boot.mirror)},
+          {"components", boot.components},
+          {"packages", boot.packages}};
+}
+
 namespace {
 
 // What the image was built on: a parent image by digest (its ancestry), or a bootstrap, and the
@@ -36,13 +45,7 @@ json manifest_base(const spec::Definition& def, const Inputs& inputs)
                                  {"resolved", def.base.disk->store->resolved}};
     return {{"disk", described}};
   }
-  const auto& boot = def.base.bootstrap;
-  json base = {{"bootstrap",
-                {{"suite", boot.suite},
-                 {"variant", boot.variant},
-                 {"mirror", boot.mirror.empty() ? json(nullptr) : json(boot.mirror)},
-                 {"components", boot.components},
-                 {"packages", boot.packages}}}};
+  json base = {{"bootstrap", describe_bootstrap(def.base.bootstrap)}};
   if (!def.base.catalog.empty())
     base["catalog"] = def.base.catalog;
   return base;

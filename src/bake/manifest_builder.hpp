@@ -10,6 +10,9 @@
 
 namespace kiln::bake {
 
+// A bootstrapped base as manifest.json (and the provenance) records it.
+nlohmann::json describe_bootstrap(const spec::Bootstrap& bootstrap);
+
 image::Manifest build_manifest(const spec::Definition& definition, const Inputs& inputs,
                                const ExportResult& exported, int64_t source_date_epoch);
 

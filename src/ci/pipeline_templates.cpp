@@ -32,7 +32,7 @@ const char* const kAboutBuild =
 #   main                       publish X.Y.Z-dev.N+gSHA, move channel dev
 #   release/*                  publish X.Y.Z-rc.N+gSHA, move channel staging
 #   tag vX.Y.Z, NAME/vX.Y.Z    publish the release X.Y.Z
-# An image whose definition, files and parent image are those of its last published version
+# An image whose definition, files and base are those of its last published version
 # is not rebuilt.)yaml";
 
 const char* const kAzureBuild =

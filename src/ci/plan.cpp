@@ -1,6 +1,7 @@
 #include "ci/plan.hpp"
 
 #include "bake/inputs.hpp"
+#include "bake/manifest_builder.hpp"
 #include "ci/versioning.hpp"
 #include "release/provenance.hpp"
 #include "release/pull.hpp"
@@ -50,9 +51,45 @@ Expected<std::optional<std::string>> newest_of(store::Store& store, const std::s
   return std::optional<std::string>();
 }
 
-// What differs between the definition (its text, its files, the version its kiln: parent
-// resolves to now) and what `version` was built from; empty when nothing does. `packages` gets
-// the version's packages.
+// Which of the definition's files differ from those `built` read; empty when none does.
+std::string changed_file(const bake::SourceDigests& now, const release::BuiltFrom& built)
+{
+  std::map<std::string, std::string> files;
+  for (const auto& file : now.files)
+    files[file.path] = file.sha256;
+  for (const auto& [path, sha256] : files)
+    if (auto was = built.inputs.find(path); was == built.inputs.end() || was->second != sha256)
+      return path + " changed";
+  for (const auto& [path, sha256] : built.inputs)
+    if (!files.count(path))
+      return path + " is no longer used";
+  return "";
+}
+
+// Whether the base differs from the one `built` was made on: the version a kiln: parent
+// resolves to now, or what a catalog: entry bootstraps now. Empty when it does not.
+Expected<std::string> changed_base(store::Store& store, const config::Settings& settings,
+                                   const spec::Definition& def, const release::BuiltFrom& built)
+{
+  if (def.base.image_store) {
+    auto parent = release::resolve(store, settings.release, def.base.image_store->ref);
+    if (!parent)
+      return std::move(parent).error();
+    std::string resolved = parent->name + "@" + parent->version;
+    if (resolved != built.parent)
+      return "its parent kiln:" + def.base.image_store->ref + " is now " + resolved +
+             (built.parent.empty() ? "" : " (was " + built.parent + ")");
+  } else if (built.bootstrap.is_object() &&
+             bake::describe_bootstrap(def.base.bootstrap) != built.bootstrap) {
+    // The definition is the same, so what it bootstraps came from elsewhere: the catalog.
+    return def.base.catalog.empty() ? std::string("the base's bootstrap changed")
+                                    : "the catalog's entry " + def.base.catalog + " changed";
+  }
+  return std::string();
+}
+
+// What differs between the definition (its text, its files, its base) and what `version` was
+// built from; empty when nothing does. `packages` gets the version's packages.
 Expected<std::string> what_changed(store::Store& store, const config::Settings& settings,
                                    const spec::Definition& def, const std::string& version,
                                    std::map<std::string, std::string>& packages)
@@ -69,25 +106,9 @@ Expected<std::string> what_changed(store::Store& store, const config::Settings& 
   packages = built->packages;
   if (built->definition_sha256 != now->definition_sha256)
     return std::string("the definition changed");
-  std::map<std::string, std::string> files;
-  for (const auto& file : now->files)
-    files[file.path] = file.sha256;
-  for (const auto& [path, sha256] : files)
-    if (auto was = built->inputs.find(path); was == built->inputs.end() || was->second != sha256)
-      return path + " changed";
-  for (const auto& [path, sha256] : built->inputs)
-    if (!files.count(path))
-      return path + " is no longer used";
-  if (def.base.image_store) {
-    auto parent = release::resolve(store, settings.release, def.base.image_store->ref);
-    if (!parent)
-      return std::move(parent).error();
-    std::string resolved = parent->name + "@" + parent->version;
-    if (resolved != built->parent)
-      return "its parent kiln:" + def.base.image_store->ref + " is now " + resolved +
-             (built->parent.empty() ? "" : " (was " + built->parent + ")");
-  }
-  return std::string();
+  if (std::string file = changed_file(*now, *built); !file.empty())
+    return file;
+  return changed_base(store, settings, def, *built);
 }
 
 struct Planner {
@@ -158,9 +179,7 @@ struct Planner {
     }
     if (changed->empty()) {
       plan.action = Action::unchanged;
-      plan.reason = std::string(def.base.image_store ? "the definition, its files and its parent"
-                                                     : "the definition and its files") +
-                    " are those of " + plan.compared_with;
+      plan.reason = "the definition, its files and its base are those of " + plan.compared_with;
     } else if (release) {
       plan.action = Action::refuse;
       plan.suggest_bump = true;

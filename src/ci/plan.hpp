@@ -20,7 +20,7 @@ namespace kiln::ci {
 
 enum class Action {
   build,     // build and test; publish when `publish` is set
-  unchanged, // the definition and its files are those of `compared_with`
+  unchanged, // the definition, its files and its base are those of `compared_with`
   skip,      // not this ref's image (a NAME/vX.Y.Z tag of another image)
   refuse,    // a wrong tag, or a release whose content changed under the same version
   invalid,   // the definition does not validate

@@ -161,10 +161,11 @@ Command add_ci(CLI::App& app)
   sub->add_flag("--json", options->json, "Print the decision and the outcomes as JSON");
   sub->footer(R"(Run in a clone of an images repository (kiln.yaml at its root). For the ref being
 built, each image of ci.images is validated, built and tested; the policy says what is
-published and which channel moves. Only images whose definition, files or kiln: parent
+published and which channel moves. Only images whose definition, files or base
 changed since their last published version of that kind are rebuilt (compared with that
-version's provenance; a parent is compared by the version its reference resolves to now), and
-an image whose parent is another image of the repository is built after it, whenever it is.
+version's provenance: a kiln: parent by the version its reference resolves to now, a catalog:
+base by what the entry bootstraps now), and an image whose parent is another image of the
+repository is built after it, whenever it is.
 
 The default policy (kiln ci --show-policy):
   any branch, pull request   validate, build, test; nothing published

@@ -189,6 +189,10 @@ Expected<BuiltFrom> built_from(const VersionDocument& d, const std::filesystem::
     std::string sha256 = text(field(dependency, "digest"), "sha256");
     if (name == "parent image" && uri.rfind("kiln:", 0) == 0) {
       out.parent = uri.substr(5);
+    } else if (name == "base bootstrap") {
+      out.bootstrap = field(dependency, "annotations");
+      if (out.bootstrap.is_object())
+        out.bootstrap.erase("catalog"); // the entry's name: what it resolves to is compared
     } else if (uri.rfind(deb, 0) == 0) {
       std::string rest = uri.substr(deb.size(), uri.find('?') - deb.size());
       if (size_t at = rest.find('@'); at != std::string::npos)

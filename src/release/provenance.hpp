@@ -36,7 +36,8 @@ struct BuiltFrom {
   std::string definition_sha256;
   std::map<std::string, std::string> inputs; // path relative to the definition -> sha256
   std::map<std::string, std::string> packages;
-  std::string parent; // "NAME@VERSION" of a kiln: parent image; empty for other bases
+  std::string parent;       // "NAME@VERSION" of a kiln: parent image; empty for other bases
+  nlohmann::json bootstrap; // a bootstrapped base: suite, variant, mirror, components, packages
 };
 
 // The provenance's statement read back; signed by `public_key` when one is given.

@@ -5,8 +5,9 @@
 # an Azure Pipelines agent checks out. Pushed in turn: a feature branch (built and tested,
 # nothing published), main (a dev version, channel dev), a release branch (an rc version,
 # staging), a tag (the release; prod only after kiln promote, through staging), and main again
-# with nothing of the image changed (nothing rebuilt). The store's versions and channels are
-# checked after each push, and printed.
+# with nothing of the image changed (nothing rebuilt); then images on a kiln: parent and on a
+# catalog: base, rebuilt when their base moves although their definitions do not change. The
+# store's versions and channels are checked after each push, and printed.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_mirror
@@ -235,4 +236,35 @@ expect_run 0
   fail "agent@dev moved back: agent $(result_of agent), runner $(result_of runner)"
 expect_in "$RUNS/$RUN.json" "its parent kiln:agent@dev is now agent@$DEV (was agent@$NEW_DEV)"
 report_images "after kiln promote agent@$DEV --to dev"
+
+step "an image on a catalog: base: rebuilt when the catalog's entry changes, the others not"
+cat >"$REPO/catalog.yaml" <<'YAML'
+images:
+  - {name: corp-base, description: the company's base, bootstrap: {variant: minbase}}
+YAML
+echo "catalog: catalog.yaml" >>"$REPO/kiln.yaml"
+mkdir -p "$REPO/tools"
+cat >"$REPO/tools/image.yaml" <<'YAML'
+name: tools
+version: 2.0.0
+base: catalog:corp-base
+steps:
+  - name: tools
+    shell: 'echo tools > /etc/tools'
+tests:
+  - {file: /etc/tools, contains: '^tools$'}
+YAML
+G add -A && G commit -qm "a tools image on the company's base"
+push main
+expect_run 0
+[ "$(result_of tools)" = published ] || fail "the new tools image was $(result_of tools)"
+sed -i 's/bootstrap: {variant: minbase}/bootstrap: {variant: minbase, packages: [tzdata]}/' \
+  "$REPO/catalog.yaml"
+G commit -qam "the company's base gets tzdata"
+push main
+expect_run 0
+[ "$(result_of agent) $(result_of runner) $(result_of tools)" = "unchanged unchanged published" ] ||
+  fail "the catalog changed: agent $(result_of agent), runner $(result_of runner), tools $(result_of tools)"
+expect_in "$RUNS/$RUN.json" "the catalog's entry corp-base changed"
+echo "push $(cut -d' ' -f1 "$RUNS/$RUN.ref") (the catalog entry changed): tools $(of tools result) $(of tools version); store: tools $(cd "$REPO" && store_state tools)"
 echo "PASS"
