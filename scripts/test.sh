@@ -4,7 +4,7 @@
 # with the reason when they cannot have them). The S3 tests run against s3rver and a test proxy
 # on 127.0.0.1, started here and stopped after (tests/servers/s3.sh); the pipeline files are checked
 # by GitHub's workflow parser, installed here from the npm registry (tests/validators/install.sh).
-#   ./scripts/test.sh            everything (about 40 minutes after bake-example.sh)
+#   ./scripts/test.sh            everything (20 to 30 minutes after bake-example.sh)
 #   ./scripts/test.sh -LE slow   the fast tier only (about 100 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
