@@ -47,7 +47,7 @@ std::string spoken_list(const std::vector<std::string>& words, const std::string
   return joined(head, ", ", prefix) + " and " + prefix + words.back();
 }
 
-// A value of several lines gets the indentation of the line its token stands on.
+// A value of several lines: each line after the first starts at the column of its token.
 std::string indented(const std::string& value, const std::string& text, size_t at)
 {
   size_t line = text.rfind('\n', at);
