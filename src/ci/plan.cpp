@@ -208,7 +208,7 @@ struct Planner {
     plan.name = def.name;
     plan.definition_version = def.version;
     if (def.base.image_store)
-      plan.parent = def.base.image_store->ref.substr(0, def.base.image_store->ref.find('@'));
+      plan.parent = def.base.image_store->name();
     KILN_TRY(version_of(plan));
     if (plan.action != Action::build)
       return plan;

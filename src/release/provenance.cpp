@@ -12,6 +12,10 @@ using nlohmann::json;
 
 namespace {
 
+// The names of the base's entry in resolvedDependencies, written and read back here.
+const char* const kParentImage = "parent image";
+const char* const kBaseBootstrap = "base bootstrap";
+
 json subjects(const Version& version)
 {
   json out = json::array();
@@ -25,7 +29,7 @@ json base_dependency(const json& manifest)
 {
   const json& base = field(manifest, "base");
   if (const json& parent = field(base, "image"); parent.is_object()) {
-    return {{"name", "parent image"},
+    return {{"name", kParentImage},
             {"uri", "kiln:" + text(parent, "name") + "@" + text(parent, "version")},
             {"digest", {{"sha256", text(parent, "manifest_sha256")}}},
             {"annotations", {{"rootfs_sha256", text(parent, "rootfs_sha256")}}}};
@@ -38,7 +42,7 @@ json base_dependency(const json& manifest)
       field(base, "bootstrap").is_object() ? field(base, "bootstrap") : json::object();
   if (!text(base, "catalog").empty())
     annotations["catalog"] = text(base, "catalog");
-  return {{"name", "base bootstrap"}, {"annotations", annotations}};
+  return {{"name", kBaseBootstrap}, {"annotations", annotations}};
 }
 
 json dependencies(const json& manifest)
@@ -187,9 +191,9 @@ Expected<BuiltFrom> built_from(const VersionDocument& d, const std::filesystem::
   for (const auto& dependency : field(build, "resolvedDependencies")) {
     std::string name = text(dependency, "name"), uri = text(dependency, "uri");
     std::string sha256 = text(field(dependency, "digest"), "sha256");
-    if (name == "parent image" && uri.rfind("kiln:", 0) == 0) {
+    if (name == kParentImage && uri.rfind("kiln:", 0) == 0) {
       out.parent = uri.substr(5);
-    } else if (name == "base bootstrap") {
+    } else if (name == kBaseBootstrap) {
       out.bootstrap = field(dependency, "annotations");
       if (out.bootstrap.is_object())
         out.bootstrap.erase("catalog"); // the entry's name: what it resolves to is compared

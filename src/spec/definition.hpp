@@ -32,6 +32,8 @@ struct Bootstrap {
 struct StoreBase {
   std::string ref;      // "NAME@SELECTOR"
   std::string resolved; // "NAME@VERSION (channel prod)", once pulled
+
+  std::string name() const { return ref.substr(0, ref.find('@')); }
 };
 
 struct DiskBase {
